@@ -1,0 +1,46 @@
+import { ConfigError } from '../errors/conveyor-error.ts';
+import { formatZodIssues } from '../errors/zod-issues.ts';
+import { ENV_SCHEMA, type Config } from './schema.ts';
+
+const splitList = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/**
+ * Builds the frozen config: explicit overrides win over the environment, which wins over defaults.
+ * This is the only place that reads `process.env`.
+ */
+export function loadConfig(overrides: Partial<Record<keyof typeof ENV_SCHEMA.shape, string | number | undefined>> = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const raw: Record<string, unknown> = {};
+  for (const name of Object.keys(ENV_SCHEMA.shape)) {
+    const value = (overrides as Record<string, unknown>)[name] ?? env[name];
+    if (value !== undefined && value !== '') raw[name] = value;
+  }
+  const parsed = ENV_SCHEMA.safeParse(raw);
+  if (!parsed.success) {
+    const issues = formatZodIssues(parsed.error);
+    throw new ConfigError(`invalid configuration: ${issues.join('; ')}`, issues);
+  }
+  const e = parsed.data;
+  return Object.freeze({
+    redisUrl: e.REDIS_URL,
+    prefix: e.CONVEYOR_PREFIX,
+    pipelinesDir: e.CONVEYOR_PIPELINES,
+    dataDir: e.CONVEYOR_DATA_DIR,
+    retentionMs: e.CONVEYOR_RETENTION,
+    logLevel: e.CONVEYOR_LOG_LEVEL,
+    workerConcurrency: e.CONVEYOR_WORKER_CONCURRENCY,
+    queues: e.CONVEYOR_QUEUES ? splitList(e.CONVEYOR_QUEUES) : undefined,
+    lockDurationMs: e.CONVEYOR_LOCK_DURATION,
+    stalledIntervalMs: e.CONVEYOR_STALLED_INTERVAL,
+    drainTimeoutMs: e.CONVEYOR_DRAIN_TIMEOUT,
+    apiPort: e.CONVEYOR_API_PORT,
+    apiHost: e.CONVEYOR_API_HOST,
+    apiAdminTokens: e.CONVEYOR_API_TOKEN ? [e.CONVEYOR_API_TOKEN] : [],
+    apiReadTokens: splitList(e.CONVEYOR_API_READ_TOKENS),
+    metricsPort: e.CONVEYOR_METRICS_PORT,
+    secretsFile: e.CONVEYOR_SECRETS_FILE,
+  });
+}

@@ -1,0 +1,19 @@
+import { randomBytes } from 'node:crypto';
+
+/** Names of pipelines, steps and queues: safe in Redis keys, BullMQ job ids and URLs. */
+export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,99}$/;
+
+/** Run ids sort by creation time and never contain `:` (BullMQ job ids may not). */
+export function newRunId(now: number = Date.now()): string {
+  return `r${now.toString(36)}${randomBytes(5).toString('hex')}`;
+}
+
+/** Deterministic BullMQ job id of one step of one run: a repeat add of the same step is a no-op. */
+export function stepJobId(runId: string, step: string): string {
+  return `${runId}.${step}`;
+}
+
+/** Run id for a validated external key (schedule tick, idempotency key): deterministic, `:`-free. */
+export function deterministicRunId(...parts: string[]): string {
+  return parts.map((p) => p.replace(/[^A-Za-z0-9_-]/g, '_')).join('.');
+}

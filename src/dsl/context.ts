@@ -1,0 +1,59 @@
+import type { LogFields } from '../core/logger.ts';
+
+export type TriggerInfo =
+  | { type: 'manual'; by?: string; via?: string }
+  | { type: 'schedule'; schedule: string; tickTime: string }
+  | { type: 'event'; event: string; upstreamRunId?: string; data?: unknown }
+  | { type: 'retry'; of: string };
+
+/** What a step sees of the run it belongs to. */
+export interface RunInfo {
+  id: string;
+  pipelineId: string;
+  trigger: TriggerInfo;
+  /** Status of the run so far: 'running' while steps run; 'failed' once any step failed. */
+  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+  /** The time the run is "for" (a schedule's tick), ISO-8601; trigger time for manual runs. */
+  logicalTime: string;
+  dagHash: string;
+}
+
+/** Structured step logger: entries are stored with the run and shown by `conveyor logs`. */
+export interface StepLogger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+}
+
+/**
+ * Services a step may use beyond its inputs. Declared here as shapes only; `app/` wires the
+ * implementations (registry, monitoring, secrets) so the DSL stays free of infrastructure.
+ */
+export interface StepServices {
+  /** Secret values by name (from env / secrets file); masked wherever logs and outputs are shown. */
+  secrets: Readonly<Record<string, string>>;
+  // The registry and monitor clients are typed loosely here to keep dsl/ below registry/ in the layering;
+  // `conveyor` re-exports their precise types for step authors.
+  registry: unknown;
+  monitor: unknown;
+}
+
+export interface StepContext<P, U> extends StepServices {
+  params: P;
+  upstream: U;
+  run: RunInfo;
+  /** Name of this step (for map items: `name[index]`). */
+  step: string;
+  /** 1-based attempt number. */
+  attempt: number;
+  /** Aborted on timeout or cancel: pass it to fetch, child processes, loops. */
+  signal: AbortSignal;
+  log: StepLogger;
+}
+
+export interface ConditionContext<P, U> {
+  params: P;
+  upstream: U;
+  run: RunInfo;
+}

@@ -1,0 +1,182 @@
+import type { z } from 'zod';
+import { ValidationError } from '../errors/conveyor-error.ts';
+import type { ConditionContext, StepContext } from './context.ts';
+import { mapOptionsSchema, parseOrThrow, pipelineOptionsSchema, scheduleSchema, stepOptionsSchema, nameSchema } from './options-schema.ts';
+import { checkParamDefaults } from './params.ts';
+import {
+  DEFAULT_POLICY,
+  type PipelineOptions,
+  type PipelineSpec,
+  type RunWhen,
+  type StepPolicy,
+  type StepSpec,
+} from './types.ts';
+
+type Outputs = Record<string, unknown>;
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+export type StepHandler<P, U, R> = (ctx: StepContext<P, U>) => R | Promise<R>;
+export type MapHandler<P, U, Item, R> = (ctx: StepContext<P, U>, item: Item, index: number) => R | Promise<R>;
+export type Condition<P, U> = (ctx: ConditionContext<P, U>) => boolean | Promise<boolean>;
+
+export interface StepOptions<P, O extends Outputs, N extends keyof O & string> extends StepPolicy {
+  /** Steps that must finish first. Only steps declared earlier can be named. */
+  needs?: readonly N[];
+  /** When false, the step is `skipped` (not failed) and counts as a success for the run. */
+  if?: Condition<P, Simplify<Pick<O, N>>>;
+  runWhen?: RunWhen;
+}
+
+export interface MapOptions<P, O extends Outputs, N extends keyof O & string, Item> extends StepOptions<P, O, N> {
+  /** The items to fan out over: one step instance `name[i]` per item. */
+  over: (ctx: ConditionContext<P, Simplify<Pick<O, N>>>) => readonly Item[] | Promise<readonly Item[]>;
+  /** How many item instances may run at once (default: no limit). */
+  maxParallel?: number;
+}
+
+/** Runtime parts of a step that cannot be serialised: the code the worker calls. */
+export interface StepCode {
+  handler: (ctx: StepContext<any, any>, item?: unknown, index?: number) => unknown;
+  condition?: Condition<any, any>;
+  over?: (ctx: ConditionContext<any, any>) => readonly unknown[] | Promise<readonly unknown[]>;
+}
+
+/** Marker so loaders can recognise a pipeline even across duplicated module instances. */
+export const PIPELINE_BRAND = Symbol.for('conveyor.pipeline');
+
+/**
+ * An immutable pipeline definition: `spec` (serialisable, snapshotted into each run) plus the code of
+ * each step. Every `.step()` returns a new Pipeline whose type knows the outputs declared so far, so
+ * `needs` can only name earlier steps and `ctx.upstream.<step>` has that step's return type.
+ */
+export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
+  readonly [PIPELINE_BRAND] = true;
+  readonly spec: PipelineSpec;
+  readonly paramsSchema: z.ZodType | undefined;
+  private readonly defaults: Required<StepPolicy>;
+  private readonly code: ReadonlyMap<string, StepCode>;
+
+  /** @internal use definePipeline() */
+  constructor(spec: PipelineSpec, paramsSchema: z.ZodType | undefined, defaults: Required<StepPolicy>, code: ReadonlyMap<string, StepCode>) {
+    this.spec = deepFreeze(spec);
+    this.paramsSchema = paramsSchema;
+    this.defaults = defaults;
+    this.code = code;
+  }
+
+  get id(): string {
+    return this.spec.id;
+  }
+
+  /** The code of a step, or undefined when this definition has no such step. */
+  stepCode(name: string): StepCode | undefined {
+    return this.code.get(name);
+  }
+
+  step<Name extends string, R>(name: Name, handler: StepHandler<P, {}, R>): Pipeline<P, Simplify<O & { [K in Name]: Awaited<R> }>>;
+  step<Name extends string, const N extends keyof O & string, R>(
+    name: Name,
+    options: StepOptions<P, O, N>,
+    handler: StepHandler<P, Simplify<Pick<O, N>>, R>,
+  ): Pipeline<P, Simplify<O & { [K in Name]: Awaited<R> }>>;
+  step(name: string, optionsOrHandler: unknown, maybeHandler?: unknown): Pipeline<any, any> {
+    const [options, handler] = typeof optionsOrHandler === 'function' ? [{}, optionsOrHandler] : [optionsOrHandler, maybeHandler];
+    const where = `pipeline "${this.spec.id}": step "${name}"`;
+    const parsed = parseOrThrow(stepOptionsSchema, options ?? {}, where);
+    return this.withStep(name, parsed, { handler: requireFunction(handler, where), condition: parsed.if as StepCode['condition'] }, 'task');
+  }
+
+  /** Fans out over the items `over` returns: one instance per item; dependents get the outputs in item order. */
+  map<Name extends string, const N extends keyof O & string, Item, R>(
+    name: Name,
+    options: MapOptions<P, O, N, Item>,
+    handler: MapHandler<P, Simplify<Pick<O, N>>, Item, R>,
+  ): Pipeline<P, Simplify<O & { [K in Name]: Awaited<R>[] }>> {
+    const where = `pipeline "${this.spec.id}": map step "${name}"`;
+    const parsed = parseOrThrow(mapOptionsSchema, options, where);
+    return this.withStep(
+      name,
+      parsed,
+      {
+        handler: requireFunction(handler, where) as StepCode['handler'],
+        condition: parsed.if as StepCode['condition'],
+        over: parsed.over as StepCode['over'],
+      },
+      'map',
+      parsed.maxParallel ?? 0,
+    ) as Pipeline<any, any>;
+  }
+
+  private withStep(
+    name: string,
+    options: { needs?: string[]; runWhen?: RunWhen; if?: unknown } & StepPolicy,
+    code: StepCode,
+    kind: StepSpec['kind'],
+    maxParallel?: number,
+  ): Pipeline<any, any> {
+    parseOrThrow(nameSchema, name, `pipeline "${this.spec.id}": step name`);
+    const known = this.spec.steps.map((s) => s.name);
+    if (known.includes(name)) throw new ValidationError(`pipeline "${this.spec.id}": duplicate step "${name}"`);
+    const needs = options.needs ?? [];
+    for (const need of needs) {
+      if (need === name) throw new ValidationError(`pipeline "${this.spec.id}": step "${name}" needs itself`);
+      if (!known.includes(need)) {
+        throw new ValidationError(
+          `pipeline "${this.spec.id}": step "${name}" needs unknown step "${need}" (known: ${known.join(', ') || 'none'})`,
+        );
+      }
+    }
+    if (new Set(needs).size !== needs.length) throw new ValidationError(`pipeline "${this.spec.id}": step "${name}" lists a need twice`);
+    const spec: StepSpec = {
+      name,
+      needs: [...needs],
+      queue: options.queue ?? this.defaults.queue,
+      retries: options.retries ?? this.defaults.retries,
+      backoff: options.backoff ?? this.defaults.backoff,
+      timeoutMs: options.timeoutMs ?? this.defaults.timeoutMs,
+      runWhen: options.runWhen ?? 'upstream-succeeded',
+      conditional: typeof options.if === 'function',
+      kind,
+      ...(kind === 'map' ? { maxParallel: maxParallel ?? 0 } : {}),
+    };
+    const code2 = new Map(this.code);
+    code2.set(name, code);
+    return new Pipeline({ ...this.spec, steps: [...this.spec.steps, spec] }, this.paramsSchema, this.defaults, code2);
+  }
+}
+
+/** Starts a pipeline definition. See the README for the full DSL. */
+export function definePipeline<S extends z.ZodType = z.ZodType<Record<string, never>>>(
+  options: PipelineOptions<S>,
+): Pipeline<z.output<S>, {}> {
+  const parsed = parseOrThrow(pipelineOptionsSchema, options, `pipeline "${String((options as { id?: unknown })?.id ?? '?')}"`);
+  if (parsed.params) checkParamDefaults(parsed.params, parsed.id);
+  const schedules = parsed.schedule === undefined ? [] : Array.isArray(parsed.schedule) ? parsed.schedule : [parsed.schedule];
+  schedules.forEach((s, i) => parseOrThrow(scheduleSchema, s, `pipeline "${parsed.id}": schedule[${i}]`));
+  const defaults: Required<StepPolicy> = { ...DEFAULT_POLICY, ...parsed.defaults };
+  const spec: PipelineSpec = {
+    id: parsed.id,
+    description: parsed.description ?? '',
+    steps: [],
+    schedules: schedules.map((s, i) => ({ ...s, name: s.name ?? String(i) })),
+    triggers: parsed.triggers ?? [],
+  };
+  return new Pipeline(spec, parsed.params, defaults, new Map());
+}
+
+export function isPipeline(value: unknown): value is Pipeline<any, any> {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[PIPELINE_BRAND] === true;
+}
+
+function requireFunction(value: unknown, where: string): StepCode['handler'] {
+  if (typeof value !== 'function') throw new ValidationError(`${where}: expected a handler function, found ${typeof value}`);
+  return value as StepCode['handler'];
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}

@@ -1,0 +1,74 @@
+import type { z } from 'zod';
+
+export type RunWhen = 'upstream-succeeded' | 'upstream-done' | 'upstream-failed';
+export type BackoffPolicy = { type: 'fixed' | 'exponential'; delayMs: number };
+export type CatchupPolicy = 'none' | 'latest' | 'all';
+export type OverlapPolicy = 'allow' | 'skip' | 'queue';
+
+/** Policy a step inherits from the pipeline's `defaults` unless it sets its own. */
+export interface StepPolicy {
+  /** Extra attempts after the first. */
+  retries?: number;
+  backoff?: BackoffPolicy;
+  timeoutMs?: number;
+  /** Worker pool (BullMQ queue) that runs the step. */
+  queue?: string;
+}
+
+export interface ScheduleSpec {
+  cron: string;
+  timezone?: string;
+  catchup?: CatchupPolicy;
+  /** Longest downtime `catchup: 'all'` replays, e.g. '2d'. */
+  catchupWindow?: string;
+  overlap?: OverlapPolicy;
+  params?: Record<string, unknown>;
+  /** Stable name; defaults to its index in the list. */
+  name?: string;
+}
+
+export type TriggerSpec =
+  | { onSucceeded: string; params?: Record<string, unknown> }
+  | { event: string; params?: Record<string, unknown> }
+  | { onModelAlias: { model: string; alias: string }; params?: Record<string, unknown> };
+
+/** Serialisable description of one step: what the engine snapshots into Redis at trigger time. */
+export interface StepSpec {
+  name: string;
+  needs: string[];
+  queue: string;
+  retries: number;
+  backoff: BackoffPolicy;
+  timeoutMs: number;
+  runWhen: RunWhen;
+  /** True when the step has an `if` condition (evaluated by the worker before the handler). */
+  conditional: boolean;
+  kind: 'task' | 'map';
+  /** For map steps: how many item instances may run at once (0 = no limit). */
+  maxParallel?: number;
+}
+
+/** Serialisable description of a pipeline. Two specs with the same content have the same hash. */
+export interface PipelineSpec {
+  id: string;
+  description: string;
+  steps: StepSpec[];
+  schedules: ScheduleSpec[];
+  triggers: TriggerSpec[];
+}
+
+export interface PipelineOptions<P extends z.ZodType> {
+  id: string;
+  description?: string;
+  params?: P;
+  defaults?: StepPolicy;
+  schedule?: ScheduleSpec | ScheduleSpec[];
+  triggers?: TriggerSpec[];
+}
+
+export const DEFAULT_POLICY: Required<StepPolicy> = Object.freeze({
+  retries: 0,
+  backoff: Object.freeze({ type: 'exponential', delayMs: 1_000 }) as BackoffPolicy,
+  timeoutMs: 15 * 60_000,
+  queue: 'default',
+});

@@ -1,0 +1,17 @@
+export {
+  ConveyorError,
+  ValidationError,
+  CycleError,
+  NotFoundError,
+  ConflictError,
+  TimeoutError,
+  CancelledError,
+  NonRetriableError,
+  StaleCompletionError,
+  RedisUnavailableError,
+  ConfigError,
+  OutputTooLargeError,
+  isConveyorError,
+  type ErrorCode,
+} from './conveyor-error.ts';
+export { formatZodIssues } from './zod-issues.ts';

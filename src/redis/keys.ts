@@ -1,0 +1,100 @@
+/**
+ * The one place that builds Redis key names. Layout (P = configured prefix):
+ *
+ *   P:run:{<runId>}          hash   run record (status, pipeline, params, trigger, timestamps, dag hash, counters)
+ *   P:run:{<runId>}:dag      string DAG snapshot (JSON) taken at trigger time
+ *   P:run:{<runId>}:def      hash   step -> "<runWhen>|<successor,successor…>" (what the Lua scripts walk)
+ *   P:run:{<runId>}:st       hash   step -> status letter (see STEP_STATUS_CODES)
+ *   P:run:{<runId>}:pend     hash   step -> number of upstream steps not yet finished
+ *   P:run:{<runId>}:bad      hash   step -> number of upstream steps that failed / were skipped by failure
+ *   P:run:{<runId>}:cskip    hash   step -> number of upstream steps skipped by condition
+ *   P:run:{<runId>}:out      hash   step -> output JSON
+ *   P:run:{<runId>}:info     hash   step -> JSON: attempts, token, worker, timings, error, reason
+ *   P:run:{<runId>}:logs     list   structured log entries (JSON)
+ *
+ * Every key of one run shares the hash tag `{<runId>}`, so each run-scoped Lua script works on Redis
+ * Cluster and runs spread over the cluster's nodes. Global indexes share their own tag.
+ */
+export interface RunKeys {
+  run: string;
+  dag: string;
+  def: string;
+  status: string;
+  pending: string;
+  bad: string;
+  condSkip: string;
+  output: string;
+  info: string;
+  logs: string;
+}
+
+export class KeySpace {
+  readonly prefix: string;
+  /** BullMQ's prefix: all queues share one hash tag, as BullMQ requires on Cluster. */
+  readonly bullPrefix: string;
+  private readonly globalTag: string;
+
+  constructor(prefix: string) {
+    this.prefix = prefix;
+    this.bullPrefix = `${prefix}:{${prefix}-q}`;
+    this.globalTag = `${prefix}:{${prefix}-g}`;
+  }
+
+  run(runId: string): RunKeys {
+    const base = `${this.prefix}:run:{${runId}}`;
+    return {
+      run: base,
+      dag: `${base}:dag`,
+      def: `${base}:def`,
+      status: `${base}:st`,
+      pending: `${base}:pend`,
+      bad: `${base}:bad`,
+      condSkip: `${base}:cskip`,
+      output: `${base}:out`,
+      info: `${base}:info`,
+      logs: `${base}:logs`,
+    };
+  }
+
+  /** All keys of a run, in a fixed order (for scripts that take the whole set, and for deletion). */
+  runKeyList(runId: string): string[] {
+    return Object.values(this.run(runId));
+  }
+
+  /** zset runId -> created-at ms: every run, newest last. */
+  get runsIndex(): string {
+    return `${this.globalTag}:runs`;
+  }
+  /** zset runId -> created-at ms, per pipeline. */
+  pipelineRuns(pipelineId: string): string {
+    return `${this.globalTag}:runs:p:${pipelineId}`;
+  }
+  /** zset runId -> last-progress ms of runs not yet finished (what the reconciler looks at). */
+  get activeRuns(): string {
+    return `${this.globalTag}:active`;
+  }
+  /** zset runId -> finished-at ms (what retention trims). */
+  get finishedRuns(): string {
+    return `${this.globalTag}:finished`;
+  }
+  /** string: set when Conveyor first wrote to this Redis; its absence later means data was lost. */
+  get marker(): string {
+    return `${this.globalTag}:marker`;
+  }
+  /** pub/sub channel for cancellations (payload: runId). */
+  get cancelChannel(): string {
+    return `${this.globalTag}:cancel`;
+  }
+  /** pub/sub channel for run/step events (payload: JSON), read by the API's live views. */
+  get eventsChannel(): string {
+    return `${this.globalTag}:events`;
+  }
+  /** hash workerId -> JSON heartbeat (queues, pipelines served, last seen). */
+  get workers(): string {
+    return `${this.globalTag}:workers`;
+  }
+  /** Any other global key, under the global tag, e.g. `global('sched:claims')`. */
+  global(name: string): string {
+    return `${this.globalTag}:${name}`;
+  }
+}
