@@ -17,3 +17,9 @@ export function stepJobId(runId: string, step: string): string {
 export function deterministicRunId(...parts: string[]): string {
   return parts.map((p) => p.replace(/[^A-Za-z0-9_-]/g, '_')).join('.');
 }
+
+/** `2026-03-29T01:30:00.000Z` → `20260329T013000Z` (milliseconds kept only when not zero): for ids. */
+export function compactIso(ms: number): string {
+  const iso = new Date(ms).toISOString().replace(/[-:]/g, '');
+  return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
+}
