@@ -1,0 +1,74 @@
+import type { Redis } from 'ioredis';
+import { systemClock, type Clock } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Config } from '../config/schema.ts';
+import { Engine, type EngineEvent } from '../engine/engine.ts';
+import { checkEvictionPolicy, createRedis, waitForRedis } from '../redis/connection.ts';
+import { KeySpace } from '../redis/keys.ts';
+import { RunStore } from '../redis/run-store.ts';
+import { StepQueues } from '../redis/step-queues.ts';
+
+/** The connected core every command builds on: Redis clients, key space, store, queues, engine. */
+export interface Runtime {
+  config: Config;
+  logger: Logger;
+  clock: Clock;
+  redis: Redis;
+  keys: KeySpace;
+  store: RunStore;
+  queues: StepQueues;
+  engine: Engine;
+  /** Opens an extra client (subscriber, blocking BullMQ connection). Closed with the runtime. */
+  extraClient(blocking?: boolean): Redis;
+  close(): Promise<void>;
+}
+
+export interface RuntimeOptions {
+  logger: Logger;
+  clock?: Clock;
+  onEngineEvent?: (event: EngineEvent) => void;
+  connectTimeoutMs?: number;
+}
+
+/** Connects to Redis (one-line error if unreachable), checks the eviction policy, wires the engine. */
+export async function createRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
+  const { logger } = options;
+  const clock = options.clock ?? systemClock;
+  const redis = createRedis(config.redisUrl, { logger, connectTimeoutMs: options.connectTimeoutMs });
+  const extras: Redis[] = [];
+  try {
+    await waitForRedis(redis, config.redisUrl, options.connectTimeoutMs ?? 5_000);
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+  const warning = await checkEvictionPolicy(redis);
+  if (warning) logger.warn(warning);
+  const keys = new KeySpace(config.prefix);
+  const store = new RunStore(redis, keys);
+  const queueConnection = createRedis(config.redisUrl, { logger, blocking: true });
+  extras.push(queueConnection);
+  const queues = new StepQueues(queueConnection, keys);
+  const engine = new Engine({ store, queues, clock, logger, retentionMs: config.retentionMs, onEvent: options.onEngineEvent });
+  return {
+    config,
+    logger,
+    clock,
+    redis,
+    keys,
+    store,
+    queues,
+    engine,
+    extraClient(blocking = false) {
+      const client = createRedis(config.redisUrl, { logger, blocking });
+      extras.push(client);
+      return client;
+    },
+    async close() {
+      await queues.close();
+      for (const client of [...extras, redis]) {
+        await client.quit().catch(() => client.disconnect());
+      }
+    },
+  };
+}

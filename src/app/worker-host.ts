@@ -1,0 +1,73 @@
+import type { Pipeline } from '../dsl/pipeline.ts';
+import { Reconciler } from '../engine/reconciler.ts';
+import { ConveyorWorker, type WorkerEvent } from '../worker/worker.ts';
+import type { StepServices, RunInfo } from '../dsl/context.ts';
+import type { Runtime } from './runtime.ts';
+
+export interface WorkerHostOptions {
+  pipelines: Pipeline<any, any>[];
+  /** Queues to serve; default: every queue the pipelines use. */
+  queues?: string[];
+  concurrency?: number;
+  onEvent?: (event: WorkerEvent) => void;
+  services?: (run: RunInfo, step: string) => StepServices;
+  redact?: (value: unknown) => unknown;
+  /** How often the reconciler looks for stuck runs, and how idle a run must be. */
+  reconcileEveryMs?: number;
+  reconcileIdleMs?: number;
+}
+
+export interface WorkerHost {
+  worker: ConveyorWorker;
+  reconciler: Reconciler;
+  queues: string[];
+  stop(drainMs?: number): Promise<void>;
+}
+
+/** Every queue named by the steps of these pipelines, sorted. */
+export function queuesOf(pipelines: Pipeline<any, any>[]): string[] {
+  return [...new Set(pipelines.flatMap((p) => p.spec.steps.map((s) => s.queue)))].sort();
+}
+
+/** Starts a worker (and its reconciler) on a connected runtime. */
+export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptions): Promise<WorkerHost> {
+  const queues = options.queues?.length ? options.queues : queuesOf(options.pipelines);
+  const worker = new ConveyorWorker({
+    redis: runtime.redis,
+    bullConnection: runtime.extraClient(true),
+    subscriber: runtime.extraClient(true),
+    keys: runtime.keys,
+    store: runtime.store,
+    engine: runtime.engine,
+    pipelines: options.pipelines,
+    queues,
+    concurrency: options.concurrency ?? runtime.config.workerConcurrency,
+    lockDurationMs: runtime.config.lockDurationMs,
+    stalledIntervalMs: runtime.config.stalledIntervalMs,
+    clock: runtime.clock,
+    logger: runtime.logger,
+    services: options.services,
+    redact: options.redact,
+    onEvent: options.onEvent,
+  });
+  await worker.start();
+  const reconciler = new Reconciler({
+    engine: runtime.engine,
+    store: runtime.store,
+    queues: runtime.queues,
+    clock: runtime.clock,
+    logger: runtime.logger,
+    idleMs: options.reconcileIdleMs ?? Math.max(5_000, runtime.config.stalledIntervalMs),
+    intervalMs: options.reconcileEveryMs ?? 5_000,
+  });
+  reconciler.start();
+  return {
+    worker,
+    reconciler,
+    queues,
+    async stop(drainMs = runtime.config.drainTimeoutMs) {
+      reconciler.stop();
+      await worker.close(drainMs);
+    },
+  };
+}

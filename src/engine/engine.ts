@@ -1,0 +1,222 @@
+import { newRunId, stepJobId } from '../core/ids.ts';
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
+import { NotFoundError, TimeoutError } from '../errors/conveyor-error.ts';
+import type { Pipeline } from '../dsl/pipeline.ts';
+import type { TriggerInfo } from '../dsl/context.ts';
+import { parseParams } from '../dsl/params.ts';
+import { validateDag, type ValidatedDag } from '../graph/dag.ts';
+import type { RunStore } from '../redis/run-store.ts';
+import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../redis/run-records.ts';
+import type { StepJob, StepQueues } from '../redis/step-queues.ts';
+import { buildRunView, type RunView } from './run-view.ts';
+import { snapshotOf, stepRows, stepSpecMap, type DagSnapshot } from './snapshot.ts';
+
+export interface TriggerOptions {
+  params?: unknown;
+  trigger?: TriggerInfo;
+  /** Deterministic id (schedule ticks, idempotency keys): triggering it again returns the existing run. */
+  runId?: string;
+  /** ISO time the run is "for"; defaults to now. */
+  logicalTime?: string;
+}
+
+export type EngineEvent =
+  | { type: 'run-started'; runId: string; pipeline: string; trigger: string }
+  | { type: 'run-finished'; runId: string; pipeline: string; status: RunStatus; durationMs: number };
+
+export interface EngineOptions {
+  store: RunStore;
+  queues: StepQueues;
+  clock: Clock;
+  logger: Logger;
+  retentionMs: number;
+  onEvent?: (event: EngineEvent) => void;
+}
+
+const SNAPSHOT_CACHE_SIZE = 2_000;
+
+/**
+ * Triggers, inspects, cancels and retries runs. It never loops over runs: a run advances when its
+ * steps complete (see `worker/`), atomically, inside the completion script.
+ */
+export class Engine {
+  private readonly dags = new WeakMap<Pipeline<any, any>, ValidatedDag>();
+  private readonly snapshots = new Map<string, DagSnapshot>();
+
+  constructor(private readonly options: EngineOptions) {}
+
+  get store(): RunStore {
+    return this.options.store;
+  }
+
+  /** Validates the pipeline (cached per definition object). Throws ValidationError/CycleError. */
+  validate(pipeline: Pipeline<any, any>): ValidatedDag {
+    let dag = this.dags.get(pipeline);
+    if (!dag) {
+      dag = validateDag(pipeline.spec);
+      this.dags.set(pipeline, dag);
+    }
+    return dag;
+  }
+
+  /**
+   * Starts a run: params and DAG are validated first, so bad input writes nothing. With a known
+   * `runId` the call is idempotent (`created: false` for a repeat).
+   */
+  async trigger(pipeline: Pipeline<any, any>, options: TriggerOptions = {}): Promise<{ runId: string; created: boolean }> {
+    const params = parseParams(pipeline.paramsSchema, options.params, pipeline.id);
+    const dag = this.validate(pipeline);
+    const now = this.options.clock.now();
+    const runId = options.runId ?? newRunId(now);
+    const trigger: TriggerInfo = options.trigger ?? { type: 'manual' };
+    const snapshot = snapshotOf(dag);
+    const { created, roots } = await this.options.store.createRun({
+      id: runId,
+      pipeline: pipeline.id,
+      createdAt: now,
+      dagJson: JSON.stringify(snapshot),
+      steps: stepRows(dag),
+      fields: {
+        id: runId,
+        pipeline: pipeline.id,
+        status: 'queued',
+        params: JSON.stringify(params),
+        trigger: JSON.stringify(trigger),
+        logicalTime: options.logicalTime ?? new Date(now).toISOString(),
+        dagHash: dag.hash,
+        createdAt: String(now),
+        updatedAt: String(now),
+        failed: '0',
+        gen: '0',
+      },
+    });
+    if (created) {
+      this.rememberSnapshot(runId, snapshot);
+      await this.enqueue(runId, roots, snapshot, 0);
+      this.options.onEvent?.({ type: 'run-started', runId, pipeline: pipeline.id, trigger: trigger.type });
+    }
+    return { runId, created };
+  }
+
+  /** Enqueues steps that the scripts marked `queued`. Job ids are deterministic: repeats are no-ops. */
+  async enqueue(runId: string, steps: readonly string[], snapshot?: DagSnapshot, generation?: number): Promise<void> {
+    if (steps.length === 0) return;
+    const snap = snapshot ?? (await this.snapshot(runId));
+    const gen = generation ?? (await this.options.store.getRun(runId))?.generation ?? 0;
+    const specs = stepSpecMap(snap);
+    const jobs: StepJob[] = steps.map((step) => {
+      const spec = specs.get(step);
+      if (!spec) throw new NotFoundError('step', step, [...specs.keys()]);
+      return {
+        queue: spec.queue,
+        jobId: jobIdFor(runId, step, gen),
+        step,
+        data: { r: runId, s: step, p: snap.pipeline },
+        attempts: spec.retries + 1,
+        backoff: spec.backoff,
+      };
+    });
+    await this.options.queues.add(jobs);
+  }
+
+  /** Bookkeeping after the completion script reported the run finished (indexes, retention). */
+  async finish(runId: string, status: RunStatus): Promise<void> {
+    const now = this.options.clock.now();
+    await this.options.store.markFinished(runId, now, this.options.retentionMs);
+    this.snapshots.delete(runId);
+    const run = await this.options.store.getRun(runId);
+    if (run) {
+      this.options.onEvent?.({ type: 'run-finished', runId, pipeline: run.pipeline, status, durationMs: (run.finishedAt ?? now) - run.createdAt });
+    }
+  }
+
+  /** The DAG a run was started with (cached; snapshots never change). */
+  async snapshot(runId: string): Promise<DagSnapshot> {
+    const cached = this.snapshots.get(runId);
+    if (cached) return cached;
+    const json = await this.options.store.getDagJson(runId);
+    if (!json) throw new NotFoundError('run', runId);
+    const snapshot = JSON.parse(json) as DagSnapshot;
+    this.rememberSnapshot(runId, snapshot);
+    return snapshot;
+  }
+
+  async getRun(runId: string): Promise<RunView> {
+    const record = await this.options.store.getRun(runId);
+    if (!record) throw new NotFoundError('run', runId);
+    const [steps, snapshot] = await Promise.all([this.options.store.getSteps(runId), this.snapshot(runId).catch(() => undefined)]);
+    return buildRunView(record, steps, snapshot);
+  }
+
+  async listRuns(filter: { pipeline?: string; status?: RunStatus; limit?: number; offset?: number } = {}): Promise<RunRecord[]> {
+    const limit = filter.limit ?? 20;
+    // Status is not indexed: read pages of the time index until enough match (bounded).
+    const out: RunRecord[] = [];
+    let offset = filter.offset ?? 0;
+    for (let page = 0; page < 20 && out.length < limit; page++) {
+      const ids = await this.options.store.listRunIds({ pipeline: filter.pipeline, limit: Math.max(limit, 50), offset });
+      if (ids.length === 0) break;
+      offset += ids.length;
+      const runs = await this.options.store.getRuns(ids);
+      for (const run of runs) if (!filter.status || run.status === filter.status) out.push(run);
+      if (!filter.status) break;
+    }
+    return out.slice(0, limit);
+  }
+
+  async cancel(runId: string, by = 'cli'): Promise<{ cancelledSteps: string[] }> {
+    const active = await this.options.store.cancelRun(runId, by, this.options.clock.now());
+    const snap = await this.snapshot(runId).catch(() => undefined);
+    const run = await this.options.store.getRun(runId);
+    if (snap && run) {
+      const specs = stepSpecMap(snap);
+      await Promise.all(
+        active.map((step) => {
+          const spec = specs.get(step);
+          return spec ? this.options.queues.removeJob(spec.queue, jobIdFor(runId, step, run.generation)) : undefined;
+        }),
+      );
+    }
+    await this.finish(runId, 'cancelled');
+    return { cancelledSteps: active };
+  }
+
+  /** Re-runs failed, cancelled and skipped-by-failure steps; succeeded steps keep their outputs. */
+  async retry(runId: string): Promise<{ requeued: string[] }> {
+    const { generation, ready } = await this.options.store.retryRun(runId, this.options.clock.now());
+    await this.enqueue(runId, ready, undefined, generation);
+    return { requeued: ready };
+  }
+
+  /** Polls until the run finishes; `onUpdate` sees each change. Rejects with TimeoutError. */
+  async waitForRun(runId: string, options: { timeoutMs?: number; pollMs?: number; onUpdate?: (view: RunView) => void } = {}): Promise<RunView> {
+    const deadline = Date.now() + (options.timeoutMs ?? 24 * 3600_000);
+    let last = '';
+    for (;;) {
+      const view = await this.getRun(runId);
+      const fingerprint = JSON.stringify([view.status, Object.values(view.steps).map((s) => [s.status, s.attempts])]);
+      if (fingerprint !== last) {
+        last = fingerprint;
+        options.onUpdate?.(view);
+      }
+      if (TERMINAL_RUN_STATUSES.has(view.status)) return view;
+      if (Date.now() > deadline) throw new TimeoutError(`waiting for run ${runId}`, options.timeoutMs ?? 0);
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 200));
+    }
+  }
+
+  private rememberSnapshot(runId: string, snapshot: DagSnapshot): void {
+    if (this.snapshots.size >= SNAPSHOT_CACHE_SIZE) {
+      const oldest = this.snapshots.keys().next().value;
+      if (oldest !== undefined) this.snapshots.delete(oldest);
+    }
+    this.snapshots.set(runId, snapshot);
+  }
+}
+
+/** Job id of a step in a given run generation: `<runId>.<step>`, then `<runId>.<step>.g<n>` after retries. */
+export function jobIdFor(runId: string, step: string, generation: number): string {
+  const base = stepJobId(runId, step);
+  return generation > 0 ? `${base}.g${generation}` : base;
+}

@@ -1,0 +1,98 @@
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
+import { coerceError } from '../core/coerce-error.ts';
+import type { RunStore } from '../redis/run-store.ts';
+import { TERMINAL_RUN_STATUSES } from '../redis/run-records.ts';
+import type { StepQueues } from '../redis/step-queues.ts';
+import { jobIdFor, type Engine } from './engine.ts';
+import { stepSpecMap } from './snapshot.ts';
+
+export interface ReconcilerOptions {
+  engine: Engine;
+  store: RunStore;
+  queues: StepQueues;
+  clock: Clock;
+  logger: Logger;
+  /** A run with no progress for this long is checked. */
+  idleMs: number;
+  intervalMs: number;
+  /** Runs checked per pass (the rest wait for the next pass). */
+  batch?: number;
+}
+
+export interface ReconcileReport {
+  checked: number;
+  requeued: number;
+  finished: number;
+  failedAbandoned: number;
+}
+
+/**
+ * Repairs the one gap the completion script cannot close on its own: a step recorded as `queued`
+ * whose job never reached the queue (the worker died between the script and the enqueue), and a
+ * finished run whose bookkeeping did not happen. It only looks at runs idle for `idleMs`, so it costs
+ * nothing while runs progress. Safe to run in every worker at once: all its writes are idempotent.
+ */
+export class Reconciler {
+  private timer: NodeJS.Timeout | undefined;
+  private busy = false;
+
+  constructor(private readonly options: ReconcilerOptions) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.pass().catch((e) => this.options.logger.warn('reconcile pass failed', { error: coerceError(e).message })), this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async pass(): Promise<ReconcileReport> {
+    const report: ReconcileReport = { checked: 0, requeued: 0, finished: 0, failedAbandoned: 0 };
+    if (this.busy) return report;
+    this.busy = true;
+    try {
+      const { store, engine, queues, clock } = this.options;
+      const now = clock.now();
+      const ids = await store.activeRunsIdleSince(now - this.options.idleMs, this.options.batch ?? 100);
+      for (const runId of ids) {
+        report.checked++;
+        const run = await store.getRun(runId);
+        if (!run) {
+          await store.markFinished(runId, now, 1); // expired: drop it from the active set
+          continue;
+        }
+        if (TERMINAL_RUN_STATUSES.has(run.status)) {
+          await engine.finish(runId, run.status);
+          report.finished++;
+          continue;
+        }
+        if (run.updatedAt && now - run.updatedAt < this.options.idleMs) {
+          await store.touchActive(runId, run.updatedAt);
+          continue;
+        }
+        const snapshot = await engine.snapshot(runId);
+        const specs = stepSpecMap(snapshot);
+        const letters = await store.stepStatusLetters(runId);
+        const lost: string[] = [];
+        for (const [step, letter] of Object.entries(letters)) {
+          if (letter !== 'q' && letter !== 'r') continue;
+          const spec = specs.get(step);
+          if (!spec) continue;
+          const state = await queues.jobState(spec.queue, jobIdFor(runId, step, run.generation));
+          if (state === undefined) lost.push(step);
+        }
+        if (lost.length) {
+          this.options.logger.warn('re-enqueueing steps whose jobs were lost', { runId, steps: lost });
+          await engine.enqueue(runId, lost, snapshot, run.generation);
+          report.requeued += lost.length;
+        }
+        await store.touchActive(runId, now);
+      }
+      return report;
+    } finally {
+      this.busy = false;
+    }
+  }
+}

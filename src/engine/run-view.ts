@@ -1,0 +1,80 @@
+import type { RunRecord, RunStatus, StepState } from '../redis/run-records.ts';
+import type { DagSnapshot } from './snapshot.ts';
+
+/** A run as users see it (CLI `status --json`, API): record plus steps in DAG order. */
+export interface RunView {
+  id: string;
+  pipeline: string;
+  status: RunStatus;
+  params: Record<string, unknown>;
+  trigger: Record<string, unknown>;
+  logicalTime: string;
+  dagHash: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+  generation: number;
+  steps: Record<string, StepView>;
+}
+
+export interface StepView {
+  status: StepState['status'];
+  attempts: number;
+  output?: unknown;
+  error?: { message: string; name?: string; stack?: string };
+  reason?: string;
+  queue?: string;
+  needs?: string[];
+  worker?: string;
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+}
+
+const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);
+
+export function buildRunView(record: RunRecord, steps: StepState[], snapshot: DagSnapshot | undefined): RunView {
+  const byName = new Map(steps.map((s) => [s.name, s]));
+  const order = snapshot ? snapshot.steps.map((s) => s.name) : [...byName.keys()].sort();
+  const specs = new Map(snapshot?.steps.map((s) => [s.name, s]) ?? []);
+  const view: RunView = {
+    id: record.id,
+    pipeline: record.pipeline,
+    status: record.status,
+    params: record.params,
+    trigger: record.trigger,
+    logicalTime: record.logicalTime,
+    dagHash: record.dagHash,
+    createdAt: iso(record.createdAt)!,
+    startedAt: iso(record.startedAt),
+    finishedAt: iso(record.finishedAt),
+    durationMs: record.finishedAt && record.startedAt ? record.finishedAt - record.startedAt : undefined,
+    generation: record.generation,
+    steps: {},
+  };
+  // Map instances (`name[3]`) are listed after their map step.
+  const extra = [...byName.keys()].filter((n) => !specs.has(n)).sort(naturalCompare);
+  for (const name of [...order, ...extra]) {
+    const state = byName.get(name);
+    if (!state) continue;
+    const spec = specs.get(name);
+    view.steps[name] = {
+      status: state.status,
+      attempts: state.attempts,
+      ...(state.output !== undefined ? { output: state.output } : {}),
+      ...(state.error ? { error: state.error } : {}),
+      ...(state.reason ? { reason: state.reason } : {}),
+      ...(spec ? { queue: spec.queue, needs: spec.needs } : {}),
+      ...(state.worker ? { worker: state.worker } : {}),
+      ...(state.firstStartedAt ? { startedAt: iso(state.firstStartedAt) } : {}),
+      ...(state.finishedAt ? { finishedAt: iso(state.finishedAt) } : {}),
+      ...(state.finishedAt && state.firstStartedAt ? { durationMs: state.finishedAt - state.firstStartedAt } : {}),
+    };
+  }
+  return view;
+}
+
+function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}

@@ -1,0 +1,84 @@
+import { Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { KeySpace } from './keys.ts';
+import type { StepJobData } from './step-queues.ts';
+
+/** A job as the worker module sees it: no BullMQ types leak out of redis/. */
+export interface ConsumedJob {
+  id: string;
+  queue: string;
+  data: StepJobData;
+  /** 1-based attempt under the queue's retry policy (stalled redeliveries do not count). */
+  attempt: number;
+  maxAttempts: number;
+  /** When the queue will retry after this attempt fails (ms from now). */
+  nextBackoffMs: number;
+}
+
+export interface ConsumerOptions {
+  connection: Redis;
+  keys: KeySpace;
+  queue: string;
+  concurrency: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  workerName: string;
+  /** Runs one job. Throwing asks the queue to retry it with its backoff. */
+  process(job: ConsumedJob): Promise<void>;
+  /** A job the queue gave up on without our processor finishing it (stall limit exceeded). */
+  onAbandoned(job: ConsumedJob, reason: string): void;
+  onError(error: Error): void;
+}
+
+export interface JobConsumer {
+  /** Stops taking jobs and waits for running ones (up to the caller's own deadline). */
+  close(force?: boolean): Promise<void>;
+  isRunning(): boolean;
+}
+
+function toConsumed(job: Job, queue: string): ConsumedJob {
+  const attempts = job.opts.attempts ?? 1;
+  const backoff = job.opts.backoff;
+  const delay = typeof backoff === 'object' ? (backoff.delay ?? 0) : (backoff ?? 0);
+  const exponential = typeof backoff === 'object' && backoff.type === 'exponential';
+  return {
+    id: job.id!,
+    queue,
+    data: job.data as StepJobData,
+    attempt: job.attemptsMade + 1,
+    maxAttempts: attempts,
+    nextBackoffMs: exponential ? delay * 2 ** job.attemptsMade : delay,
+  };
+}
+
+/** Starts a BullMQ worker on one queue. */
+export function startConsumer(options: ConsumerOptions): JobConsumer {
+  const worker = new Worker(
+    options.queue,
+    async (job) => {
+      await options.process(toConsumed(job, options.queue));
+    },
+    {
+      connection: options.connection,
+      prefix: options.keys.bullPrefix,
+      concurrency: options.concurrency,
+      lockDuration: options.lockDurationMs,
+      stalledInterval: options.stalledIntervalMs,
+      maxStalledCount: 1,
+      name: options.workerName,
+      autorun: true,
+    },
+  );
+  worker.on('failed', (job, error) => {
+    // Our processor only throws for retryable attempts; a job failing for any other reason (the stall
+    // limit, a lock lost for good) never reached our completion path and must be recorded by us.
+    if (job && job.attemptsMade >= (job.opts.attempts ?? 1) || (job && /stalled/i.test(error?.message ?? ''))) {
+      options.onAbandoned(toConsumed(job, options.queue), error?.message ?? 'job failed');
+    }
+  });
+  worker.on('error', (error) => options.onError(error));
+  return {
+    close: (force = false) => worker.close(force),
+    isRunning: () => worker.isRunning(),
+  };
+}

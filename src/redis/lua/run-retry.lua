@@ -1,0 +1,63 @@
+--[[
+  Retries a failed or cancelled run from where it broke: failed, cancelled and skipped-by-failure
+  steps go back to pending with counters recomputed from their upstream; succeeded steps keep their
+  outputs. Bumps the run's generation so re-enqueued jobs get fresh ids.
+
+  KEYS[1] run, KEYS[2] def, KEYS[3] st, KEYS[4] pend, KEYS[5] bad, KEYS[6] cskip, KEYS[7] info
+
+  ARGV[1] now (ms), ARGV[2] events channel
+
+  Returns { 1, generation, ready1, ready2, ... }.
+  Errors: -1 run does not exist, -7 run is not failed or cancelled.
+]]
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return -1 end
+if status ~= 'failed' and status ~= 'cancelled' then return -7 end
+
+local all = redis.call('HGETALL', KEYS[3])
+local current, reset, resetCount = {}, {}, 0
+for i = 1, #all, 2 do
+  local s = all[i + 1]
+  current[all[i]] = s
+  if s == 'f' or s == 'c' or s == 'x' or s == 'p' or s == 'q' or s == 'r' then
+    reset[all[i]] = true
+    resetCount = resetCount + 1
+  end
+end
+-- A step skipped because "no upstream failed" must be re-decided too if any of its upstream resets.
+local ready = {}
+for name, _ in pairs(reset) do
+  local def = redis.call('HGET', KEYS[2], name) or ''
+  local sep1 = string.find(def, '|', 1, true)
+  local sep2 = sep1 and string.find(def, '|', sep1 + 1, true)
+  local needsCsv = sep2 and string.sub(def, sep2 + 1) or ''
+  local pend, bad, cskip = 0, 0, 0
+  for need in string.gmatch(needsCsv, '[^,]+') do
+    if reset[need] then pend = pend + 1
+    elseif current[need] == 'k' then cskip = cskip + 1 end
+  end
+  redis.call('HSET', KEYS[4], name, pend)
+  redis.call('HSET', KEYS[5], name, bad)
+  redis.call('HSET', KEYS[6], name, cskip)
+  local raw = redis.call('HGET', KEYS[7], name)
+  local info = raw and cjson.decode(raw) or {}
+  info['prev'] = info['e']
+  info['e'] = nil
+  info['r'] = nil
+  info['fa'] = nil
+  info['t'] = nil
+  redis.call('HSET', KEYS[7], name, cjson.encode(info))
+  if pend == 0 then
+    redis.call('HSET', KEYS[3], name, 'q')
+    ready[#ready + 1] = name
+  else
+    redis.call('HSET', KEYS[3], name, 'p')
+  end
+end
+local gen = redis.call('HINCRBY', KEYS[1], 'gen', 1)
+redis.call('HSET', KEYS[1], 'status', 'running', 'remaining', resetCount, 'failed', 0, 'updatedAt', ARGV[1])
+redis.call('HDEL', KEYS[1], 'finishedAt', 'cancelledBy')
+redis.call('PUBLISH', ARGV[2], redis.call('HGET', KEYS[1], 'id') .. '||running')
+local reply = { 1, gen }
+for i = 1, #ready do reply[#reply + 1] = ready[i] end
+return reply

@@ -1,0 +1,113 @@
+--[[
+  Records the final outcome of a step and advances the DAG, atomically: decrements the upstream
+  counters of its successors, decides each successor whose upstream all finished (ready, or skipped
+  by its runWhen rule — cascading), and finishes the run when no step is left.
+
+  KEYS[1] run    hash    run record (remaining, failed, status, timestamps)
+  KEYS[2] def    hash    step -> "<when>|<successors csv>|<needs csv>"; when: s=upstream-succeeded,
+                         d=upstream-done, f=upstream-failed
+  KEYS[3] st     hash    step -> p pending, q queued, r running, s succeeded, f failed,
+                         k skipped by condition, x skipped by upstream failure, c cancelled
+  KEYS[4] pend   hash    step -> unfinished upstream count
+  KEYS[5] bad    hash    step -> upstream steps that failed or were skipped by failure
+  KEYS[6] cskip  hash    step -> upstream steps skipped by condition
+  KEYS[7] out    hash    step -> output JSON
+  KEYS[8] info   hash    step -> attempt record JSON
+
+  ARGV[1] step name
+  ARGV[2] fence token of the delivery that ran it
+  ARGV[3] outcome: s (succeeded), f (failed), k (skipped by its own condition)
+  ARGV[4] payload: output JSON for s, error JSON for f, reason for k
+  ARGV[5] now (ms)
+  ARGV[6] events channel
+  ARGV[7] '1' to skip the token check (the reconciler failing a step whose job died for good)
+
+  Returns { 1, finalRunStatus or '', ready1, ready2, ... } — ready steps are now `queued`; the caller
+  enqueues them under deterministic job ids.
+  Errors:
+    -1  run does not exist
+    -2  stale completion: the token is not the current delivery's (another worker took over)
+    -3  run or step cancelled: result dropped
+    -4  already recorded by this same delivery: idempotent repeat, nothing changed
+    -5  step is not running (never started): refused
+]]
+local step, token, outcome, payload, now, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+local force = ARGV[7] == '1'
+
+local runStatus = redis.call('HGET', KEYS[1], 'status')
+if not runStatus then return -1 end
+local runId = redis.call('HGET', KEYS[1], 'id')
+
+local status = redis.call('HGET', KEYS[3], step)
+local raw = redis.call('HGET', KEYS[8], step)
+local info = raw and cjson.decode(raw) or {}
+if not force and info['t'] ~= token then return -2 end
+if status == 's' or status == 'f' or status == 'k' or status == 'x' then return -4 end
+if status == 'c' or runStatus == 'cancelled' then return -3 end
+if status ~= 'r' and not force then return -5 end
+
+info['fa'] = tonumber(now)
+if outcome == 's' then
+  redis.call('HSET', KEYS[7], step, payload)
+  info['e'] = nil
+elseif outcome == 'f' then
+  info['e'] = cjson.decode(payload)
+  redis.call('HINCRBY', KEYS[1], 'failed', 1)
+else
+  info['r'] = payload
+end
+redis.call('HSET', KEYS[8], step, cjson.encode(info))
+redis.call('HSET', KEYS[3], step, outcome)
+local remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
+redis.call('PUBLISH', channel, runId .. '|' .. step .. '|' .. outcome)
+
+-- Walk successors breadth-first; skipped successors are pushed back on the list so skips cascade.
+local ready = {}
+local work = { { step, outcome } }
+local head = 1
+while head <= #work do
+  local name, result = work[head][1], work[head][2]
+  head = head + 1
+  local def = redis.call('HGET', KEYS[2], name) or ''
+  local sep1 = string.find(def, '|', 1, true)
+  local sep2 = sep1 and string.find(def, '|', sep1 + 1, true)
+  local succCsv = sep1 and string.sub(def, sep1 + 1, (sep2 or 0) - 1) or ''
+  for succ in string.gmatch(succCsv, '[^,]+') do
+    local left = redis.call('HINCRBY', KEYS[4], succ, -1)
+    if result == 'f' or result == 'x' then redis.call('HINCRBY', KEYS[5], succ, 1) end
+    if result == 'k' then redis.call('HINCRBY', KEYS[6], succ, 1) end
+    if left <= 0 and redis.call('HGET', KEYS[3], succ) == 'p' then
+      local when = string.sub(redis.call('HGET', KEYS[2], succ) or 's', 1, 1)
+      local bad = tonumber(redis.call('HGET', KEYS[5], succ) or '0')
+      local cskip = tonumber(redis.call('HGET', KEYS[6], succ) or '0')
+      local decision, reason = 'q', nil
+      if when == 's' then
+        if bad > 0 then decision, reason = 'x', 'an upstream step failed'
+        elseif cskip > 0 then decision, reason = 'k', 'an upstream step was skipped' end
+      elseif when == 'f' and bad == 0 then
+        decision, reason = 'k', 'no upstream step failed (runWhen: upstream-failed)'
+      end
+      redis.call('HSET', KEYS[3], succ, decision)
+      if decision == 'q' then
+        ready[#ready + 1] = succ
+      else
+        redis.call('HSET', KEYS[8], succ, cjson.encode({ r = reason, fa = tonumber(now) }))
+        remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
+        redis.call('PUBLISH', channel, runId .. '|' .. succ .. '|' .. decision)
+        work[#work + 1] = { succ, decision }
+      end
+    end
+  end
+end
+
+local final = ''
+if remaining <= 0 then
+  final = tonumber(redis.call('HGET', KEYS[1], 'failed') or '0') > 0 and 'failed' or 'succeeded'
+  redis.call('HSET', KEYS[1], 'status', final, 'finishedAt', now, 'updatedAt', now)
+  redis.call('PUBLISH', channel, runId .. '||' .. final)
+else
+  redis.call('HSET', KEYS[1], 'updatedAt', now)
+end
+local reply = { 1, final }
+for i = 1, #ready do reply[#reply + 1] = ready[i] end
+return reply

@@ -1,0 +1,26 @@
+--[[
+  Records a failed attempt that will be retried (by the queue's backoff): the step goes back to
+  `queued` with the error kept for display. Only the current delivery may do this.
+
+  KEYS[1] st    hash  step -> status letter
+  KEYS[2] info  hash  step -> attempt record JSON
+  KEYS[3] run   hash
+
+  ARGV[1] step, ARGV[2] fence token, ARGV[3] error JSON, ARGV[4] now (ms), ARGV[5] retry at (ms),
+  ARGV[6] events channel
+
+  Returns 1. Errors: -2 stale token, -3 cancelled, -4 step already finished.
+]]
+local status = redis.call('HGET', KEYS[1], ARGV[1])
+if status == 'c' then return -3 end
+if status ~= 'r' then return -4 end
+local info = cjson.decode(redis.call('HGET', KEYS[2], ARGV[1]) or '{}')
+if info['t'] ~= ARGV[2] then return -2 end
+info['e'] = cjson.decode(ARGV[3])
+info['ra'] = tonumber(ARGV[5])
+info['n'] = (info['n'] or 0) + 1
+redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(info))
+redis.call('HSET', KEYS[1], ARGV[1], 'q')
+redis.call('HSET', KEYS[3], 'updatedAt', ARGV[4])
+redis.call('PUBLISH', ARGV[6], redis.call('HGET', KEYS[3], 'id') .. '|' .. ARGV[1] .. '|retrying')
+return 1

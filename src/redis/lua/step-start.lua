@@ -1,0 +1,63 @@
+--[[
+  A worker was handed the job of a step: mark the step running under a fresh fence token and return
+  what the handler needs. The token makes later completions from an older delivery (a worker that
+  lost its lock, a paused process) detectable: only the newest delivery may complete the step.
+
+  KEYS[1] run    hash
+  KEYS[2] st     hash   step -> status letter
+  KEYS[3] info   hash   step -> attempt record JSON
+  KEYS[4] out    hash   step -> output JSON
+
+  ARGV[1] step name
+  ARGV[2] fence token of this delivery
+  ARGV[3] worker id
+  ARGV[4] now (ms)
+  ARGV[5] attempt number (1-based, from the queue's retry count)
+  ARGV[6] events channel
+  ARGV[7..] names of the upstream steps whose outputs the handler receives
+
+  Returns { 1, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, out1, out2, ... }
+  Errors:
+    -1  run does not exist (expired or never created)
+    -3  run or step was cancelled: drop the job
+    -4  step already finished: drop the job (at-least-once delivery repeat)
+    -5  step is not ready (upstream unfinished): drop the job, the DAG will enqueue it
+]]
+local run = redis.call('HMGET', KEYS[1], 'status', 'pipeline', 'params', 'trigger', 'logicalTime', 'dagHash', 'failed')
+if not run[1] then return -1 end
+if run[1] == 'cancelled' then return -3 end
+
+local step = ARGV[1]
+local status = redis.call('HGET', KEYS[2], step)
+if status == 'c' then return -3 end
+if status == 's' or status == 'f' or status == 'k' or status == 'x' then return -4 end
+if status ~= 'q' and status ~= 'r' then return -5 end
+
+local now = ARGV[4]
+local raw = redis.call('HGET', KEYS[3], step)
+local info = raw and cjson.decode(raw) or {}
+info['a'] = tonumber(ARGV[5])
+info['d'] = (info['d'] or 0) + 1
+info['t'] = ARGV[2]
+info['w'] = ARGV[3]
+info['sa'] = tonumber(now)
+if not info['fs'] then info['fs'] = tonumber(now) end
+redis.call('HSET', KEYS[3], step, cjson.encode(info))
+redis.call('HSET', KEYS[2], step, 'r')
+
+local runStatus = run[1]
+if runStatus == 'queued' then
+  runStatus = 'running'
+  redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', now)
+end
+redis.call('HSET', KEYS[1], 'updatedAt', now)
+redis.call('PUBLISH', ARGV[6], redis.call('HGET', KEYS[1], 'id') .. '|' .. step .. '|running')
+
+local reply = { 1, runStatus, run[2], run[3], run[4], run[5] or '', run[6] or '', run[7] or '0' }
+if #ARGV >= 7 then
+  local needs = {}
+  for i = 7, #ARGV do needs[#needs + 1] = ARGV[i] end
+  local outs = redis.call('HMGET', KEYS[4], unpack(needs))
+  for i = 1, #outs do reply[#reply + 1] = outs[i] or '' end
+end
+return reply

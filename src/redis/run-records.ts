@@ -1,0 +1,125 @@
+/** Shapes of run and step state as stored, and the decoding of the compact Redis encoding. */
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type StepStatus = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** Status letters used inside Redis (kept to one byte: they are written for every step). */
+const LETTER_TO_STATUS: Record<string, StepStatus> = {
+  p: 'pending',
+  q: 'queued',
+  r: 'running',
+  s: 'succeeded',
+  f: 'failed',
+  k: 'skipped',
+  x: 'skipped',
+  c: 'cancelled',
+};
+
+export function stepStatusFromLetter(letter: string): StepStatus {
+  return LETTER_TO_STATUS[letter] ?? 'pending';
+}
+
+export interface StepError {
+  message: string;
+  name?: string;
+  code?: string;
+  stack?: string;
+}
+
+export interface RunRecord {
+  id: string;
+  pipeline: string;
+  status: RunStatus;
+  params: Record<string, unknown>;
+  trigger: Record<string, unknown>;
+  logicalTime: string;
+  dagHash: string;
+  createdAt: number;
+  startedAt?: number;
+  finishedAt?: number;
+  updatedAt?: number;
+  /** Steps not finished yet. */
+  remaining: number;
+  /** Steps that failed in the current generation. */
+  failed: number;
+  /** Incremented by each retry of the run; part of re-enqueued job ids. */
+  generation: number;
+  cancelledBy?: string;
+}
+
+export interface StepState {
+  name: string;
+  status: StepStatus;
+  /** Why a step was skipped ("an upstream step failed", "condition was false"...). */
+  reason?: string;
+  /** Policy attempt of the latest delivery (1-based), 0 if never started. */
+  attempts: number;
+  /** Deliveries, counting redeliveries after a stalled worker. */
+  deliveries: number;
+  worker?: string;
+  firstStartedAt?: number;
+  startedAt?: number;
+  finishedAt?: number;
+  error?: StepError;
+  /** The last error of an earlier attempt or generation, kept for display. */
+  previousError?: StepError;
+  output?: unknown;
+  /** True when the step was skipped because an upstream step failed (counts against the run). */
+  skippedByFailure?: boolean;
+}
+
+export function decodeRunRecord(hash: Record<string, string>): RunRecord | undefined {
+  if (!hash.id) return undefined;
+  const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
+  return {
+    id: hash.id,
+    pipeline: hash.pipeline,
+    status: hash.status as RunStatus,
+    params: JSON.parse(hash.params || '{}'),
+    trigger: JSON.parse(hash.trigger || '{}'),
+    logicalTime: hash.logicalTime,
+    dagHash: hash.dagHash,
+    createdAt: Number(hash.createdAt),
+    startedAt: num(hash.startedAt),
+    finishedAt: num(hash.finishedAt),
+    updatedAt: num(hash.updatedAt),
+    remaining: Number(hash.remaining ?? 0),
+    failed: Number(hash.failed ?? 0),
+    generation: Number(hash.gen ?? 0),
+    cancelledBy: hash.cancelledBy || undefined,
+  };
+}
+
+interface StoredInfo {
+  a?: number;
+  d?: number;
+  w?: string;
+  fs?: number;
+  sa?: number;
+  fa?: number;
+  e?: StepError;
+  prev?: StepError;
+  r?: string;
+}
+
+export function decodeStepState(name: string, letter: string, infoJson: string | undefined, outputJson: string | undefined): StepState {
+  const info: StoredInfo = infoJson ? JSON.parse(infoJson) : {};
+  const state: StepState = {
+    name,
+    status: stepStatusFromLetter(letter),
+    attempts: info.a ?? 0,
+    deliveries: info.d ?? 0,
+  };
+  if (info.w) state.worker = info.w;
+  if (info.fs) state.firstStartedAt = info.fs;
+  if (info.sa) state.startedAt = info.sa;
+  if (info.fa) state.finishedAt = info.fa;
+  if (info.e && typeof info.e === 'object') state.error = info.e;
+  if (info.prev && typeof info.prev === 'object') state.previousError = info.prev;
+  if (info.r) state.reason = info.r;
+  if (letter === 'x') state.skippedByFailure = true;
+  if (outputJson !== undefined && outputJson !== '') state.output = JSON.parse(outputJson);
+  return state;
+}

@@ -1,0 +1,247 @@
+import type { Redis } from 'ioredis';
+import type { KeySpace } from './keys.ts';
+import { SCRIPT_CODES, scriptError, withScripts } from './scripts.ts';
+import { decodeRunRecord, decodeStepState, type RunRecord, type RunStatus, type StepState } from './run-records.ts';
+
+export type StepOutcome = 's' | 'f' | 'k';
+
+export interface NewRun {
+  id: string;
+  /** Flat string fields of the run record (id, pipeline, status, params JSON, ...). */
+  fields: Record<string, string>;
+  dagJson: string;
+  /** [step, "<when>|<successors>|<needs>", upstream count] for every step. */
+  steps: Array<[string, string, number]>;
+  pipeline: string;
+  createdAt: number;
+}
+
+export type StartResult =
+  | {
+      ok: true;
+      runStatus: RunStatus;
+      pipeline: string;
+      params: Record<string, unknown>;
+      trigger: Record<string, unknown>;
+      logicalTime: string;
+      dagHash: string;
+      failedSoFar: number;
+      upstream: Record<string, unknown>;
+    }
+  | { ok: false; reason: 'missing' | 'cancelled' | 'finished' | 'not-ready' };
+
+export type CompleteResult =
+  | { ok: true; finalStatus: RunStatus | undefined; ready: string[] }
+  | { ok: false; reason: 'missing' | 'stale' | 'cancelled' | 'duplicate' | 'not-running' };
+
+export interface LogEntry {
+  t: number;
+  level: string;
+  step: string;
+  attempt: number;
+  msg: string;
+  fields?: Record<string, unknown>;
+}
+
+const DROP_REASONS: Record<number, 'missing' | 'cancelled' | 'finished' | 'not-ready'> = {
+  [SCRIPT_CODES.RUN_MISSING]: 'missing',
+  [SCRIPT_CODES.CANCELLED]: 'cancelled',
+  [SCRIPT_CODES.ALREADY_FINISHED]: 'finished',
+  [SCRIPT_CODES.NOT_READY]: 'not-ready',
+};
+const COMPLETE_REASONS: Record<number, 'missing' | 'stale' | 'cancelled' | 'duplicate' | 'not-running'> = {
+  [SCRIPT_CODES.RUN_MISSING]: 'missing',
+  [SCRIPT_CODES.STALE]: 'stale',
+  [SCRIPT_CODES.CANCELLED]: 'cancelled',
+  [SCRIPT_CODES.ALREADY_FINISHED]: 'duplicate',
+  [SCRIPT_CODES.NOT_READY]: 'not-running',
+};
+
+/**
+ * Run state in Redis: every write that must be atomic is one Lua script on the run's keys (one hash
+ * tag); global indexes (lists, active set) are separate commands, written before the run so the
+ * reconciler can always find a run that exists.
+ */
+export class RunStore {
+  private readonly redis: ReturnType<typeof withScripts>;
+
+  constructor(
+    redis: Redis,
+    readonly keys: KeySpace,
+  ) {
+    this.redis = withScripts(redis);
+  }
+
+  async createRun(run: NewRun): Promise<{ created: boolean; roots: string[] }> {
+    const k = this.keys.run(run.id);
+    await this.redis
+      .multi()
+      .zadd(this.keys.runsIndex, run.createdAt, run.id)
+      .zadd(this.keys.pipelineRuns(run.pipeline), run.createdAt, run.id)
+      .zadd(this.keys.activeRuns, run.createdAt, run.id)
+      .set(this.keys.marker, String(run.createdAt), 'NX')
+      .exec();
+    const reply = (await this.redis.runTrigger(
+      k.run, k.dag, k.def, k.status, k.pending,
+      JSON.stringify(run.fields), run.dagJson, JSON.stringify(run.steps), this.keys.eventsChannel,
+    )) as Array<string | number>;
+    if (reply[0] === 0) return { created: false, roots: [] };
+    return { created: true, roots: reply.slice(1).map(String) };
+  }
+
+  async startStep(runId: string, step: string, token: string, worker: string, attempt: number, needs: readonly string[], now: number): Promise<StartResult> {
+    const k = this.keys.run(runId);
+    const reply = (await this.redis.stepStart(
+      k.run, k.status, k.info, k.output,
+      step, token, worker, now, attempt, this.keys.eventsChannel, ...needs,
+    )) as number | string[];
+    if (typeof reply === 'number') return { ok: false, reason: DROP_REASONS[reply] ?? 'missing' };
+    const [, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, ...outs] = reply;
+    const upstream: Record<string, unknown> = {};
+    needs.forEach((need, i) => {
+      upstream[need] = outs[i] ? JSON.parse(outs[i]) : undefined;
+    });
+    return {
+      ok: true,
+      runStatus: runStatus as RunStatus,
+      pipeline,
+      params: JSON.parse(params || '{}'),
+      trigger: JSON.parse(trigger || '{}'),
+      logicalTime,
+      dagHash,
+      failedSoFar: Number(failed),
+      upstream,
+    };
+  }
+
+  async completeStep(runId: string, step: string, token: string, outcome: StepOutcome, payload: string, now: number, force = false): Promise<CompleteResult> {
+    const k = this.keys.run(runId);
+    const reply = (await this.redis.stepComplete(
+      k.run, k.def, k.status, k.pending, k.bad, k.condSkip, k.output, k.info,
+      step, token, outcome, payload, now, this.keys.eventsChannel, force ? '1' : '0',
+    )) as number | Array<string | number>;
+    if (typeof reply === 'number') return { ok: false, reason: COMPLETE_REASONS[reply] ?? 'missing' };
+    const final = String(reply[1]);
+    return { ok: true, finalStatus: final ? (final as RunStatus) : undefined, ready: reply.slice(2).map(String) };
+  }
+
+  /** Records a failed attempt that the queue will retry. Returns false when this delivery is stale. */
+  async recordRetry(runId: string, step: string, token: string, errorJson: string, now: number, retryAt: number): Promise<boolean> {
+    const k = this.keys.run(runId);
+    const reply = await this.redis.stepRetry(k.status, k.info, k.run, step, token, errorJson, now, retryAt, this.keys.eventsChannel);
+    return reply === 1;
+  }
+
+  async cancelRun(runId: string, by: string, now: number): Promise<string[]> {
+    const k = this.keys.run(runId);
+    const reply = (await this.redis.runCancel(k.run, k.status, now, this.keys.eventsChannel, by)) as number | string[];
+    if (typeof reply === 'number') throw scriptError(reply, { runId, action: 'cancel' });
+    await this.redis.publish(this.keys.cancelChannel, runId);
+    return reply.slice(1).map(String);
+  }
+
+  async retryRun(runId: string, now: number): Promise<{ generation: number; ready: string[] }> {
+    const k = this.keys.run(runId);
+    const reply = (await this.redis.runRetry(k.run, k.def, k.status, k.pending, k.bad, k.condSkip, k.info, now, this.keys.eventsChannel)) as
+      | number
+      | Array<string | number>;
+    if (typeof reply === 'number') throw scriptError(reply, { runId, action: 'retry' });
+    await this.redis.multi().zrem(this.keys.finishedRuns, runId).zadd(this.keys.activeRuns, now, runId).exec();
+    return { generation: Number(reply[1]), ready: reply.slice(2).map(String) };
+  }
+
+  async getRun(runId: string): Promise<RunRecord | undefined> {
+    return decodeRunRecord(await this.redis.hgetall(this.keys.run(runId).run));
+  }
+
+  async getDagJson(runId: string): Promise<string | null> {
+    return this.redis.get(this.keys.run(runId).dag);
+  }
+
+  /** All step states of a run, in no particular order (callers order by the DAG). */
+  async getSteps(runId: string, withOutputs = true): Promise<StepState[]> {
+    const k = this.keys.run(runId);
+    const [statuses, infos, outputs] = await Promise.all([
+      this.redis.hgetall(k.status),
+      this.redis.hgetall(k.info),
+      withOutputs ? this.redis.hgetall(k.output) : Promise.resolve({} as Record<string, string>),
+    ]);
+    return Object.entries(statuses).map(([name, letter]) => decodeStepState(name, letter, infos[name], outputs[name]));
+  }
+
+  async stepStatusLetters(runId: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.run(runId).status);
+  }
+
+  /** Bookkeeping once a run finished: leave the active set, enter the finished index, expire its keys. */
+  async markFinished(runId: string, finishedAt: number, retentionMs: number): Promise<void> {
+    const multi = this.redis.multi().zrem(this.keys.activeRuns, runId).zadd(this.keys.finishedRuns, finishedAt, runId);
+    await multi.exec();
+    const expire = this.redis.pipeline();
+    for (const key of this.keys.runKeyList(runId)) expire.pexpire(key, retentionMs);
+    await expire.exec();
+  }
+
+  /** Refreshes a run's position in the active set (the reconciler looks at the least recent first). */
+  async touchActive(runId: string, now: number): Promise<void> {
+    await this.redis.zadd(this.keys.activeRuns, now, runId);
+  }
+
+  async activeRunsIdleSince(before: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.activeRuns, 0, before, 'LIMIT', 0, limit);
+  }
+
+  async listRunIds(options: { pipeline?: string; limit: number; offset?: number }): Promise<string[]> {
+    const key = options.pipeline ? this.keys.pipelineRuns(options.pipeline) : this.keys.runsIndex;
+    const start = options.offset ?? 0;
+    return this.redis.zrevrange(key, start, start + options.limit - 1);
+  }
+
+  async getRuns(runIds: string[]): Promise<RunRecord[]> {
+    if (runIds.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of runIds) pipe.hgetall(this.keys.run(id).run);
+    const replies = (await pipe.exec()) ?? [];
+    return replies.map(([, hash]) => decodeRunRecord(hash as Record<string, string>)).filter((r): r is RunRecord => !!r);
+  }
+
+  async appendLogs(runId: string, entries: LogEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    await this.redis.rpush(this.keys.run(runId).logs, ...entries.map((e) => JSON.stringify(e)));
+  }
+
+  async readLogs(runId: string, offset = 0, limit = 1000): Promise<LogEntry[]> {
+    const raw = await this.redis.lrange(this.keys.run(runId).logs, offset, offset + limit - 1);
+    return raw.map((line) => JSON.parse(line) as LogEntry);
+  }
+
+  /** Deletes runs that finished before `before` (and index entries of runs already expired). */
+  async pruneFinished(before: number, batch = 500): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      const ids = await this.redis.zrangebyscore(this.keys.finishedRuns, 0, before, 'LIMIT', 0, batch);
+      if (ids.length === 0) return removed;
+      const runs = await this.getRuns(ids);
+      const pipelines = new Map(runs.map((r) => [r.id, r.pipeline]));
+      const pipe = this.redis.pipeline();
+      for (const id of ids) {
+        pipe.del(...this.keys.runKeyList(id));
+        pipe.zrem(this.keys.finishedRuns, id);
+        pipe.zrem(this.keys.runsIndex, id);
+        const pipeline = pipelines.get(id);
+        if (pipeline) pipe.zrem(this.keys.pipelineRuns(pipeline), id);
+      }
+      await pipe.exec();
+      removed += ids.length;
+    }
+  }
+
+  /** True when Conveyor's marker key is present; false means this Redis lost its data (or is new). */
+  async hasMarker(): Promise<boolean> {
+    return (await this.redis.exists(this.keys.marker)) === 1;
+  }
+
+  async setMarker(now: number): Promise<void> {
+    await this.redis.set(this.keys.marker, String(now), 'NX');
+  }
+}

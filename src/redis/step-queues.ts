@@ -1,0 +1,106 @@
+import { Queue, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { KeySpace } from './keys.ts';
+
+/** What the engine hands over to be enqueued: one BullMQ job per ready step. */
+export interface StepJob {
+  queue: string;
+  /** Deterministic: `<runId>.<step>` (plus `.g<n>` after a run retry), so a repeat add is a no-op. */
+  jobId: string;
+  step: string;
+  data: StepJobData;
+  attempts: number;
+  backoff: { type: 'fixed' | 'exponential'; delayMs: number };
+  delayMs?: number;
+}
+
+/** Job payload: ids only; the worker reads everything else from the run's state. */
+export interface StepJobData {
+  r: string; // run id
+  s: string; // step name
+  p: string; // pipeline id
+}
+
+/** BullMQ keeps finished jobs only as long as needed: run state in Redis is the record. */
+const KEEP_FAILED_S = 7 * 24 * 3600;
+
+/**
+ * One BullMQ queue per worker pool (`default`, `training`, ...), the step name as job name — so a
+ * worker fetches its next job in the same round trip that finishes the last one.
+ */
+export class StepQueues {
+  private readonly queues = new Map<string, Queue>();
+
+  constructor(
+    private readonly connection: Redis,
+    private readonly keys: KeySpace,
+  ) {}
+
+  queue(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: this.connection, prefix: this.keys.bullPrefix });
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** Adds the jobs, one addBulk round trip per queue involved. */
+  async add(jobs: readonly StepJob[]): Promise<void> {
+    if (jobs.length === 0) return;
+    const byQueue = new Map<string, StepJob[]>();
+    for (const job of jobs) {
+      const list = byQueue.get(job.queue) ?? [];
+      list.push(job);
+      byQueue.set(job.queue, list);
+    }
+    await Promise.all(
+      [...byQueue].map(([queueName, list]) =>
+        this.queue(queueName).addBulk(
+          list.map((job) => ({
+            name: job.step,
+            data: job.data,
+            opts: {
+              jobId: job.jobId,
+              attempts: job.attempts,
+              backoff: { type: job.backoff.type, delay: job.backoff.delayMs },
+              removeOnComplete: true,
+              removeOnFail: { age: KEEP_FAILED_S },
+              ...(job.delayMs ? { delay: job.delayMs } : {}),
+            } satisfies JobsOptions,
+          })),
+        ),
+      ),
+    );
+  }
+
+  /** State of a job, or undefined when the job does not exist (never added, or removed when done). */
+  async jobState(queueName: string, jobId: string): Promise<string | undefined> {
+    const job = await this.queue(queueName).getJob(jobId);
+    if (!job) return undefined;
+    return job.getState();
+  }
+
+  async removeJob(queueName: string, jobId: string): Promise<void> {
+    try {
+      await this.queue(queueName).remove(jobId);
+    } catch {
+      // A job that is active (locked) cannot be removed; the worker drops it when it sees the run cancelled.
+    }
+  }
+
+  async counts(queueName: string): Promise<Record<string, number>> {
+    return this.queue(queueName).getJobCounts('wait', 'active', 'delayed', 'failed', 'prioritized');
+  }
+
+  /** Age in ms of the oldest waiting job, 0 when none waits. */
+  async oldestWaitingAgeMs(queueName: string, now: number): Promise<number> {
+    const [job] = await this.queue(queueName).getJobs(['wait'], -1, -1, true);
+    return job ? Math.max(0, now - job.timestamp) : 0;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.queues.values()].map((q) => q.close()));
+    this.queues.clear();
+  }
+}

@@ -1,0 +1,58 @@
+import { OutputTooLargeError, ValidationError } from '../errors/conveyor-error.ts';
+
+/** Largest step output stored, as JSON. Bigger results belong in an artifact store. */
+export const MAX_OUTPUT_BYTES = 1024 * 1024;
+
+/**
+ * Serialises a step's return value, refusing what JSON would silently mangle (functions, Map, Set,
+ * BigInt, NaN, cycles) and anything over the size limit — with the path of the offending value.
+ */
+export function serialiseOutput(step: string, value: unknown): string {
+  const problem = findNonJson(value === undefined ? null : value, 'output', new Set());
+  if (problem) throw new ValidationError(`step "${step}" returned a value that is not JSON-serialisable: ${problem}`);
+  const json = JSON.stringify(value === undefined ? null : value);
+  const bytes = Buffer.byteLength(json);
+  if (bytes > MAX_OUTPUT_BYTES) throw new OutputTooLargeError(step, bytes, MAX_OUTPUT_BYTES);
+  return json;
+}
+
+function findNonJson(value: unknown, path: string, seen: Set<object>): string | undefined {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return undefined;
+    case 'number':
+      return Number.isFinite(value) ? undefined : `${path} is ${value}`;
+    case 'bigint':
+      return `${path} is a BigInt`;
+    case 'function':
+      return `${path} is a function`;
+    case 'symbol':
+      return `${path} is a symbol`;
+    case 'undefined':
+      return undefined; // dropped by JSON like an absent key
+  }
+  if (value === null) return undefined;
+  const obj = value as object;
+  if (seen.has(obj)) return `${path} is a circular reference`;
+  if (obj instanceof Date) return undefined;
+  if (obj instanceof Map || obj instanceof Set) return `${path} is a ${obj.constructor.name} (use an object or array)`;
+  if (ArrayBuffer.isView(obj)) return `${path} is binary data (store it as an artifact)`;
+  seen.add(obj);
+  try {
+    if (Array.isArray(obj)) {
+      for (let i = 0; i < obj.length; i++) {
+        const found = findNonJson(obj[i], `${path}[${i}]`, seen);
+        if (found) return found;
+      }
+      return undefined;
+    }
+    for (const [key, child] of Object.entries(obj)) {
+      const found = findNonJson(child, `${path}.${key}`, seen);
+      if (found) return found;
+    }
+    return undefined;
+  } finally {
+    seen.delete(obj);
+  }
+}

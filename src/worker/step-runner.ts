@@ -1,0 +1,59 @@
+import { coerceError } from '../core/coerce-error.ts';
+import { CancelledError, NonRetriableError, TimeoutError, ValidationError, isConveyorError } from '../errors/conveyor-error.ts';
+import { serialiseOutput } from './output-check.ts';
+
+export type StepRunResult = { ok: true; outputJson: string } | { ok: false; error: Error; retryable: boolean };
+
+export interface StepRunInput {
+  step: string;
+  timeoutMs: number;
+  /** Aborted from outside on cancel or worker shutdown. */
+  cancel: AbortSignal;
+  /** Runs the user's code with the signal it must honour. */
+  invoke(signal: AbortSignal): unknown;
+}
+
+/**
+ * Runs one attempt of a step: enforces the timeout (aborting `ctx.signal`), reacts to cancellation,
+ * and turns the result into JSON or a classified error. A handler that ignores its signal is not
+ * waited for: the attempt ends at the deadline either way.
+ */
+export async function runStep(input: StepRunInput): Promise<StepRunResult> {
+  const controller = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    const onAbort = () => reject(controller.signal.reason);
+    controller.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  const forward = () => controller.abort(input.cancel.reason ?? new CancelledError(`step "${input.step}"`));
+  if (input.cancel.aborted) forward();
+  else input.cancel.addEventListener('abort', forward, { once: true });
+  timer = setTimeout(() => controller.abort(new TimeoutError(`step "${input.step}"`, input.timeoutMs)), input.timeoutMs);
+  try {
+    const output = await Promise.race([Promise.resolve().then(() => input.invoke(controller.signal)), aborted]);
+    return { ok: true, outputJson: serialiseOutput(input.step, output) };
+  } catch (thrown) {
+    const error = controller.signal.aborted && !(thrown instanceof NonRetriableError) ? coerceError(controller.signal.reason) : coerceError(thrown);
+    return { ok: false, error, retryable: isRetryable(error) };
+  } finally {
+    clearTimeout(timer);
+    input.cancel.removeEventListener('abort', forward);
+  }
+}
+
+function isRetryable(error: Error): boolean {
+  if (error instanceof NonRetriableError || error instanceof CancelledError) return false;
+  // A bad output will be just as bad next time.
+  if (error instanceof ValidationError || (isConveyorError(error) && error.code === 'OUTPUT_TOO_LARGE')) return false;
+  return true;
+}
+
+export function errorJson(error: Error): string {
+  return JSON.stringify({
+    message: error.message,
+    name: error.name,
+    ...(isConveyorError(error) ? { code: error.code } : {}),
+    stack: error.stack?.split('\n').slice(0, 12).join('\n'),
+  });
+}

@@ -1,0 +1,269 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
+import { coerceError } from '../core/coerce-error.ts';
+import { CancelledError } from '../errors/conveyor-error.ts';
+import type { Pipeline, StepCode } from '../dsl/pipeline.ts';
+import type { RunInfo, StepServices, TriggerInfo } from '../dsl/context.ts';
+import type { StepSpec } from '../dsl/types.ts';
+import type { Engine } from '../engine/engine.ts';
+import { stepSpecMap } from '../engine/snapshot.ts';
+import type { KeySpace } from '../redis/keys.ts';
+import { startConsumer, type ConsumedJob, type JobConsumer } from '../redis/job-consumer.ts';
+import type { CompleteResult, RunStore, StepOutcome } from '../redis/run-store.ts';
+import { BufferedStepLogger } from './step-logger.ts';
+import { errorJson, runStep } from './step-runner.ts';
+import { WorkerPresence } from '../redis/worker-presence.ts';
+
+export type WorkerEvent =
+  | { type: 'step-finished'; pipeline: string; step: string; status: 'succeeded' | 'failed' | 'skipped'; durationMs: number; attempt: number; cpuMs: number }
+  | { type: 'step-retry'; pipeline: string; step: string; attempt: number }
+  | { type: 'stale-completion'; runId: string; step: string }
+  | { type: 'handoff'; pipeline: string; latencyMs: number };
+
+export interface WorkerOptions {
+  /** Client for commands and scripts (auto-pipelined). */
+  redis: Redis;
+  /** Client BullMQ consumers use (maxRetriesPerRequest: null); duplicated per queue by BullMQ. */
+  bullConnection: Redis;
+  /** Client in subscriber mode for cancellations. */
+  subscriber: Redis;
+  keys: KeySpace;
+  store: RunStore;
+  engine: Engine;
+  pipelines: Pipeline<any, any>[];
+  queues: string[];
+  concurrency: number;
+  lockDurationMs: number;
+  stalledIntervalMs: number;
+  clock: Clock;
+  logger: Logger;
+  /** Step services (secrets, registry, monitor) for one attempt. */
+  services?: (run: RunInfo, step: string) => StepServices;
+  /** Masks secrets in logs and errors. */
+  redact?: (value: unknown) => unknown;
+  onEvent?: (event: WorkerEvent) => void;
+  id?: string;
+}
+
+/**
+ * Takes step jobs from its queues, runs the handlers, and reports each outcome through the
+ * completion script, then enqueues whatever the script says became ready. Many workers, on many
+ * machines, share the same queues.
+ */
+export class ConveyorWorker {
+  readonly id: string;
+  private readonly pipelines: Map<string, Pipeline<any, any>>;
+  private readonly consumers: JobConsumer[] = [];
+  /** runId -> abort controllers of its steps running here. */
+  private readonly running = new Map<string, Set<AbortController>>();
+  private readonly presence: WorkerPresence;
+  private closing = false;
+
+  constructor(private readonly options: WorkerOptions) {
+    this.id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
+    this.pipelines = new Map(options.pipelines.map((p) => [p.id, p]));
+    this.presence = new WorkerPresence(options.redis, options.keys, this.id, options.queues, options.pipelines.map((p) => ({ id: p.id, hash: options.engine.validate(p).hash })), () => this.activeSteps());
+  }
+
+  async start(): Promise<void> {
+    await this.options.subscriber.subscribe(this.options.keys.cancelChannel);
+    this.options.subscriber.on('message', (channel: string, runId: string) => {
+      if (channel === this.options.keys.cancelChannel) this.abortRun(runId, new CancelledError(`run ${runId}`));
+    });
+    for (const queue of this.options.queues) {
+      this.consumers.push(
+        startConsumer({
+          connection: this.options.bullConnection,
+          keys: this.options.keys,
+          queue,
+          concurrency: this.options.concurrency,
+          lockDurationMs: this.options.lockDurationMs,
+          stalledIntervalMs: this.options.stalledIntervalMs,
+          workerName: this.id,
+          process: (job) => this.process(job),
+          onAbandoned: (job, reason) => void this.abandon(job, reason),
+          onError: (error) => this.options.logger.warn('queue worker error', { queue, error: error.message }),
+        }),
+      );
+    }
+    await this.presence.start();
+    this.options.logger.info('worker started', { worker: this.id, queues: this.options.queues, pipelines: [...this.pipelines.keys()] });
+  }
+
+  /**
+   * Graceful stop: take no new jobs, let running steps finish for up to `drainMs`, then abort them
+   * (their jobs are handed back to the queue through stalled-job recovery).
+   */
+  async close(drainMs = 30_000): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const drained = Promise.all(this.consumers.map((c) => c.close()));
+    const timedOut = await Promise.race([drained.then(() => false), sleep(drainMs).then(() => true)]);
+    if (timedOut) {
+      this.options.logger.warn('drain timed out: aborting running steps', { running: this.activeSteps() });
+      for (const runId of this.running.keys()) this.abortRun(runId, new CancelledError('worker shutdown'));
+      await Promise.all(this.consumers.map((c) => c.close(true)));
+    }
+    await this.presence.stop();
+    await this.options.subscriber.unsubscribe().catch(() => {});
+  }
+
+  activeSteps(): number {
+    let n = 0;
+    for (const set of this.running.values()) n += set.size;
+    return n;
+  }
+
+  private async process(job: ConsumedJob): Promise<void> {
+    const { r: runId, s: step, p: pipelineId } = job.data;
+    const { store, engine, clock } = this.options;
+    const snapshot = await engine.snapshot(runId).catch(() => undefined);
+    if (!snapshot) return; // run expired or deleted: nothing to do
+    const spec = stepSpecMap(snapshot).get(step);
+    if (!spec) return;
+    const token = randomUUID();
+    const started = await store.startStep(runId, step, token, this.id, job.attempt, spec.needs, clock.now());
+    if (!started.ok) {
+      this.options.logger.debug('job dropped', { runId, step, reason: started.reason });
+      return;
+    }
+    const code = this.pipelines.get(pipelineId)?.stepCode(step);
+    const startedAt = clock.now();
+    if (!code) {
+      const served = [...this.pipelines.keys()].join(', ') || 'none';
+      const error = new Error(`worker ${this.id} has no code for pipeline "${pipelineId}" step "${step}" (serves: ${served})`);
+      await this.finishStep(runId, pipelineId, step, token, 'f', errorJson(error), job.attempt, startedAt, 0);
+      return;
+    }
+    const run: RunInfo = {
+      id: runId,
+      pipelineId,
+      trigger: started.trigger as TriggerInfo,
+      status: started.failedSoFar > 0 ? 'failed' : started.runStatus,
+      logicalTime: started.logicalTime,
+      dagHash: started.dagHash,
+    };
+    if (spec.conditional && code.condition) {
+      const decided = await this.evaluateCondition(code, started.params, started.upstream, run);
+      if (decided !== true) {
+        const [outcome, payload] = decided === false ? (['k', 'condition was false'] as const) : (['f', errorJson(decided)] as const);
+        await this.finishStep(runId, pipelineId, step, token, outcome, payload, job.attempt, startedAt, 0);
+        return;
+      }
+    }
+    await this.execute({ job, runId, pipelineId, step, spec, code, run, token, params: started.params, upstream: started.upstream, startedAt });
+  }
+
+  private async execute(a: {
+    job: ConsumedJob; runId: string; pipelineId: string; step: string; spec: StepSpec; code: StepCode; run: RunInfo;
+    token: string; params: Record<string, unknown>; upstream: Record<string, unknown>; startedAt: number;
+  }): Promise<void> {
+    const { store, clock } = this.options;
+    const cancel = new AbortController();
+    this.track(a.runId, cancel);
+    const log = new BufferedStepLogger(a.step, a.job.attempt, this.options.redact);
+    const services = this.options.services?.(a.run, a.step) ?? { secrets: {}, registry: undefined, monitor: undefined };
+    const cpuBefore = process.cpuUsage();
+    let result;
+    try {
+      result = await runStep({
+        step: a.step,
+        timeoutMs: a.spec.timeoutMs,
+        cancel: cancel.signal,
+        invoke: (signal) =>
+          a.code.handler({ ...services, params: a.params, upstream: a.upstream, run: a.run, step: a.step, attempt: a.job.attempt, signal, log }),
+      });
+    } finally {
+      this.untrack(a.runId, cancel);
+    }
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuMs = (cpu.user + cpu.system) / 1000;
+    await store.appendLogs(a.runId, log.drain());
+    if (result.ok) {
+      await this.finishStep(a.runId, a.pipelineId, a.step, a.token, 's', result.outputJson, a.job.attempt, a.startedAt, cpuMs);
+      return;
+    }
+    const error = this.options.redact ? redactError(result.error, this.options.redact) : result.error;
+    if (result.retryable && a.job.attempt < a.job.maxAttempts && !this.closing) {
+      const now = clock.now();
+      const recorded = await store.recordRetry(a.runId, a.step, a.token, errorJson(error), now, now + a.job.nextBackoffMs);
+      if (!recorded) return; // another delivery owns the step now
+      this.options.onEvent?.({ type: 'step-retry', pipeline: a.pipelineId, step: a.step, attempt: a.job.attempt });
+      throw error; // the queue schedules the next attempt with the step's backoff
+    }
+    if (result.retryable && this.closing) throw error; // shutting down: hand the attempt back
+    await this.finishStep(a.runId, a.pipelineId, a.step, a.token, 'f', errorJson(error), a.job.attempt, a.startedAt, cpuMs);
+  }
+
+  private async evaluateCondition(code: StepCode, params: Record<string, unknown>, upstream: Record<string, unknown>, run: RunInfo): Promise<boolean | Error> {
+    try {
+      return Boolean(await code.condition!({ params, upstream, run }));
+    } catch (thrown) {
+      const error = coerceError(thrown);
+      error.message = `condition threw: ${error.message}`;
+      return error;
+    }
+  }
+
+  /** Records the outcome, then enqueues what became ready and closes the run if it ended. */
+  private async finishStep(runId: string, pipelineId: string, step: string, token: string, outcome: StepOutcome, payload: string, attempt: number, startedAt: number, cpuMs: number): Promise<void> {
+    const now = this.options.clock.now();
+    const result = await this.options.store.completeStep(runId, step, token, outcome, payload, now);
+    this.options.onEvent?.({
+      type: 'step-finished', pipeline: pipelineId, step, attempt, cpuMs, durationMs: now - startedAt,
+      status: outcome === 's' ? 'succeeded' : outcome === 'f' ? 'failed' : 'skipped',
+    });
+    await this.advance(runId, step, result);
+  }
+
+  private async advance(runId: string, step: string, result: CompleteResult): Promise<void> {
+    if (!result.ok) {
+      if (result.reason === 'stale') {
+        this.options.logger.warn('stale completion rejected: another delivery owns this step', { runId, step });
+        this.options.onEvent?.({ type: 'stale-completion', runId, step });
+      }
+      return;
+    }
+    await this.options.engine.enqueue(runId, result.ready);
+    if (result.finalStatus) await this.options.engine.finish(runId, result.finalStatus);
+  }
+
+  /** The queue gave up on a job without our processor finishing it (e.g. it crashed its worker every time). */
+  private async abandon(job: ConsumedJob, reason: string): Promise<void> {
+    const { r: runId, s: step } = job.data;
+    try {
+      const error = new Error(`step abandoned after repeated worker loss: ${reason}`);
+      const result = await this.options.store.completeStep(runId, step, '', 'f', errorJson(error), this.options.clock.now(), true);
+      await this.advance(runId, step, result);
+    } catch (thrown) {
+      this.options.logger.error('could not record abandoned step', { runId, step, error: coerceError(thrown).message });
+    }
+  }
+
+  private track(runId: string, controller: AbortController): void {
+    const set = this.running.get(runId) ?? new Set();
+    set.add(controller);
+    this.running.set(runId, set);
+  }
+
+  private untrack(runId: string, controller: AbortController): void {
+    const set = this.running.get(runId);
+    set?.delete(controller);
+    if (set && set.size === 0) this.running.delete(runId);
+  }
+
+  private abortRun(runId: string, reason: Error): void {
+    for (const controller of this.running.get(runId) ?? []) controller.abort(reason);
+  }
+}
+
+function redactError(error: Error, redact: (value: unknown) => unknown): Error {
+  error.message = String(redact(error.message));
+  if (error.stack) error.stack = String(redact(error.stack));
+  return error;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
