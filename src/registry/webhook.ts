@@ -1,4 +1,4 @@
-import { CancelledError } from '../errors/conveyor-error.ts';
+import { CancelledError, ValidationError } from '../errors/conveyor-error.ts';
 import { WebhookDeliveryError } from './errors.ts';
 
 export interface WebhookOptions {
@@ -29,6 +29,9 @@ export async function postWebhook(url: string, body: unknown, options: WebhookOp
   const retries = options.retries ?? 3;
   const backoffMs = options.backoffMs ?? 200;
   const timeoutMs = options.timeoutMs ?? 10_000;
+  if (!/^https?:$/.test(URL.canParse(url) ? new URL(url).protocol : '')) {
+    throw new ValidationError(`webhook: expected an http(s) URL, found "${safeTarget(url)}"`);
+  }
   const shown = safeTarget(url);
   const payload = JSON.stringify(body);
   let last = '';

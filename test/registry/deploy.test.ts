@@ -1,12 +1,12 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
-import { lstat, mkdtemp, readFile, readdir, realpath, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdtemp, readFile, readdir, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { KeySpace } from '../../src/redis/keys.ts';
-import { LocalArtifactStore, ModelRegistry, createStepRegistryClient, type StepRegistryClient } from '../../src/registry/index.ts';
+import { ArtifactChecksumError, LocalArtifactStore, ModelRegistry, createStepRegistryClient, type StepRegistryClient } from '../../src/registry/index.ts';
 import { deploy, DeploymentError } from '../../src/steps/deploy/index.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 
@@ -177,4 +177,21 @@ test('deploy to a webhook posts the manifest; an unknown version is refused befo
   await t.throwsAsync(deploy({ registry: client }, { model: 'hooked', version: 7, gates: { passed: true }, target: { type: 'webhook', url } }), { message: /hooked@7/ });
   t.deepEqual(await registry.aliases('hooked'), { staging: 1 });
   t.is(bodies.length, 1);
+});
+
+test('an artifact altered on disk after registration is never deployed; the attempt is audited', async (t) => {
+  const serving = join(work, 'tampered');
+  const client = stepClient('rt');
+  const { version } = await client.register({ name: 'tampered', ...newVersion('t1') });
+  const store = registry.artifacts as LocalArtifactStore;
+  const path = store.pathOf(version.artifact.sha256);
+  await chmod(path, 0o644);
+  await writeFile(path, 'swapped weights');
+
+  await t.throwsAsync(deploy({ registry: client }, { model: 'tampered', version: 1, gates: { passed: true }, target: { type: 'directory', path: serving } }), {
+    instanceOf: ArtifactChecksumError,
+  });
+  t.deepEqual(await registry.aliases('tampered'), {});
+  t.is(await lstat(join(serving, 'current')).catch(() => undefined), undefined);
+  t.like((await registry.history('tampered')).items, [{ action: 'deploy', from: null, to: 1, details: { outcome: 'failed', rolledBack: false } }]);
 });

@@ -102,10 +102,16 @@ export async function deploy(ctx: DeployContext, input: DeployOptions): Promise<
     return { status: 'blocked', model, version: version.version, alias, previous, location: null, audit };
   }
 
-  // Never publish bytes that changed since registration.
-  await client.verifyArtifact(version);
   const moved = previous !== version.version;
-  if (moved) await client.setAlias(model, alias, version.version, { reason, expectedVersion: previous });
+  try {
+    // Never publish bytes that changed since registration.
+    await client.verifyArtifact(version);
+    if (moved) await client.setAlias(model, alias, version.version, { reason, expectedVersion: previous });
+  } catch (error) {
+    // Nothing moved (checksum mismatch, or the alias moved concurrently): record the attempt, fail.
+    await record('failed', null, { error: (error as Error).message, rolledBack: false });
+    throw error;
+  }
 
   let location: string;
   try {
