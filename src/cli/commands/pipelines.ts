@@ -1,0 +1,41 @@
+import { Command, Option } from 'commander';
+import { configFrom } from '../context.ts';
+import { loadPipelines, renderDag, resolvePipeline, validateDag, type GraphFormat } from '../../app/index.ts';
+import { printJson, red, green, dim } from '../output.ts';
+
+/** `conveyor validate [path]`: exit 0 when every pipeline is valid, 1 with the errors otherwise. */
+export function validateCommand(): Command {
+  return new Command('validate')
+    .description('check pipeline files (syntax, ids, DAG, params defaults) without touching Redis')
+    .argument('[path]', 'pipelines folder or file (default: --pipelines / CONVEYOR_PIPELINES / ./pipelines)')
+    .option('--json', 'machine-readable result: { valid, pipelines: [...], errors: [{ file, line?, code, message }] }')
+    .action(async (path: string | undefined, opts: { json?: boolean }, command: Command) => {
+      const target = path ?? configFrom(command).pipelinesDir;
+      const loaded = await loadPipelines(target);
+      const valid = loaded.problems.length === 0;
+      if (opts.json) {
+        printJson({
+          valid,
+          pipelines: loaded.pipelines.map((p) => ({ id: p.id, file: loaded.files.get(p.id), steps: p.spec.steps.length, dagHash: validateDag(p.spec).hash })),
+          errors: loaded.problems,
+        });
+      } else {
+        for (const p of loaded.pipelines) process.stdout.write(`${green('✓')} ${p.id} ${dim(`(${loaded.files.get(p.id)}, ${p.spec.steps.length} steps)`)}\n`);
+        for (const problem of loaded.problems) process.stderr.write(`${red('✗')} ${problem.message}\n`);
+        if (loaded.pipelines.length === 0 && valid) process.stderr.write(`no pipeline files found in ${target}\n`);
+      }
+      process.exitCode = valid && loaded.pipelines.length > 0 ? 0 : 1;
+    });
+}
+
+/** `conveyor graph <pipeline>`. */
+export function graphCommand(): Command {
+  return new Command('graph')
+    .description('print the DAG of a pipeline')
+    .argument('<pipeline>', 'pipeline id (from the pipelines folder) or path to a pipeline file')
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'mermaid', 'dot']).default('text'))
+    .action(async (idOrPath: string, opts: { format: GraphFormat }, command: Command) => {
+      const { pipeline } = await resolvePipeline(idOrPath, configFrom(command).pipelinesDir);
+      process.stdout.write(`${renderDag(validateDag(pipeline.spec), opts.format)}\n`);
+    });
+}

@@ -1,0 +1,187 @@
+import { userInfo, hostname } from 'node:os';
+import { Command, Option } from 'commander';
+import { configFrom, withRuntime } from '../context.ts';
+import { parseDuration, resolvePipeline, type Runtime, type RunView } from '../../app/index.ts';
+import { ValidationError } from '../../errors/index.ts';
+import { collectParams, repeatable } from './params.ts';
+import { colorStatus, describeRun, dim, formatMs, printJson, statusMark, table } from '../output.ts';
+
+/** Exit code of `run --wait`: 0 succeeded, 1 failed or cancelled. */
+const exitFor = (view: RunView) => (view.status === 'succeeded' ? 0 : 1);
+
+export function runCommand(): Command {
+  return new Command('run')
+    .description('trigger a run of a pipeline and print its id (with --wait: follow it to the end)')
+    .argument('<pipeline>', 'pipeline id or path to a pipeline file')
+    .option('-p, --param <key=value>', 'a run parameter (repeatable; values parsed as JSON when possible)', repeatable, [])
+    .option('--params-json <json>', 'all run parameters as one JSON object')
+    .option('--wait', 'follow the run, showing each step; exit 0 if it succeeded, 1 otherwise')
+    .option('--timeout <seconds>', 'with --wait: give up after this many seconds (exit 1)', Number)
+    .option('--idempotency-key <key>', 'a repeat with the same key returns the same run instead of a new one')
+    .option('--json', 'print JSON: { runId, created } (with --wait: the full run)')
+    .action(async (idOrPath: string, opts: { param: string[]; paramsJson?: string; wait?: boolean; timeout?: number; idempotencyKey?: string; json?: boolean }, command: Command) => {
+      const params = collectParams(opts.param, opts.paramsJson);
+      const { pipeline } = await resolvePipeline(idOrPath, configFrom(command).pipelinesDir);
+      await withRuntime(command, async (runtime) => {
+        const runId = opts.idempotencyKey ? `k.${pipeline.id}.${opts.idempotencyKey.replace(/[^A-Za-z0-9_-]/g, '_')}` : undefined;
+        const { runId: id, created } = await runtime.engine.trigger(pipeline, {
+          params,
+          runId,
+          trigger: { type: 'manual', by: safeUser(), via: `cli@${hostname()}` },
+        });
+        if (!opts.wait) {
+          if (opts.json) printJson({ runId: id, created });
+          else process.stdout.write(`${id}${created ? '' : dim('  (existing run for this idempotency key)')}\n`);
+          return;
+        }
+        if (!opts.json) process.stdout.write(`run ${id} of ${pipeline.id}${created ? '' : ' (existing)'}\n`);
+        const view = await follow(runtime, id, !opts.json, opts.timeout);
+        if (opts.json) printJson(view);
+        else process.stdout.write(`${describeRun(view)}\n`);
+        process.exitCode = exitFor(view);
+      });
+    });
+}
+
+/** Waits for a run, printing a line whenever a step changes status. */
+export async function follow(runtime: Runtime, runId: string, progress: boolean, timeoutSeconds?: number): Promise<RunView> {
+  const seen = new Map<string, string>();
+  return runtime.engine.waitForRun(runId, {
+    timeoutMs: timeoutSeconds ? timeoutSeconds * 1000 : undefined,
+    onUpdate: (view) => {
+      if (!progress) return;
+      for (const [name, step] of Object.entries(view.steps)) {
+        const key = `${step.status}:${step.attempts}`;
+        if (seen.get(name) === key || step.status === 'pending' || step.status === 'queued') continue;
+        seen.set(name, key);
+        const attempt = step.attempts > 1 ? dim(` (attempt ${step.attempts})`) : '';
+        process.stderr.write(`  ${statusMark(step.status)} ${name} ${step.status}${attempt}${step.durationMs !== undefined ? dim(` ${formatMs(step.durationMs)}`) : ''}\n`);
+      }
+    },
+  });
+}
+
+export function statusCommand(): Command {
+  return new Command('status')
+    .description('show a run and its steps')
+    .argument('<runId>')
+    .option('--json', 'print { id, pipeline, status, params, steps: { <name>: { status, attempts, output, error } }, ... }')
+    .action(async (runId: string, opts: { json?: boolean }, command: Command) => {
+      await withRuntime(command, async (runtime) => {
+        const view = await runtime.engine.getRun(runId);
+        if (opts.json) printJson(view);
+        else process.stdout.write(`${describeRun(view)}\n`);
+      });
+    });
+}
+
+export function listRunsCommand(): Command {
+  return new Command('runs')
+    .description('list recent runs, newest first')
+    .option('--pipeline <id>', 'only runs of this pipeline')
+    .addOption(new Option('--status <status>', 'only runs in this status').choices(['queued', 'running', 'succeeded', 'failed', 'cancelled']))
+    .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 20)
+    .option('--json', 'print a JSON array of runs')
+    .action(async (opts: { pipeline?: string; status?: 'queued'; limit: number; json?: boolean }, command: Command) => {
+      await withRuntime(command, async (runtime) => {
+        const runs = await runtime.engine.listRuns({ pipeline: opts.pipeline, status: opts.status, limit: opts.limit });
+        if (opts.json) return printJson(runs);
+        if (runs.length === 0) return void process.stdout.write('no runs\n');
+        process.stdout.write(
+          `${table(
+            ['RUN', 'PIPELINE', 'STATUS', 'TRIGGER', 'CREATED', 'DURATION'],
+            runs.map((r) => [
+              r.id,
+              r.pipeline,
+              colorStatus(r.status),
+              String(r.trigger.type ?? ''),
+              new Date(r.createdAt).toISOString().replace('T', ' ').slice(0, 19),
+              r.finishedAt && r.startedAt ? formatMs(r.finishedAt - r.startedAt) : '',
+            ]),
+          )}\n`,
+        );
+      });
+    });
+}
+
+export function logsCommand(): Command {
+  return new Command('logs')
+    .description("print a run's step logs")
+    .argument('<runId>')
+    .option('--step <name>', 'only this step')
+    .option('--json', 'print JSON lines')
+    .action(async (runId: string, opts: { step?: string; json?: boolean }, command: Command) => {
+      await withRuntime(command, async (runtime) => {
+        await runtime.engine.getRun(runId); // NotFoundError for an unknown run
+        for (let offset = 0; ; offset += 1000) {
+          const entries = await runtime.store.readLogs(runId, offset, 1000);
+          for (const e of entries) {
+            if (opts.step && e.step !== opts.step) continue;
+            if (opts.json) process.stdout.write(`${JSON.stringify(e)}\n`);
+            else process.stdout.write(`${new Date(e.t).toISOString()} ${e.level.padEnd(5)} ${e.step}#${e.attempt} ${e.msg}${e.fields ? ` ${dim(JSON.stringify(e.fields))}` : ''}\n`);
+          }
+          if (entries.length < 1000) break;
+        }
+      });
+    });
+}
+
+export function cancelCommand(): Command {
+  return new Command('cancel')
+    .description('cancel a run: running steps are aborted (ctx.signal), the rest marked cancelled')
+    .argument('<runId>')
+    .option('--json', 'print JSON')
+    .action(async (runId: string, opts: { json?: boolean }, command: Command) => {
+      await withRuntime(command, async (runtime) => {
+        const result = await runtime.engine.cancel(runId, `cli:${safeUser()}`);
+        if (opts.json) printJson({ runId, ...result });
+        else process.stdout.write(`cancelled ${runId} (${result.cancelledSteps.length} active steps aborted)\n`);
+      });
+    });
+}
+
+export function retryCommand(): Command {
+  return new Command('retry')
+    .description('re-run the failed, cancelled and skipped steps of a failed or cancelled run, keeping succeeded outputs')
+    .argument('<runId>')
+    .option('--wait', 'follow the run to the end; exit 0 if it succeeded')
+    .option('--json', 'print JSON')
+    .action(async (runId: string, opts: { wait?: boolean; json?: boolean }, command: Command) => {
+      await withRuntime(command, async (runtime) => {
+        const result = await runtime.engine.retry(runId);
+        if (!opts.wait) {
+          if (opts.json) printJson({ runId, ...result });
+          else process.stdout.write(`retrying ${runId}: ${result.requeued.join(', ') || 'nothing ready yet'}\n`);
+          return;
+        }
+        const view = await follow(runtime, runId, !opts.json);
+        if (opts.json) printJson(view);
+        else process.stdout.write(`${describeRun(view)}\n`);
+        process.exitCode = exitFor(view);
+      });
+    });
+}
+
+export function pruneCommand(): Command {
+  return new Command('prune')
+    .description('delete finished runs older than the retention (default CONVEYOR_RETENTION, 14d)')
+    .option('--older-than <duration>', 'e.g. 7d, 12h (default: the configured retention)')
+    .option('--json', 'print JSON')
+    .action(async (opts: { olderThan?: string; json?: boolean }, command: Command) => {
+      await withRuntime(command, async (runtime) => {
+        const ms = opts.olderThan ? parseDuration(opts.olderThan) : runtime.config.retentionMs;
+        if (ms === undefined) throw new ValidationError(`--older-than: expected a duration like 7d or 12h, found "${opts.olderThan}"`);
+        const removed = await runtime.store.pruneFinished(Date.now() - ms);
+        if (opts.json) printJson({ removed });
+        else process.stdout.write(`removed ${removed} finished runs\n`);
+      });
+    });
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,0 +1,52 @@
+import { Command } from 'commander';
+import { ConveyorError, isConveyorError } from '../errors/index.ts';
+import { graphCommand, validateCommand } from './commands/pipelines.ts';
+import { cancelCommand, listRunsCommand, logsCommand, pruneCommand, retryCommand, runCommand, statusCommand } from './commands/runs.ts';
+import { workerCommand } from './commands/worker.ts';
+import { demoCommand, devCommand } from './commands/dev.ts';
+import { red } from './output.ts';
+
+/** Exit codes: 0 success, 1 failure (run failed, not found, Redis unreachable), 2 bad input. */
+function exitCodeFor(error: unknown): number {
+  if (isConveyorError(error) && (error.code === 'VALIDATION' || error.code === 'CYCLE' || error.code === 'CONFIG')) return 2;
+  return 1;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('conveyor')
+    .description('Typed TypeScript DAG pipelines for MLOps on Redis/BullMQ')
+    .option('--redis-url <url>', 'Redis URL (default: REDIS_URL, a running `conveyor dev`, or redis://127.0.0.1:6379)')
+    .option('--prefix <prefix>', 'key prefix (default: CONVEYOR_PREFIX or "conveyor")')
+    .option('--pipelines <dir>', 'pipelines folder (default: CONVEYOR_PIPELINES or ./pipelines)')
+    .option('--log-level <level>', 'debug | info | warn | error | silent')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (text, write) => write(red(text)) });
+  for (const command of [
+    validateCommand(), graphCommand(), runCommand(), statusCommand(), listRunsCommand(), logsCommand(),
+    cancelCommand(), retryCommand(), pruneCommand(), workerCommand(), devCommand(), demoCommand(),
+  ]) {
+    program.addCommand(command);
+  }
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  program.exitOverride((err) => {
+    // commander's own usage errors (unknown option, missing argument) → 2; --help / --version → 0
+    throw Object.assign(new ConveyorError('VALIDATION', err.message), { exitCode: err.exitCode === 0 ? 0 : 2, commander: true });
+  });
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    const commanderError = error as { commander?: boolean; exitCode?: number };
+    if (commanderError.commander) {
+      process.exitCode = commanderError.exitCode;
+      return;
+    }
+    const message = isConveyorError(error) ? error.message : error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${red('error:')} ${message}\n`);
+    if (process.env.CONVEYOR_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+    process.exitCode = exitCodeFor(error);
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * Conveyor's public API: what pipeline files and embedding applications import from 'conveyor'.
+ * Named exports only; internals stay behind their modules.
+ */
+export { definePipeline, isPipeline, Pipeline, parseParams, paramsJsonSchema, MAX_PARAMS_BYTES } from './dsl/index.ts';
+export type {
+  StepContext, ConditionContext, RunInfo, TriggerInfo, StepLogger, StepOptions, MapOptions, StepHandler, MapHandler,
+  PipelineSpec, StepSpec, RunWhen, BackoffPolicy, StepPolicy, ScheduleSpec, TriggerSpec, CatchupPolicy, OverlapPolicy,
+} from './dsl/index.ts';
+export {
+  ConveyorError, ValidationError, CycleError, NotFoundError, ConflictError, TimeoutError, CancelledError,
+  NonRetriableError, StaleCompletionError, RedisUnavailableError, ConfigError, OutputTooLargeError, isConveyorError,
+  type ErrorCode,
+} from './errors/index.ts';
+export { loadConfig, ENV_NAMES, type Config } from './config/index.ts';
+export { validateDag, renderDag, type ValidatedDag, type GraphFormat } from './graph/index.ts';
+export { createRuntime, startWorkerHost, loadPipelines, type Runtime, type WorkerHost, type RunView, type StepView } from './app/index.ts';
