@@ -1,4 +1,6 @@
 import test from 'ava';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { ManualClock } from '../../src/core/clock.ts';
 import { silentLogger } from '../../src/core/logger.ts';
@@ -109,6 +111,32 @@ test.serial('a tick claimed by an instance killed before triggering is launched 
   t.deepEqual((await store.getState('etl', '0')).pending, [], 'nothing left pending');
   await fresh.tick();
   t.deepEqual(await launcher.triggers(), { 's.etl.0.20260501T100000Z': 1 }, 'no second launch later');
+});
+
+test.serial('a scheduler process SIGKILLed between claim and launch: another instance launches the tick', async (t) => {
+  const { launcher, events, clock, keys, make, redis } = setup();
+  const pipelines = [pipe('etl', { cron: '0 * * * *' })];
+  const survivor = make(pipelines);
+  await survivor.tick(); // cursor at 09:30
+  const fixture = fileURLToPath(new URL('./fixtures/claim-and-hang.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import=tsx', fixture, server.url, keys.prefix, String(ms('2026-05-01T10:00:01Z'))], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (chunk) => {
+      out += String(chunk);
+      if (out.includes('CLAIMED')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`fixture exited (${code}) before claiming`)));
+  });
+  child.kill('SIGKILL');
+  await exited;
+  const store = new ScheduleStore(redis, keys);
+  t.deepEqual((await store.getState('etl', '0')).pending, [ms('2026-05-01T10:00:00Z')], 'the dead process left its claim pending');
+  clock.set(ms('2026-05-01T10:01:00Z'));
+  await survivor.tick();
+  t.deepEqual(await launcher.triggers(), { 's.etl.0.20260501T100000Z': 1 });
+  t.like(ofType(events, 'tick-fired')[0], { recovered: true, created: true });
 });
 
 test.serial('a launcher failure leaves the tick pending and it is retried after the lease', async (t) => {
