@@ -50,6 +50,22 @@ export interface StepContext<P, U> extends StepServices {
   /** Aborted on timeout or cancel: pass it to fetch, child processes, loops. */
   signal: AbortSignal;
   log: StepLogger;
+  /**
+   * Ends this attempt without holding a worker slot: the step is re-run after `afterMs` with
+   * `ctx.parked.state` set to `state` (JSON). For waiting on remote work (training services, approvals).
+   * Parking does not count as an attempt; the step's timeout still bounds the whole wait.
+   */
+  park(state: unknown, afterMs: number): never;
+  /** Set when this attempt resumes a parked step. */
+  parked: ParkedState | undefined;
+}
+
+export interface ParkedState {
+  state: unknown;
+  /** How many times the step has parked so far. */
+  count: number;
+  /** When the step first parked (ms epoch): the timeout of a parked step counts from here. */
+  since: number;
 }
 
 export interface ConditionContext<P, U> {

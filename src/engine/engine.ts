@@ -100,7 +100,14 @@ export class Engine {
   }
 
   /** Enqueues steps that the scripts marked `queued`. Job ids are deterministic: repeats are no-ops. */
-  async enqueue(runId: string, steps: readonly string[], snapshot?: DagSnapshot, generation?: number): Promise<void> {
+  async enqueue(
+    runId: string,
+    steps: readonly string[],
+    snapshot?: DagSnapshot,
+    generation?: number,
+    /** For a single parked step: its resume job id and delay. */
+    resume?: { jobId: string; delayMs: number },
+  ): Promise<void> {
     if (steps.length === 0) return;
     const snap = snapshot ?? (await this.snapshot(runId));
     const gen = generation ?? (await this.options.store.getRun(runId))?.generation ?? 0;
@@ -110,7 +117,8 @@ export class Engine {
       if (!spec) throw new NotFoundError('step', step, [...specs.keys()]);
       return {
         queue: spec.queue,
-        jobId: jobIdFor(runId, step, gen),
+        jobId: resume?.jobId ?? jobIdFor(runId, step, gen),
+        ...(resume ? { delayMs: resume.delayMs } : {}),
         step,
         data: { r: runId, s: step, p: snap.pipeline },
         attempts: spec.retries + 1,

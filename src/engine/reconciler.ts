@@ -75,18 +75,22 @@ export class Reconciler {
         const snapshot = await engine.snapshot(runId);
         const specs = stepSpecMap(snapshot);
         const letters = await store.stepStatusLetters(runId);
+        const open = Object.entries(letters).filter(([, letter]) => letter === 'q' || letter === 'r').map(([step]) => step);
+        const parkedJobs = await store.parkedJobIds(runId, open);
         const lost: string[] = [];
-        for (const [step, letter] of Object.entries(letters)) {
-          if (letter !== 'q' && letter !== 'r') continue;
+        for (const step of open) {
           const spec = specs.get(step);
           if (!spec) continue;
-          const state = await queues.jobState(spec.queue, jobIdFor(runId, step, run.generation));
-          if (state === undefined) lost.push(step);
+          const jobId = parkedJobs.get(step) ?? jobIdFor(runId, step, run.generation);
+          if ((await queues.jobState(spec.queue, jobId)) !== undefined) continue;
+          const parkedJobId = parkedJobs.get(step);
+          if (parkedJobId) await engine.enqueue(runId, [step], snapshot, run.generation, { jobId: parkedJobId, delayMs: 0 });
+          else lost.push(step);
+          report.requeued++;
         }
         if (lost.length) {
           this.options.logger.warn('re-enqueueing steps whose jobs were lost', { runId, steps: lost });
           await engine.enqueue(runId, lost, snapshot, run.generation);
-          report.requeued += lost.length;
         }
         await store.touchActive(runId, now);
       }

@@ -26,6 +26,7 @@ export type StartResult =
       logicalTime: string;
       dagHash: string;
       failedSoFar: number;
+      parked: { state: unknown; count: number; since: number } | undefined;
       upstream: Record<string, unknown>;
     }
   | { ok: false; reason: 'missing' | 'cancelled' | 'finished' | 'not-ready' };
@@ -96,7 +97,7 @@ export class RunStore {
       step, token, worker, now, attempt, this.keys.eventsChannel, ...needs,
     )) as number | string[];
     if (typeof reply === 'number') return { ok: false, reason: DROP_REASONS[reply] ?? 'missing' };
-    const [, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, ...outs] = reply;
+    const [, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, parked, ...outs] = reply;
     const upstream: Record<string, unknown> = {};
     needs.forEach((need, i) => {
       upstream[need] = outs[i] ? JSON.parse(outs[i]) : undefined;
@@ -110,6 +111,7 @@ export class RunStore {
       logicalTime,
       dagHash,
       failedSoFar: Number(failed),
+      parked: parked ? JSON.parse(parked) : undefined,
       upstream,
     };
   }
@@ -130,6 +132,27 @@ export class RunStore {
     const k = this.keys.run(runId);
     const reply = await this.redis.stepRetry(k.status, k.info, k.run, step, token, errorJson, now, retryAt, this.keys.eventsChannel);
     return reply === 1;
+  }
+
+  /** Parks a running step (see step-park.lua). Returns the park count, or undefined when this delivery is stale. */
+  async parkStep(runId: string, step: string, token: string, stateJson: string, now: number, resumeJobId: string): Promise<number | undefined> {
+    const k = this.keys.run(runId);
+    const reply = (await this.redis.stepPark(k.status, k.info, k.run, step, token, stateJson, now, resumeJobId, this.keys.eventsChannel)) as number;
+    return reply > 0 ? reply : undefined;
+  }
+
+  /** Job id a parked step resumes under, per step (absent for steps that never parked). */
+  async parkedJobIds(runId: string, steps: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    if (steps.length === 0) return out;
+    const infos = await this.redis.hmget(this.keys.run(runId).info, ...steps);
+    steps.forEach((step, i) => {
+      const raw = infos[i];
+      if (!raw) return;
+      const info = JSON.parse(raw) as { pj?: string };
+      if (info.pj) out.set(step, info.pj);
+    });
+    return out;
   }
 
   async cancelRun(runId: string, by: string, now: number): Promise<string[]> {

@@ -9,6 +9,7 @@ const SCRIPTS = {
   stepStart: { file: 'step-start.lua', keys: 4 },
   stepComplete: { file: 'step-complete.lua', keys: 8 },
   stepRetry: { file: 'step-retry.lua', keys: 3 },
+  stepPark: { file: 'step-park.lua', keys: 3 },
   runCancel: { file: 'run-cancel.lua', keys: 2 },
   runRetry: { file: 'run-retry.lua', keys: 7 },
 } as const;

@@ -1,8 +1,13 @@
 import { coerceError } from '../core/coerce-error.ts';
 import { CancelledError, NonRetriableError, TimeoutError, ValidationError, isConveyorError } from '../errors/conveyor-error.ts';
 import { serialiseOutput } from './output-check.ts';
+import { ParkSignal } from './park-signal.ts';
 
-export type StepRunResult = { ok: true; outputJson: string } | { ok: false; error: Error; retryable: boolean };
+export type StepRunResult =
+  | { ok: true; outputJson: string }
+  | { ok: false; error: Error; retryable: boolean; park?: undefined }
+  /** The handler called ctx.park(): resume later with this state. */
+  | { ok: false; error: Error; retryable: false; park: { stateJson: string; afterMs: number } };
 
 export interface StepRunInput {
   step: string;
@@ -34,6 +39,13 @@ export async function runStep(input: StepRunInput): Promise<StepRunResult> {
     const output = await Promise.race([Promise.resolve().then(() => input.invoke(controller.signal)), aborted]);
     return { ok: true, outputJson: serialiseOutput(input.step, output) };
   } catch (thrown) {
+    if (thrown instanceof ParkSignal) {
+      try {
+        return { ok: false, error: thrown, retryable: false, park: { stateJson: serialiseOutput(input.step, thrown.state), afterMs: thrown.afterMs } };
+      } catch (bad) {
+        return { ok: false, error: coerceError(bad), retryable: false };
+      }
+    }
     const error = controller.signal.aborted && !(thrown instanceof NonRetriableError) ? coerceError(controller.signal.reason) : coerceError(thrown);
     return { ok: false, error, retryable: isRetryable(error) };
   } finally {

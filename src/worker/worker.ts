@@ -6,7 +6,7 @@ import type { Logger } from '../core/logger.ts';
 import { coerceError } from '../core/coerce-error.ts';
 import { CancelledError } from '../errors/conveyor-error.ts';
 import type { Pipeline, StepCode } from '../dsl/pipeline.ts';
-import type { RunInfo, StepServices, TriggerInfo } from '../dsl/context.ts';
+import type { ParkedState, RunInfo, StepServices, TriggerInfo } from '../dsl/context.ts';
 import type { StepSpec } from '../dsl/types.ts';
 import type { Engine } from '../engine/engine.ts';
 import { stepSpecMap } from '../engine/snapshot.ts';
@@ -15,6 +15,7 @@ import { startConsumer, type ConsumedJob, type JobConsumer } from '../redis/job-
 import type { CompleteResult, RunStore, StepOutcome } from '../redis/run-store.ts';
 import { BufferedStepLogger } from './step-logger.ts';
 import { errorJson, runStep } from './step-runner.ts';
+import { parkStep } from './park-signal.ts';
 import { WorkerPresence } from '../redis/worker-presence.ts';
 
 export type WorkerEvent =
@@ -154,12 +155,13 @@ export class ConveyorWorker {
         return;
       }
     }
-    await this.execute({ job, runId, pipelineId, step, spec, code, run, token, params: started.params, upstream: started.upstream, startedAt });
+    await this.execute({ job, runId, pipelineId, step, spec, code, run, token, params: started.params, upstream: started.upstream, startedAt, parked: started.parked });
   }
 
   private async execute(a: {
     job: ConsumedJob; runId: string; pipelineId: string; step: string; spec: StepSpec; code: StepCode; run: RunInfo;
     token: string; params: Record<string, unknown>; upstream: Record<string, unknown>; startedAt: number;
+    parked: ParkedState | undefined;
   }): Promise<void> {
     const { store, clock } = this.options;
     const cancel = new AbortController();
@@ -167,14 +169,19 @@ export class ConveyorWorker {
     const log = new BufferedStepLogger(a.step, a.job.attempt, this.options.redact);
     const services = this.options.services?.(a.run, a.step) ?? { secrets: {}, registry: undefined, monitor: undefined };
     const cpuBefore = process.cpuUsage();
+    // A parked step's timeout bounds the whole wait, counted from when it first parked.
+    const timeoutMs = a.parked ? a.spec.timeoutMs - (clock.now() - a.parked.since) : a.spec.timeoutMs;
     let result;
     try {
       result = await runStep({
         step: a.step,
-        timeoutMs: a.spec.timeoutMs,
+        timeoutMs: Math.max(1, timeoutMs),
         cancel: cancel.signal,
         invoke: (signal) =>
-          a.code.handler({ ...services, params: a.params, upstream: a.upstream, run: a.run, step: a.step, attempt: a.job.attempt, signal, log }),
+          a.code.handler({
+            ...services, params: a.params, upstream: a.upstream, run: a.run, step: a.step, attempt: a.job.attempt, signal, log,
+            park: parkStep, parked: a.parked,
+          }),
       });
     } finally {
       this.untrack(a.runId, cancel);
@@ -184,6 +191,10 @@ export class ConveyorWorker {
     await store.appendLogs(a.runId, log.drain());
     if (result.ok) {
       await this.finishStep(a.runId, a.pipelineId, a.step, a.token, 's', result.outputJson, a.job.attempt, a.startedAt, cpuMs);
+      return;
+    }
+    if (result.park) {
+      await this.park(a.runId, a.step, a.token, a.job, result.park);
       return;
     }
     const error = this.options.redact ? redactError(result.error, this.options.redact) : result.error;
@@ -196,6 +207,17 @@ export class ConveyorWorker {
     }
     if (result.retryable && this.closing) throw error; // shutting down: hand the attempt back
     await this.finishStep(a.runId, a.pipelineId, a.step, a.token, 'f', errorJson(error), a.job.attempt, a.startedAt, cpuMs);
+  }
+
+  /**
+   * Ends the attempt and schedules the step's resumption as a delayed job. The resume job id is
+   * recorded by the park script, so the reconciler can re-add exactly that job if we die before adding it.
+   */
+  private async park(runId: string, step: string, token: string, job: ConsumedJob, park: { stateJson: string; afterMs: number }): Promise<void> {
+    const resumeJobId = `${job.id.replace(/\.p[0-9a-f]+$/, '')}.p${randomUUID().slice(0, 8)}`;
+    const count = await this.options.store.parkStep(runId, step, token, park.stateJson, this.options.clock.now(), resumeJobId);
+    if (count === undefined) return; // stale delivery or cancelled run
+    await this.options.engine.enqueue(runId, [step], undefined, undefined, { jobId: resumeJobId, delayMs: park.afterMs });
   }
 
   private async evaluateCondition(code: StepCode, params: Record<string, unknown>, upstream: Record<string, unknown>, run: RunInfo): Promise<boolean | Error> {

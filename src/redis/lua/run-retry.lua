@@ -46,6 +46,11 @@ for name, _ in pairs(reset) do
   info['r'] = nil
   info['fa'] = nil
   info['t'] = nil
+  -- A fresh generation starts unparked: the old resume job id must not be re-added by the reconciler.
+  info['pj'] = nil
+  info['ps'] = nil
+  info['pc'] = nil
+  info['psince'] = nil
   redis.call('HSET', KEYS[7], name, cjson.encode(info))
   if pend == 0 then
     redis.call('HSET', KEYS[3], name, 'q')

@@ -16,7 +16,8 @@
   ARGV[6] events channel
   ARGV[7..] names of the upstream steps whose outputs the handler receives
 
-  Returns { 1, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, out1, out2, ... }
+  Returns { 1, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, parked, out1, out2, ... }
+    where parked is '' or JSON { state, count, since } when the step resumes from step-park.lua
   Errors:
     -1  run does not exist (expired or never created)
     -3  run or step was cancelled: drop the job
@@ -53,7 +54,11 @@ end
 redis.call('HSET', KEYS[1], 'updatedAt', now)
 redis.call('PUBLISH', ARGV[6], redis.call('HGET', KEYS[1], 'id') .. '|' .. step .. '|running')
 
-local reply = { 1, runStatus, run[2], run[3], run[4], run[5] or '', run[6] or '', run[7] or '0' }
+local parked = ''
+if info['pc'] then
+  parked = cjson.encode({ state = info['ps'], count = info['pc'], since = info['psince'] })
+end
+local reply = { 1, runStatus, run[2], run[3], run[4], run[5] or '', run[6] or '', run[7] or '0', parked }
 if #ARGV >= 7 then
   local needs = {}
   for i = 7, #ARGV do needs[#needs + 1] = ARGV[i] end

@@ -1,0 +1,27 @@
+--[[
+  Parks a running step: the attempt ends without holding a worker slot and the step goes back to
+  `queued` with its parked state; the caller adds a delayed job (id `<job id>.p<count>`) that resumes it.
+
+  KEYS[1] st    hash  step -> status letter
+  KEYS[2] info  hash  step -> attempt record JSON
+  KEYS[3] run   hash
+
+  ARGV[1] step, ARGV[2] fence token, ARGV[3] parked state JSON, ARGV[4] now (ms),
+  ARGV[5] job id of the resuming job, ARGV[6] events channel
+
+  Returns the park count (1 for the first park). Errors: -2 stale token, -3 cancelled, -4 not running.
+]]
+local status = redis.call('HGET', KEYS[1], ARGV[1])
+if status == 'c' then return -3 end
+if status ~= 'r' then return -4 end
+local info = cjson.decode(redis.call('HGET', KEYS[2], ARGV[1]) or '{}')
+if info['t'] ~= ARGV[2] then return -2 end
+info['ps'] = cjson.decode(ARGV[3])
+info['pc'] = (info['pc'] or 0) + 1
+if not info['psince'] then info['psince'] = tonumber(ARGV[4]) end
+info['pj'] = ARGV[5]
+redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(info))
+redis.call('HSET', KEYS[1], ARGV[1], 'q')
+redis.call('HSET', KEYS[3], 'updatedAt', ARGV[4])
+redis.call('PUBLISH', ARGV[6], redis.call('HGET', KEYS[3], 'id') .. '|' .. ARGV[1] .. '|parked')
+return info['pc']
