@@ -1,0 +1,85 @@
+import { Redis } from 'ioredis';
+import { round } from './stats.ts';
+
+/** Commands the bench itself sends to read figures; never counted. */
+const BENCH_COMMANDS = new Set(['info', 'config', 'memory', 'monitor', 'ping', 'select', 'client', 'hello']);
+
+export interface CostFigures {
+  steps: number;
+  /** Every command Redis executed (inside scripts and MULTI too), per step: INFO commandstats delta. */
+  commandsPerStep: number;
+  /** Requests clients sent (a script call or a MULTI…EXEC block counts once), per step: from MONITOR. */
+  roundTripsPerStep: number;
+  /** used_memory delta from before the trigger to after the run finished (before retention), per step. */
+  bytesPerStep: number;
+  /** Top-level requests per step by command (scripts by their first KEYS-less name: evalsha). */
+  requestsByCommand: Record<string, number>;
+}
+
+function parseCommandStats(info: string): Map<string, number> {
+  const calls = new Map<string, number>();
+  for (const line of info.split('\n')) {
+    const m = /^cmdstat_([^:]+):calls=(\d+)/.exec(line.trim());
+    if (m) calls.set(m[1], Number(m[2]));
+  }
+  return calls;
+}
+
+function usedMemory(info: string): number {
+  const m = /^used_memory:(\d+)/m.exec(info);
+  return m ? Number(m[1]) : Number.NaN;
+}
+
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs the workload twice. Pass 1, plain: `INFO commandstats` and `INFO memory` deltas. Pass 2 under
+ * MONITOR (which slows Redis, so it is never a timed run): every request a client sent is classified —
+ * lines from `lua` are commands inside a script (not a round trip), commands between a client's MULTI
+ * and EXEC travel with it (one request). Pipelining can put several requests in one network round trip,
+ * so this count is an upper bound on round trips.
+ */
+export async function measureCost(url: string, steps: number, run: () => Promise<void>): Promise<CostFigures> {
+  const admin = new Redis(url);
+  try {
+    await admin.config('RESETSTAT');
+    const mem0 = usedMemory(await admin.info('memory'));
+    await run();
+    await settle(300); // let the last job's own completion (after the run-finished event) land
+    const mem1 = usedMemory(await admin.info('memory'));
+    const stats = parseCommandStats(await admin.info('commandstats'));
+    let commands = 0;
+    for (const [name, calls] of stats) if (!BENCH_COMMANDS.has(name.split('|')[0])) commands += calls;
+
+    const monitor = await admin.duplicate().monitor();
+    const inMulti = new Set<string>();
+    const byCommand = new Map<string, number>();
+    let requests = 0;
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      const cmd = String(args[0] ?? '').toLowerCase();
+      if (source === 'lua' || BENCH_COMMANDS.has(cmd)) return;
+      if (inMulti.has(source)) {
+        if (cmd === 'exec' || cmd === 'discard') inMulti.delete(source);
+        return;
+      }
+      if (cmd === 'multi') inMulti.add(source);
+      requests++;
+      byCommand.set(cmd, (byCommand.get(cmd) ?? 0) + 1);
+    });
+    await settle(50);
+    await run();
+    await settle(300);
+    monitor.disconnect();
+    const requestsByCommand: Record<string, number> = {};
+    for (const [cmd, n] of [...byCommand].sort((a, b) => b[1] - a[1])) requestsByCommand[cmd] = round(n / steps, 3);
+    return {
+      steps,
+      commandsPerStep: round(commands / steps, 2),
+      roundTripsPerStep: round(requests / steps, 2),
+      bytesPerStep: Math.round((mem1 - mem0) / steps),
+      requestsByCommand,
+    };
+  } finally {
+    admin.disconnect();
+  }
+}

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+
+/**
+ * The baselines: what plain BullMQ does on the same Redis with the same concurrency, with the same job
+ * options the engine uses (custom job id, removeOnComplete), so the ratio shows what the engine's
+ * bookkeeping costs on top of the queue.
+ */
+
+function connection(url: string): Redis {
+  return new Redis(url, { maxRetriesPerRequest: null });
+}
+
+async function withQueue<T>(url: string, fn: (queueName: string, prefix: string, client: Redis) => Promise<T>): Promise<T> {
+  const client = connection(url);
+  const prefix = `raw${randomBytes(3).toString('hex')}`;
+  try {
+    return await fn('bench', prefix, client);
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** `n` no-op jobs added with one addBulk, processed at `concurrency`: jobs/s from first add to last completion. */
+export async function rawWide(url: string, n: number, concurrency: number): Promise<{ jobsPerSec: number; ms: number }> {
+  return withQueue(url, async (name, prefix, client) => {
+    const queue = new Queue(name, { connection: client, prefix });
+    let done = 0;
+    let resolveAll!: () => void;
+    const all = new Promise<void>((r) => (resolveAll = r));
+    const workerClient = connection(url);
+    const worker = new Worker(name, async () => null, { connection: workerClient, prefix, concurrency, autorun: false });
+    worker.on('completed', () => {
+      if (++done === n) resolveAll();
+    });
+    void worker.run();
+    await worker.waitUntilReady();
+    const jobs = Array.from({ length: n }, (_, i) => ({ name: 'noop', data: { i }, opts: { jobId: `w.${i}`, removeOnComplete: true } }));
+    const t0 = performance.now();
+    await queue.addBulk(jobs);
+    await all;
+    const ms = performance.now() - t0;
+    await worker.close();
+    workerClient.disconnect();
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close();
+    return { jobsPerSec: (n / ms) * 1000, ms };
+  });
+}
+
+/** A chain of `n` jobs where each job's processor adds the next (concurrency 1): hops/s. */
+export async function rawChain(url: string, n: number): Promise<{ hopsPerSec: number; ms: number }> {
+  return withQueue(url, async (name, prefix, client) => {
+    const queue = new Queue(name, { connection: client, prefix });
+    let resolveAll!: () => void;
+    const all = new Promise<void>((r) => (resolveAll = r));
+    const workerClient = connection(url);
+    const worker = new Worker(
+      name,
+      async (job) => {
+        const i = job.data.i as number;
+        if (i + 1 < n) await queue.add('hop', { i: i + 1 }, { jobId: `c.${i + 1}`, removeOnComplete: true });
+        return null;
+      },
+      { connection: workerClient, prefix, concurrency: 1, autorun: false },
+    );
+    worker.on('completed', (job) => {
+      if (job.data.i === n - 1) resolveAll();
+    });
+    void worker.run();
+    await worker.waitUntilReady();
+    const t0 = performance.now();
+    await queue.add('hop', { i: 0 }, { jobId: 'c.0', removeOnComplete: true });
+    await all;
+    const ms = performance.now() - t0;
+    await worker.close();
+    workerClient.disconnect();
+    await queue.obliterate({ force: true }).catch(() => {});
+    await queue.close();
+    return { hopsPerSec: (n / ms) * 1000, ms };
+  });
+}

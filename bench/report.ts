@@ -1,0 +1,61 @@
+/** The human-readable table of `npm run bench` (the same figures as --json). */
+
+type Obj = Record<string, any>;
+
+const TARGETS = {
+  wideRatio: 0.6,
+  chainRatio: 0.8,
+  handoffP50: 2,
+  handoffP99: 10,
+  bigDagMs: 300,
+  roundTrips: 3,
+  bytes: 2048,
+};
+
+function mark(ok: boolean | undefined): string {
+  return ok === undefined ? '' : ok ? 'ok' : 'MISSED';
+}
+
+export function renderTable(result: Obj): string {
+  const rows: Array<[string, string, string, string]> = [];
+  const { wide, chain, handoff, bigDag, cost, machine, versions, config } = result as Obj;
+  if (wide) {
+    rows.push(['wide: engine steps/s', String(wide.engineStepsPerSec), '', '']);
+    rows.push(['wide: raw BullMQ jobs/s', String(wide.rawJobsPerSec), '', '']);
+    rows.push(['wide: ratio', String(wide.ratio), `>= ${TARGETS.wideRatio}`, mark(wide.ratio >= TARGETS.wideRatio)]);
+  }
+  if (chain) {
+    rows.push(['chain: engine hops/s', String(chain.engineHopsPerSec), '', '']);
+    rows.push(['chain: raw BullMQ hops/s', String(chain.rawHopsPerSec), '', '']);
+    rows.push(['chain: ratio', String(chain.ratio), `>= ${TARGETS.chainRatio}`, mark(chain.ratio >= TARGETS.chainRatio)]);
+  }
+  if (handoff) {
+    rows.push(['handoff p50 (ms)', String(handoff.p50Ms), `<= ${TARGETS.handoffP50}`, mark(handoff.p50Ms <= TARGETS.handoffP50)]);
+    rows.push(['handoff p99 (ms)', String(handoff.p99Ms), `<= ${TARGETS.handoffP99}`, mark(handoff.p99Ms <= TARGETS.handoffP99)]);
+  }
+  if (bigDag) {
+    rows.push([`big DAG wide, ${bigDag.steps} steps: validate+trigger (ms)`, String(bigDag.wideMs), `< ${TARGETS.bigDagMs}`, mark(bigDag.wideMs < TARGETS.bigDagMs)]);
+    rows.push([`big DAG deep, ${bigDag.steps} steps: validate+trigger (ms)`, String(bigDag.deepMs), `< ${TARGETS.bigDagMs}`, mark(bigDag.deepMs < TARGETS.bigDagMs)]);
+  }
+  if (cost) {
+    rows.push(['round trips / step (worst of wide, chain)', `${cost.roundTripsPerStep} (wide ${cost.wide.roundTripsPerStep}, chain ${cost.chain.roundTripsPerStep})`, `<= ${TARGETS.roundTrips}`, mark(cost.roundTripsPerStep <= TARGETS.roundTrips)]);
+    rows.push(['Redis commands / step (incl. inside scripts)', `${cost.commandsPerStep} (wide ${cost.wide.commandsPerStep}, chain ${cost.chain.commandsPerStep})`, '', '']);
+    rows.push(['bytes / finished step (worst)', `${cost.bytesPerStep} (wide ${cost.wide.bytesPerStep}, chain ${cost.chain.bytesPerStep})`, `<= ${TARGETS.bytes}`, mark(cost.bytesPerStep <= TARGETS.bytes)]);
+  }
+  const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['figure', 'value', 'target', ''][i].length));
+  const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  const out = [
+    `Conveyor bench — ${machine.cpus} × ${machine.model}, ${machine.memoryGB} GB; Node ${versions.node}, Redis ${versions.redis}, BullMQ ${versions.bullmq}`,
+    `sizes ${JSON.stringify(config.sizes)}, concurrency ${config.concurrency}, median of ${config.repeat}`,
+    '',
+    line(['figure', 'value', 'target', '']),
+    line(widths.map((w) => '-'.repeat(w))),
+    ...rows.map(line),
+    '',
+  ];
+  if (cost) {
+    out.push(`requests per step by command — wide: ${JSON.stringify(cost.wide.requestsByCommand)}`);
+    out.push(`requests per step by command — chain: ${JSON.stringify(cost.chain.requestsByCommand)}`, '');
+  }
+  return out.join('\n');
+}
