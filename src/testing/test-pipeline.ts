@@ -1,0 +1,343 @@
+import { randomBytes } from 'node:crypto';
+import { coerceError } from '../core/coerce-error.ts';
+import type { Pipeline, StepCode } from '../dsl/pipeline.ts';
+import type { ParkedState, RunInfo, StepContext, TriggerInfo } from '../dsl/context.ts';
+import type { StepSpec } from '../dsl/types.ts';
+import { parseParams } from '../dsl/params.ts';
+import { validateDag } from '../graph/dag.ts';
+import type { LogEntry } from '../redis/run-store.ts';
+import { serialiseOutput } from '../worker/output-check.ts';
+import { BufferedStepLogger } from '../worker/step-logger.ts';
+import { errorJson, runStep } from '../worker/step-runner.ts';
+import { parkStep } from '../worker/park-signal.ts';
+import { DagState, type StepOutcome } from './dag-state.ts';
+
+type Outputs = Record<string, unknown>;
+
+/** A stub replaces a step's handler: a fixed output, or a function called like the handler. */
+export type StepStub<P, T> = T | ((ctx: StepContext<P, any>) => T | Promise<T>);
+
+export interface TestPipelineOptions<P, O extends Outputs> {
+  /** Run params; validated (and defaulted) by the pipeline's schema exactly as `engine.trigger` does. */
+  params?: Partial<P>;
+  /** Per step: the output to use instead of running its handler (its `if` condition still applies). */
+  stub?: { [K in keyof O]?: StepStub<P, O[K]> };
+  /**
+   * 'zero' (default): retries and resumptions of parked steps follow at once. 'real': wait the step's
+   * backoff (and the `afterMs` of `ctx.park`) as the queue would.
+   */
+  retryDelay?: 'zero' | 'real';
+  /** A step that parks more often than this fails (guards tests against a step that parks forever). Default 1000. */
+  maxParks?: number;
+  /** Multiplies every step's `timeoutMs` (e.g. 0.001 to exercise a 60 s timeout in 60 ms). */
+  timeoutScale?: number;
+  /** `ctx.secrets`; their values are masked in logs and errors, as workers do. */
+  secrets?: Record<string, string>;
+  /** `ctx.registry` and `ctx.monitor` (the worker wires real ones; pass fakes or real clients here). */
+  registry?: unknown;
+  monitor?: unknown;
+  trigger?: TriggerInfo;
+  runId?: string;
+  logicalTime?: string;
+}
+
+export interface TestStepError {
+  message: string;
+  name?: string;
+  code?: string;
+  stack?: string;
+}
+
+export interface TestStepResult {
+  status: 'succeeded' | 'failed' | 'skipped';
+  /** Attempts made (0 for a step skipped without starting, 1 for a step skipped by its own condition). */
+  attempts: number;
+  error?: TestStepError;
+  /** Why the step was skipped. */
+  reason?: string;
+  /** True when skipped because an upstream step failed (counts against the run). */
+  skippedByFailure?: boolean;
+}
+
+export interface TestRunResult<O extends Outputs> {
+  runId: string;
+  dagHash: string;
+  status: 'succeeded' | 'failed';
+  /** Outputs of the steps that succeeded, after the JSON round trip the engine applies; others are absent. */
+  outputs: O;
+  /** Every step, and every map item as `name[i]`. */
+  steps: { [K in keyof O]: TestStepResult } & Record<string, TestStepResult>;
+  /** Step log entries in the order they were written. */
+  logs: LogEntry[];
+}
+
+interface Attempted {
+  outcome: StepOutcome;
+  attempts: number;
+  outputJson?: string;
+  error?: Error;
+  reason?: string;
+}
+
+/**
+ * Runs a pipeline in-process with the engine's semantics — typed hand-off, `if`, `runWhen`, the skip
+ * cascade of step-complete.lua, retries with backoff, timeouts through the worker's own `runStep`,
+ * NonRetriableError, map fan-out — for unit tests of pipeline files. It is a test kit: no Redis, no
+ * durability, no concurrency limits across runs; production runs go through workers.
+ */
+export async function testPipeline<P, O extends Outputs>(
+  pipeline: Pipeline<P, O>,
+  options: TestPipelineOptions<P, O> = {},
+): Promise<TestRunResult<O>> {
+  const params = parseParams(pipeline.paramsSchema, options.params ?? {}, pipeline.id);
+  const dag = validateDag(pipeline.spec);
+  const stubs = (options.stub ?? {}) as Record<string, unknown>;
+  for (const name of Object.keys(stubs)) {
+    if (!dag.spec.steps.some((s) => s.name === name)) {
+      throw new Error(`testPipeline(${pipeline.id}): stub for unknown step "${name}" (steps: ${dag.spec.steps.map((s) => s.name).join(', ')})`);
+    }
+  }
+  const kit = new TestRun(pipeline, dag.spec.steps, dag.successors, params, options, dag.hash);
+  return kit.run() as Promise<TestRunResult<O>>;
+}
+
+class TestRun {
+  private readonly state: DagState;
+  private readonly specs: Map<string, StepSpec>;
+  private readonly outputs = new Map<string, string>();
+  private readonly steps: Record<string, TestStepResult> = {};
+  private readonly logs: LogEntry[] = [];
+  private readonly cancel = new AbortController();
+  private readonly runId: string;
+  private readonly logicalTime: string;
+  private readonly redact: (value: unknown) => unknown;
+
+  constructor(
+    private readonly pipeline: Pipeline<any, any>,
+    specs: readonly StepSpec[],
+    successors: ReadonlyMap<string, string[]>,
+    private readonly params: Record<string, unknown>,
+    private readonly options: TestPipelineOptions<any, any>,
+    private readonly dagHash: string,
+  ) {
+    this.specs = new Map(specs.map((s) => [s.name, s]));
+    this.state = new DagState(specs, successors);
+    this.runId = options.runId ?? `test-${randomBytes(4).toString('hex')}`;
+    this.logicalTime = options.logicalTime ?? new Date().toISOString();
+    this.redact = secretMasker(Object.values(options.secrets ?? {}));
+  }
+
+  async run(): Promise<TestRunResult<Outputs>> {
+    const finished = new Promise<'succeeded' | 'failed'>((resolve, reject) => {
+      const launch = (step: string) => {
+        this.state.markRunning(step);
+        this.execute(step)
+          .then((done) => {
+            this.record(step, done);
+            const next = this.state.complete(step, done.outcome, done.reason);
+            for (const skip of next.skipped) {
+              this.steps[skip.step] = { status: 'skipped', attempts: 0, reason: skip.reason, ...(skip.letter === 'x' ? { skippedByFailure: true } : {}) };
+            }
+            if (next.final) resolve(next.final);
+            else next.ready.forEach(launch);
+          })
+          .catch(reject);
+      };
+      this.state.roots().forEach(launch);
+    });
+    const status = await finished;
+    const outputs: Outputs = {};
+    for (const [name, json] of this.outputs) if (this.specs.has(name)) outputs[name] = JSON.parse(json);
+    const ordered: Record<string, TestStepResult> = {};
+    for (const name of this.specs.keys()) {
+      ordered[name] = this.steps[name];
+      for (const item of Object.keys(this.steps).filter((n) => n.startsWith(`${name}[`)).sort(naturalCompare)) ordered[item] = this.steps[item];
+    }
+    return { runId: this.runId, dagHash: this.dagHash, status, outputs, steps: ordered, logs: this.logs };
+  }
+
+  private record(step: string, done: Attempted): void {
+    if (done.outputJson !== undefined) this.outputs.set(step, done.outputJson);
+    this.steps[step] = {
+      status: done.outcome === 's' ? 'succeeded' : done.outcome === 'f' ? 'failed' : 'skipped',
+      attempts: done.attempts,
+      ...(done.error ? { error: JSON.parse(errorJson(done.error)) as TestStepError } : {}),
+      ...(done.reason ? { reason: done.reason } : {}),
+    };
+  }
+
+  /** What a step sees of its run, as the worker builds it from step-start.lua's reply. */
+  private runInfo(): RunInfo {
+    return {
+      id: this.runId,
+      pipelineId: this.pipeline.id,
+      trigger: this.options.trigger ?? { type: 'manual', via: 'testPipeline' },
+      status: this.state.failedSoFar > 0 ? 'failed' : 'running',
+      logicalTime: this.logicalTime,
+      dagHash: this.dagHash,
+    };
+  }
+
+  /** Fresh copies of the needed outputs: each step gets its own, as each worker parses them from Redis. */
+  private upstreamOf(spec: StepSpec): Record<string, unknown> {
+    const upstream: Record<string, unknown> = {};
+    for (const need of spec.needs) {
+      const json = this.outputs.get(need);
+      upstream[need] = json === undefined ? undefined : JSON.parse(json);
+    }
+    return upstream;
+  }
+
+  private async execute(step: string): Promise<Attempted> {
+    const spec = this.specs.get(step)!;
+    const code = this.pipeline.stepCode(step);
+    if (!code) throw new Error(`internal: pipeline "${this.pipeline.id}" has no code for step "${step}"`);
+    const stubbed = Object.prototype.hasOwnProperty.call(this.options.stub ?? {}, step);
+    const stub = stubbed ? (this.options.stub as Record<string, unknown>)[step] : undefined;
+    if (spec.kind === 'map' && !stubbed) return this.executeMap(spec, code);
+    const handler: StepCode['handler'] = stubbed ? (typeof stub === 'function' ? (stub as StepCode['handler']) : () => stub) : code.handler;
+    return this.attempts(spec, step, code, (ctx) => handler(ctx));
+  }
+
+  /**
+   * Attempts of one step (or map item) under its retry policy. The condition is evaluated on every
+   * delivery, before the handler, as the worker does; a false condition skips, a throwing one fails
+   * without retries.
+   */
+  private async attempts(spec: StepSpec, name: string, code: StepCode | undefined, invoke: (ctx: StepContext<any, any>) => unknown): Promise<Attempted> {
+    const maxAttempts = spec.retries + 1;
+    const timeoutMs = spec.timeoutMs * (this.options.timeoutScale ?? 1);
+    const maxParks = this.options.maxParks ?? 1000;
+    let parked: ParkedState | undefined;
+    for (let attempt = 1; ; attempt++) {
+      const upstream = this.upstreamOf(spec);
+      const run = this.runInfo();
+      if (code && spec.conditional && code.condition) {
+        const decided = await this.condition(code, upstream, run);
+        if (decided === false) return { outcome: 'k', attempts: attempt, reason: 'condition was false' };
+        if (decided !== true) return { outcome: 'f', attempts: attempt, error: decided };
+      }
+      const log = new BufferedStepLogger(name, attempt, this.redact, (entry) => this.logs.push(entry));
+      const resumed = parked;
+      const result = await runStep({
+        step: name,
+        // As in the worker: a parked step's timeout bounds the whole wait, counted from its first park.
+        timeoutMs: Math.max(1, Math.round(resumed ? timeoutMs - (Date.now() - resumed.since) : timeoutMs)),
+        cancel: this.cancel.signal,
+        invoke: (signal) =>
+          invoke({
+            secrets: { ...(this.options.secrets ?? {}) },
+            registry: this.options.registry,
+            monitor: this.options.monitor,
+            params: structuredClone(this.params),
+            upstream,
+            run,
+            step: name,
+            attempt,
+            signal,
+            log,
+            park: parkStep,
+            parked: resumed ? structuredClone(resumed) : undefined,
+          }),
+      });
+      if (result.ok) return { outcome: 's', attempts: attempt, outputJson: result.outputJson };
+      if (result.park) {
+        parked = { state: JSON.parse(result.park.stateJson), count: (parked?.count ?? 0) + 1, since: parked?.since ?? Date.now() };
+        if (parked.count > maxParks) {
+          return { outcome: 'f', attempts: attempt, error: new Error(`step "${name}" parked ${parked.count} times (testPipeline maxParks: ${maxParks})`) };
+        }
+        if (this.options.retryDelay === 'real') await sleep(result.park.afterMs);
+        // The engine resumes a parked step from a new queue job, whose attempt count starts again at 1.
+        attempt = 0;
+        continue;
+      }
+      const error = maskError(result.error, this.redact);
+      if (!result.retryable || attempt >= maxAttempts) return { outcome: 'f', attempts: attempt, error };
+      if (this.options.retryDelay === 'real') await sleep(backoffMs(spec, attempt));
+    }
+  }
+
+  private async condition(code: StepCode, upstream: Record<string, unknown>, run: RunInfo): Promise<boolean | Error> {
+    try {
+      return Boolean(await code.condition!({ params: structuredClone(this.params), upstream, run }));
+    } catch (thrown) {
+      const error = coerceError(thrown);
+      error.message = `condition threw: ${error.message}`;
+      return error;
+    }
+  }
+
+  /**
+   * A map step: condition, then `over`, then one instance `name[i]` per item (each with the step's
+   * retry policy, at most `maxParallel` at once). The step succeeds with the outputs in item order, or
+   * fails once every item settled if any item failed.
+   */
+  private async executeMap(spec: StepSpec, code: StepCode): Promise<Attempted> {
+    const upstream = this.upstreamOf(spec);
+    const run = this.runInfo();
+    if (spec.conditional && code.condition) {
+      const decided = await this.condition(code, upstream, run);
+      if (decided === false) return { outcome: 'k', attempts: 1, reason: 'condition was false' };
+      if (decided !== true) return { outcome: 'f', attempts: 1, error: decided };
+    }
+    let items: unknown[];
+    try {
+      const listed = await code.over!({ params: structuredClone(this.params), upstream, run });
+      if (!Array.isArray(listed)) throw new Error(`over() of map step "${spec.name}" must return an array, found ${typeof listed}`);
+      items = JSON.parse(serialiseOutput(`${spec.name} (items)`, listed)) as unknown[];
+    } catch (thrown) {
+      return { outcome: 'f', attempts: 1, error: coerceError(thrown) };
+    }
+    const results: Attempted[] = new Array(items.length);
+    const limit = spec.maxParallel && spec.maxParallel > 0 ? spec.maxParallel : items.length;
+    let next = 0;
+    const lane = async () => {
+      while (next < items.length) {
+        const index = next++;
+        const name = `${spec.name}[${index}]`;
+        const done = await this.attempts(spec, name, undefined, (ctx) => code.handler(ctx, items[index], index));
+        this.record(name, done);
+        results[index] = done;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+    const failedAt = results.findIndex((r) => r.outcome === 'f');
+    if (failedAt >= 0) {
+      const cause = results[failedAt].error;
+      const error = new Error(`map item ${spec.name}[${failedAt}] failed: ${cause?.message ?? 'unknown error'}`);
+      return { outcome: 'f', attempts: 1, error };
+    }
+    return { outcome: 's', attempts: 1, outputJson: `[${results.map((r) => r.outputJson).join(',')}]` };
+  }
+}
+
+/** The delay BullMQ waits after failed attempt `attempt` (1-based): fixed, or delay · 2^(attempt-1). */
+export function backoffMs(spec: Pick<StepSpec, 'backoff'>, attempt: number): number {
+  const { type, delayMs } = spec.backoff;
+  return type === 'exponential' ? Math.round(delayMs * 2 ** (attempt - 1)) : delayMs;
+}
+
+function secretMasker(values: string[]): (value: unknown) => unknown {
+  const secrets = values.filter((v) => v.length > 0).sort((a, b) => b.length - a.length);
+  if (secrets.length === 0) return (v) => v;
+  const maskString = (s: string) => secrets.reduce((acc, secret) => acc.split(secret).join('***'), s);
+  const mask = (value: unknown): unknown => {
+    if (typeof value === 'string') return maskString(value);
+    if (Array.isArray(value)) return value.map(mask);
+    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v)]));
+    return value;
+  };
+  return mask;
+}
+
+function maskError(error: Error, redact: (value: unknown) => unknown): Error {
+  error.message = String(redact(error.message));
+  if (error.stack) error.stack = String(redact(error.stack));
+  return error;
+}
+
+function naturalCompare(a: string, b: string): number {
+  return a.localeCompare(b, 'en', { numeric: true });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
