@@ -1,9 +1,11 @@
+import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Config } from '../config/schema.ts';
 import { Engine, type EngineEvent } from '../engine/engine.ts';
-import { checkEvictionPolicy, createRedis, waitForRedis } from '../redis/connection.ts';
+import { checkEvictionPolicy, createRedis, waitForRedis, type ConnectOptions } from '../redis/connection.ts';
+import { ConfigError } from '../errors/conveyor-error.ts';
 import { KeySpace } from '../redis/keys.ts';
 import { RunStore } from '../redis/run-store.ts';
 import { StepQueues } from '../redis/step-queues.ts';
@@ -34,7 +36,8 @@ export interface RuntimeOptions {
 export async function createRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
-  const redis = createRedis(config.redisUrl, { logger, connectTimeoutMs: options.connectTimeoutMs });
+  const connect: ConnectOptions = { logger, cluster: config.redisCluster, tlsCa: readTlsCa(config.redisTlsCa) };
+  const redis = createRedis(config.redisUrl, { ...connect, connectTimeoutMs: options.connectTimeoutMs });
   const extras: Redis[] = [];
   try {
     await waitForRedis(redis, config.redisUrl, options.connectTimeoutMs ?? 5_000);
@@ -46,7 +49,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   if (warning) logger.warn(warning);
   const keys = new KeySpace(config.prefix);
   const store = new RunStore(redis, keys);
-  const queueConnection = createRedis(config.redisUrl, { logger, blocking: true });
+  const queueConnection = createRedis(config.redisUrl, { ...connect, blocking: true });
   extras.push(queueConnection);
   const queues = new StepQueues(queueConnection, keys);
   const engine = new Engine({ store, queues, clock, logger, retentionMs: config.retentionMs, onEvent: options.onEngineEvent });
@@ -60,7 +63,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     queues,
     engine,
     extraClient(blocking = false) {
-      const client = createRedis(config.redisUrl, { logger, blocking });
+      const client = createRedis(config.redisUrl, { ...connect, blocking });
       extras.push(client);
       return client;
     },
@@ -71,4 +74,13 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       }
     },
   };
+}
+
+function readTlsCa(path: string | undefined): Buffer | undefined {
+  if (!path) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (error) {
+    throw new ConfigError(`CONVEYOR_REDIS_TLS_CA: expected a readable PEM file, found ${path} (${(error as Error).message})`);
+  }
 }

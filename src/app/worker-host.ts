@@ -3,6 +3,8 @@ import { Reconciler } from '../engine/reconciler.ts';
 import { ConveyorWorker, type WorkerEvent } from '../worker/worker.ts';
 import type { StepServices, RunInfo } from '../dsl/context.ts';
 import type { Runtime } from './runtime.ts';
+import { createRedactor } from '../core/redact.ts';
+import { loadSecrets } from './secrets.ts';
 
 export interface WorkerHostOptions {
   pipelines: Pipeline<any, any>[];
@@ -10,8 +12,12 @@ export interface WorkerHostOptions {
   queues?: string[];
   concurrency?: number;
   onEvent?: (event: WorkerEvent) => void;
+  /** Registry and monitor clients per attempt; `secrets` are added (and masked) by the host. */
   services?: (run: RunInfo, step: string) => StepServices;
+  /** Extra masking, applied after the host's secret redactor. */
   redact?: (value: unknown) => unknown;
+  /** Secrets for `ctx.secrets`; default: CONVEYOR_SECRET_* env vars and CONVEYOR_SECRETS_FILE. */
+  secrets?: Readonly<Record<string, string>>;
   /** How often the reconciler looks for stuck runs, and how idle a run must be. */
   reconcileEveryMs?: number;
   reconcileIdleMs?: number;
@@ -32,6 +38,16 @@ export function queuesOf(pipelines: Pipeline<any, any>[]): string[] {
 /** Starts a worker (and its reconciler) on a connected runtime. */
 export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptions): Promise<WorkerHost> {
   const queues = options.queues?.length ? options.queues : queuesOf(options.pipelines);
+  // Secrets stay in this process: steps get them through ctx.secrets, and every log line, error and
+  // output they produce passes the redactor before it reaches Redis.
+  const secrets = options.secrets ?? loadSecrets(runtime.config);
+  const maskSecrets = createRedactor(Object.values(secrets));
+  const extra = options.redact;
+  const redact = extra ? (value: unknown) => extra(maskSecrets(value)) : maskSecrets;
+  const services = (run: RunInfo, step: string): StepServices => {
+    const base = options.services?.(run, step);
+    return { registry: base?.registry, monitor: base?.monitor, secrets };
+  };
   const worker = new ConveyorWorker({
     redis: runtime.redis,
     bullConnection: runtime.extraClient(true),
@@ -46,8 +62,8 @@ export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptio
     stalledIntervalMs: runtime.config.stalledIntervalMs,
     clock: runtime.clock,
     logger: runtime.logger,
-    services: options.services,
-    redact: options.redact,
+    services,
+    redact,
     onEvent: options.onEvent,
   });
   await worker.start();

@@ -26,6 +26,8 @@ export function loadConfig(overrides: Partial<Record<keyof typeof ENV_SCHEMA.sha
   const e = parsed.data;
   return Object.freeze({
     redisUrl: e.REDIS_URL,
+    redisCluster: e.CONVEYOR_REDIS_CLUSTER === '1' || e.CONVEYOR_REDIS_CLUSTER === 'true' || /^rediss?\+cluster:/i.test(e.REDIS_URL),
+    redisTlsCa: e.CONVEYOR_REDIS_TLS_CA,
     prefix: e.CONVEYOR_PREFIX,
     pipelinesDir: e.CONVEYOR_PIPELINES,
     dataDir: e.CONVEYOR_DATA_DIR,
@@ -41,6 +43,18 @@ export function loadConfig(overrides: Partial<Record<keyof typeof ENV_SCHEMA.sha
     apiAdminTokens: e.CONVEYOR_API_TOKEN ? [e.CONVEYOR_API_TOKEN] : [],
     apiReadTokens: splitList(e.CONVEYOR_API_READ_TOKENS),
     metricsPort: e.CONVEYOR_METRICS_PORT,
+    failureWebhook: e.CONVEYOR_FAILURE_WEBHOOK,
     secretsFile: e.CONVEYOR_SECRETS_FILE,
   });
+}
+
+/** Env vars that carry secrets: `CONVEYOR_SECRET_<NAME>` -> NAME. Kept out of Config so it never prints them. */
+export const SECRET_ENV_PREFIX = 'CONVEYOR_SECRET_';
+
+export function secretEnvVars(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith(SECRET_ENV_PREFIX) && name.length > SECRET_ENV_PREFIX.length && value !== undefined) out[name.slice(SECRET_ENV_PREFIX.length)] = value;
+  }
+  return out;
 }

@@ -14,6 +14,17 @@ const duration = (fallback: string) =>
       return ms;
     });
 
+/** A single-node URL (redis://, rediss://) or a cluster seed list (redis+cluster://h1:p1,h2:p2). */
+function isRedisUrl(value: string): boolean {
+  const cluster = /^rediss?\+cluster:\/\/(?:[^@/]*@)?([^/?#]+)/i.exec(value);
+  if (cluster) return cluster[1].split(',').every((node) => /^[^\s:,]+:\d{1,5}$/.test(node.trim()));
+  try {
+    return /^rediss?:$/i.test(new URL(value).protocol);
+  } catch {
+    return false;
+  }
+}
+
 const port = z.coerce.number().int().min(0).max(65535);
 
 /**
@@ -21,7 +32,14 @@ const port = z.coerce.number().int().min(0).max(65535);
  * truth: the README table, docker-compose and the k8s manifests are checked against it by tests.
  */
 export const ENV_SCHEMA = z.object({
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .string()
+    .refine(isRedisUrl, 'expected redis://[user:password@]host:port, rediss:// (TLS) or redis+cluster://host:port,host:port')
+    .default('redis://127.0.0.1:6379'),
+  /** "1"/"true": REDIS_URL names a seed node of a Redis Cluster (same as a redis+cluster:// URL). */
+  CONVEYOR_REDIS_CLUSTER: z.enum(['0', '1', 'true', 'false']).default('0'),
+  /** PEM file of the CA that signed the Redis server's TLS certificate (for rediss:// with a private CA). */
+  CONVEYOR_REDIS_TLS_CA: z.string().optional(),
   CONVEYOR_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" or "-"').default('conveyor'),
   CONVEYOR_PIPELINES: z.string().default('./pipelines'),
   CONVEYOR_DATA_DIR: z.string().default('.conveyor'),
@@ -36,13 +54,20 @@ export const ENV_SCHEMA = z.object({
   CONVEYOR_API_HOST: z.string().default('0.0.0.0'),
   CONVEYOR_API_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   CONVEYOR_API_READ_TOKENS: z.string().optional(),
+  /** Port of the /metrics + /healthz server of each process; 0 turns the server off. */
   CONVEYOR_METRICS_PORT: port.default(9464),
+  /** When set, each failed run is POSTed here ({ runId, pipeline, status, failedSteps }), with retries. */
+  CONVEYOR_FAILURE_WEBHOOK: z.string().url().optional(),
   CONVEYOR_SECRETS_FILE: z.string().optional(),
 });
 
 export type EnvInput = z.input<typeof ENV_SCHEMA>;
 export type Config = Readonly<{
   redisUrl: string;
+  /** Connect with ioredis' Cluster client (CONVEYOR_REDIS_CLUSTER=1 or a redis+cluster:// URL). */
+  redisCluster: boolean;
+  /** Path of a PEM CA file for TLS connections (CONVEYOR_REDIS_TLS_CA). */
+  redisTlsCa: string | undefined;
   prefix: string;
   pipelinesDir: string;
   dataDir: string;
@@ -58,6 +83,7 @@ export type Config = Readonly<{
   apiAdminTokens: string[];
   apiReadTokens: string[];
   metricsPort: number;
+  failureWebhook: string | undefined;
   secretsFile: string | undefined;
 }>;
 

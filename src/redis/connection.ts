@@ -1,7 +1,12 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type RedisOptions } from 'ioredis';
 import { RedisUnavailableError } from '../errors/conveyor-error.ts';
 import type { Logger } from '../core/logger.ts';
 
+/**
+ * A single-node client or a Cluster client. ioredis' Cluster speaks the same command API (including
+ * defineCommand and duplicate, which BullMQ uses), so callers keep one type; code that must know
+ * checks `isCluster`.
+ */
 export type RedisClient = Redis;
 
 export interface ConnectOptions {
@@ -10,6 +15,48 @@ export interface ConnectOptions {
   /** How long to keep retrying the first connection before giving up. */
   connectTimeoutMs?: number;
   logger?: Logger;
+  /** Treat the URL as a Redis Cluster seed (implied by a `redis+cluster://h1:p1,h2:p2` URL). */
+  cluster?: boolean;
+  /** PEM CA for TLS (`rediss://`) when the server's certificate is signed by a private CA. */
+  tlsCa?: string | Buffer;
+}
+
+/** Where to connect, parsed from a `redis://`, `rediss://` or `redis+cluster://h1:p1,h2:p2` URL. */
+export interface RedisTarget {
+  cluster: boolean;
+  nodes: ClusterNode[];
+  tls: boolean;
+  username?: string;
+  password?: string;
+  db?: number;
+}
+
+export function parseRedisTarget(url: string, cluster = false): RedisTarget {
+  const multi = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)/i.exec(url);
+  if (multi) {
+    const [, scheme, userinfo, hosts] = multi;
+    const [user, pass] = userinfo ? splitUserinfo(userinfo) : [undefined, undefined];
+    const nodes = hosts.split(',').map((node) => {
+      const at = node.trim().lastIndexOf(':');
+      return { host: node.trim().slice(0, at), port: Number(node.trim().slice(at + 1)) };
+    });
+    return { cluster: true, nodes, tls: scheme.toLowerCase() === 'rediss', username: user, password: pass };
+  }
+  const parsed = new URL(url);
+  return {
+    cluster,
+    nodes: [{ host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port || 6379) }],
+    tls: parsed.protocol === 'rediss:',
+    username: parsed.username ? decodeURIComponent(parsed.username) : undefined,
+    password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
+    db: parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : undefined,
+  };
+}
+
+function splitUserinfo(userinfo: string): [string | undefined, string | undefined] {
+  const colon = userinfo.indexOf(':');
+  if (colon < 0) return [undefined, decodeURIComponent(userinfo)];
+  return [decodeURIComponent(userinfo.slice(0, colon)) || undefined, decodeURIComponent(userinfo.slice(colon + 1))];
 }
 
 /**
@@ -24,7 +71,23 @@ export function createRedis(url: string, options: ConnectOptions = {}): RedisCli
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2_000),
     lazyConnect: false,
   };
-  const client = new Redis(url, redisOptions);
+  const target = parseRedisTarget(url, options.cluster);
+  const tls = target.tls ? (options.tlsCa ? { ca: options.tlsCa } : {}) : undefined;
+  let client: Redis;
+  if (target.cluster) {
+    if (target.db) throw new RedisUnavailableError(redactUrl(url), new Error('Redis Cluster has only database 0'));
+    // No keyPrefix: BullMQ and our Lua scripts build full key names (with hash tags) themselves.
+    const cluster = new Cluster(target.nodes, {
+      redisOptions: { ...redisOptions, username: target.username, password: target.password, ...(tls ? { tls } : {}) },
+      clusterRetryStrategy: redisOptions.retryStrategy,
+      enableReadyCheck: true,
+      // Scripts and BullMQ commands are routed by key slot; refresh the map when the cluster reshards.
+      slotsRefreshTimeout: 2_000,
+    });
+    client = cluster as unknown as Redis;
+  } else {
+    client = new Redis(url, { ...redisOptions, ...(tls ? { tls } : {}) });
+  }
   let lastError = '';
   client.on('error', (error: Error) => {
     // ioredis emits the same error on each reconnect attempt: log changes only.
@@ -66,6 +129,7 @@ export async function waitForRedis(client: RedisClient, url: string, timeoutMs =
 
 /** Hides the password of a Redis URL for messages and logs. */
 export function redactUrl(url: string): string {
+  if (/^rediss?\+cluster:/i.test(url)) return url.replace(/(\/\/[^:@/]*:)[^@/]*@/, '$1***@');
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';

@@ -190,7 +190,9 @@ export class ConveyorWorker {
     const cpuMs = (cpu.user + cpu.system) / 1000;
     await store.appendLogs(a.runId, log.drain());
     if (result.ok) {
-      await this.finishStep(a.runId, a.pipelineId, a.step, a.token, 's', result.outputJson, a.job.attempt, a.startedAt, cpuMs);
+      // Secret values never reach Redis, outputs included (the redactor also matches their JSON-escaped form).
+      const outputJson = this.options.redact ? String(this.options.redact(result.outputJson)) : result.outputJson;
+      await this.finishStep(a.runId, a.pipelineId, a.step, a.token, 's', outputJson, a.job.attempt, a.startedAt, cpuMs);
       return;
     }
     if (result.park) {
