@@ -222,10 +222,10 @@ export class RunStore {
 
   async getRuns(runIds: string[]): Promise<RunRecord[]> {
     if (runIds.length === 0) return [];
-    const pipe = this.redis.pipeline();
-    for (const id of runIds) pipe.hgetall(this.keys.run(id).run);
-    const replies = (await pipe.exec()) ?? [];
-    return replies.map(([, hash]) => decodeRunRecord(hash as Record<string, string>)).filter((r): r is RunRecord => !!r);
+    // Separate commands, not one pipeline: on Redis Cluster the runs live on different nodes, and an
+    // ioredis pipeline must stay within one slot group. ioredis still sends them back to back.
+    const hashes = await Promise.all(runIds.map((id) => this.redis.hgetall(this.keys.run(id).run)));
+    return hashes.map((hash) => decodeRunRecord(hash)).filter((r): r is RunRecord => !!r);
   }
 
   async appendLogs(runId: string, entries: LogEntry[]): Promise<void> {
@@ -246,9 +246,11 @@ export class RunStore {
       if (ids.length === 0) return removed;
       const runs = await this.getRuns(ids);
       const pipelines = new Map(runs.map((r) => [r.id, r.pipeline]));
+      // One DEL per run (its keys share the run's hash tag), then the index updates in one pipeline
+      // on the global tag: nothing here touches two slots, so it works on Redis Cluster.
+      await Promise.all(ids.map((id) => this.redis.del(...this.keys.runKeyList(id))));
       const pipe = this.redis.pipeline();
       for (const id of ids) {
-        pipe.del(...this.keys.runKeyList(id));
         pipe.zrem(this.keys.finishedRuns, id);
         pipe.zrem(this.keys.runsIndex, id);
         const pipeline = pipelines.get(id);

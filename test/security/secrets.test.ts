@@ -121,7 +121,7 @@ test.serial('a step that logs, returns and throws a secret: logs, status --json 
       const keys = await raw.keys(`${rt.config.prefix}*`);
       t.true(keys.length > 0);
       for (const key of keys) {
-        const dump = await raw.dump(key);
+        const dump = await raw.dumpBuffer(key);
         t.false(dump?.toString('latin1').includes(SECRET) ?? false, `key ${key} contains the secret`);
       }
     } finally {
