@@ -15,3 +15,10 @@ export {
 export { loadConfig, ENV_NAMES, type Config } from './config/index.ts';
 export { validateDag, renderDag, type ValidatedDag, type GraphFormat } from './graph/index.ts';
 export { createRuntime, startWorkerHost, loadPipelines, type Runtime, type WorkerHost, type RunView, type StepView } from './app/index.ts';
+export {
+  runCommand, httpJob, measure, CommandFailedError, validateData, renderReportMarkdown, reportFigures, readRows,
+  classificationMetrics, regressionMetrics, evaluateGates, deploy, publishToDirectory, DeploymentError,
+  type RunCommandOptions, type CommandResult, type HttpJobOptions, type HttpJobResult, type ResourceUsage,
+  type ValidateDataOptions, type DriftOptions, type DataChecks, type DataReport, type DataSource,
+  type ClassificationMetrics, type RegressionMetrics, type GateSpec, type GateOutcome, type DeployOptions, type DeployResult, type DeployTarget,
+} from './steps/index.ts';
