@@ -270,7 +270,8 @@ class TestRun {
   /**
    * A map step: condition, then `over`, then one instance `name[i]` per item (each with the step's
    * retry policy, at most `maxParallel` at once). The step succeeds with the outputs in item order, or
-   * fails once every item settled if any item failed.
+   * fails once every item settled if any item failed (the
+   * failures are on the items `name[i]`).
    */
   private async executeMap(spec: StepSpec, code: StepCode): Promise<Attempted> {
     const upstream = this.upstreamOf(spec);
@@ -301,10 +302,11 @@ class TestRun {
       }
     };
     await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-    const failedAt = results.findIndex((r) => r.outcome === 'f');
-    if (failedAt >= 0) {
-      const cause = results[failedAt].error;
-      const error = new Error(`map item ${spec.name}[${failedAt}] failed: ${cause?.message ?? 'unknown error'}`);
+    const failedItems = results.filter((r) => r.outcome === 'f').length;
+    if (failedItems > 0) {
+      // Same message and name as the engine's map collector (step-complete.lua); item errors are on `name[i]`.
+      const error = new Error(`${failedItems} of ${items.length} items failed`);
+      error.name = 'MapItemsFailed';
       return { outcome: 'f', attempts: 1, error };
     }
     return { outcome: 's', attempts: 1, outputJson: `[${results.map((r) => r.outputJson).join(',')}]` };
