@@ -5,7 +5,7 @@ import type { RunStore } from '../redis/run-store.ts';
 import { TERMINAL_RUN_STATUSES } from '../redis/run-records.ts';
 import type { StepQueues } from '../redis/step-queues.ts';
 import { jobIdFor, type Engine } from './engine.ts';
-import { stepSpecMap } from './snapshot.ts';
+import { stepSpecMap, type DagSnapshot } from './snapshot.ts';
 
 export interface ReconcilerOptions {
   engine: Engine;
@@ -82,7 +82,11 @@ export class Reconciler {
           const spec = specs.get(step);
           if (!spec) continue;
           const jobId = parkedJobs.get(step) ?? jobIdFor(runId, step, run.generation);
-          if ((await queues.jobState(spec.queue, jobId)) !== undefined) continue;
+          const state = await queues.jobState(spec.queue, jobId);
+          // The queue gave up on the job (stall limit) but the worker that saw it go did not record the
+          // failure (it died too): without this the step would stay running and the run never end.
+          if (state === 'failed' && (await this.failAbandoned(runId, step, snapshot, run.generation))) report.failedAbandoned++;
+          if (state !== undefined) continue;
           const parkedJobId = parkedJobs.get(step);
           if (parkedJobId) await engine.enqueue(runId, [step], snapshot, run.generation, { jobId: parkedJobId, delayMs: 0 });
           else lost.push(step);
@@ -98,5 +102,16 @@ export class Reconciler {
     } finally {
       this.busy = false;
     }
+  }
+
+  private async failAbandoned(runId: string, step: string, snapshot: DagSnapshot, generation: number): Promise<boolean> {
+    const { store, engine, clock } = this.options;
+    const error = { message: 'step abandoned: its job failed in the queue (stall limit: the step crashed or lost its worker repeatedly)', name: 'AbandonedError' };
+    const result = await store.completeStep(runId, step, '', 'f', JSON.stringify(error), clock.now(), true);
+    if (!result.ok) return false;
+    this.options.logger.warn('failed a step whose job the queue abandoned', { runId, step });
+    await engine.enqueue(runId, result.ready, snapshot, generation);
+    if (result.finalStatus) await engine.finish(runId, result.finalStatus);
+    return true;
   }
 }

@@ -62,6 +62,7 @@ export class ConveyorWorker {
   private readonly running = new Map<string, Set<AbortController>>();
   private readonly presence: WorkerPresence;
   private closing = false;
+  private readonly onRedisReady = () => void this.checkMarker();
 
   constructor(private readonly options: WorkerOptions) {
     this.id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
@@ -70,6 +71,9 @@ export class ConveyorWorker {
   }
 
   async start(): Promise<void> {
+    // The marker lets a reconnect tell a restarted Redis that kept its data from one that came back empty.
+    await this.options.store.setMarker(this.options.clock.now());
+    this.options.redis.on('ready', this.onRedisReady);
     await this.options.subscriber.subscribe(this.options.keys.cancelChannel);
     this.options.subscriber.on('message', (channel: string, runId: string) => {
       if (channel === this.options.keys.cancelChannel) this.abortRun(runId, new CancelledError(`run ${runId}`));
@@ -108,6 +112,7 @@ export class ConveyorWorker {
       for (const runId of this.running.keys()) this.abortRun(runId, new CancelledError('worker shutdown'));
       await Promise.all(this.consumers.map((c) => c.close(true)));
     }
+    this.options.redis.off('ready', this.onRedisReady);
     await this.presence.stop();
     await this.options.subscriber.unsubscribe().catch(() => {});
   }
@@ -236,10 +241,13 @@ export class ConveyorWorker {
   private async finishStep(runId: string, pipelineId: string, step: string, token: string, outcome: StepOutcome, payload: string, attempt: number, startedAt: number, cpuMs: number): Promise<void> {
     const now = this.options.clock.now();
     const result = await this.options.store.completeStep(runId, step, token, outcome, payload, now);
-    this.options.onEvent?.({
-      type: 'step-finished', pipeline: pipelineId, step, attempt, cpuMs, durationMs: now - startedAt,
-      status: outcome === 's' ? 'succeeded' : outcome === 'f' ? 'failed' : 'skipped',
-    });
+    // A rejected completion (stale, duplicate, cancelled) is not a finished step: metrics count each step once.
+    if (result.ok) {
+      this.options.onEvent?.({
+        type: 'step-finished', pipeline: pipelineId, step, attempt, cpuMs, durationMs: now - startedAt,
+        status: outcome === 's' ? 'succeeded' : outcome === 'f' ? 'failed' : 'skipped',
+      });
+    }
     await this.advance(runId, step, result);
   }
 
@@ -253,6 +261,23 @@ export class ConveyorWorker {
     }
     await this.options.engine.enqueue(runId, result.ready);
     if (result.finalStatus) await this.options.engine.finish(runId, result.finalStatus);
+  }
+
+  /**
+   * After a reconnect: a missing marker means Redis lost its data (restart without persistence, failover
+   * to an empty replica). Nothing can bring those runs back, so say so loudly, once, and re-arm the marker.
+   */
+  private async checkMarker(): Promise<void> {
+    try {
+      if (await this.options.store.hasMarker()) return;
+      this.options.logger.error(
+        `Redis came back empty: marker key ${this.options.keys.marker} is gone, so in-flight runs lost their state and queued steps (runs lost); enable Redis persistence (appendonly yes) to survive restarts`,
+        { worker: this.id },
+      );
+      await this.options.store.setMarker(this.options.clock.now());
+    } catch (thrown) {
+      this.options.logger.warn('could not check the Redis data marker after reconnect', { error: coerceError(thrown).message });
+    }
   }
 
   /** The queue gave up on a job without our processor finishing it (e.g. it crashed its worker every time). */
