@@ -4,6 +4,8 @@ import { graphCommand, validateCommand } from './commands/pipelines.ts';
 import { cancelCommand, listRunsCommand, logsCommand, pruneCommand, retryCommand, runCommand, statusCommand } from './commands/runs.ts';
 import { workerCommand } from './commands/worker.ts';
 import { demoCommand, devCommand } from './commands/dev.ts';
+import { pipelinesListCommand } from './commands/pipelines-list.ts';
+import { serveCommand } from './commands/serve.ts';
 import { red } from './output.ts';
 
 /** Exit codes: 0 success, 1 failure (run failed, not found, Redis unreachable), 2 bad input. */
@@ -23,10 +25,11 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(red(text)) });
   for (const command of [
     validateCommand(), graphCommand(), runCommand(), statusCommand(), listRunsCommand(), logsCommand(),
-    cancelCommand(), retryCommand(), pruneCommand(), workerCommand(), devCommand(), demoCommand(),
+    cancelCommand(), retryCommand(), pruneCommand(), workerCommand(), devCommand(), demoCommand(), serveCommand(),
   ]) {
     program.addCommand(command);
   }
+  program.addCommand(pipelinesListCommand());
   return program;
 }
 

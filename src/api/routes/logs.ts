@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import { TERMINAL_RUN_STATUSES, type RunStatus } from '../../redis/run-records.ts';
+import type { LogEntry } from '../../redis/run-store.ts';
+import type { ApiContext } from '../context.ts';
+import { defineRoute, type RouteDef } from '../route.ts';
+import { errorSchema, logPageSchema, logsQuery, runPath } from '../schemas.ts';
+
+/** How often an open stream looks for new log lines and sends a keep-alive comment. */
+const LOG_POLL_MS = 1_000;
+const HEARTBEAT_MS = 15_000;
+const LOG_BATCH = 500;
+
+const eventsQuery = z.object({ logOffset: z.coerce.number().int().min(0).default(0) });
+
+export function logRoutes(ctx: ApiContext): RouteDef[] {
+  const { engine, store } = ctx.runtime;
+  const readLogs = async (runId: string, offset: number, limit: number) => {
+    const entries = await store.readLogs(runId, offset, limit);
+    return entries.map((entry, i) => ({ ...ctx.redact(entry), index: offset + i }));
+  };
+  return [
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/runs/:runId/logs',
+      operationId: 'getRunLogs',
+      summary: 'Structured log lines of a run, paged by offset (optionally only one step)',
+      tag: 'logs',
+      params: runPath,
+      query: logsQuery,
+      responses: { 200: { description: 'a page of log lines', schema: logPageSchema }, 404: { description: 'no such run', schema: errorSchema } },
+      async handler({ params, query }) {
+        await engine.getRun(params.runId);
+        const page = await readLogs(params.runId, query.offset, query.limit);
+        return {
+          runId: params.runId,
+          offset: query.offset,
+          nextOffset: query.offset + page.length,
+          entries: query.step ? page.filter((e) => e.step === query.step) : page,
+        };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      path: '/api/v1/runs/:runId/events',
+      operationId: 'streamRunEvents',
+      summary:
+        'Server-Sent Events for one run: `run` (the whole RunView, on connect and after each change), `step` ({step, status}), `log` ({entries} from logOffset on), `end` once the run finished',
+      tag: 'logs',
+      params: runPath,
+      query: eventsQuery,
+      responses: { 200: { description: 'text/event-stream', contentType: 'text/event-stream' }, 404: { description: 'no such run', schema: errorSchema } },
+      async handler({ params, query, request, reply }) {
+        const runId = params.runId;
+        await engine.getRun(runId); // 404 before the stream starts
+        reply.hijack();
+        const res = reply.raw;
+        res.writeHead(200, {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache, no-transform',
+          connection: 'keep-alive',
+          'x-accel-buffering': 'no',
+        });
+        let closed = false;
+        let logOffset = query.logOffset;
+        const send = (event: string, data: unknown, id?: number) => {
+          if (closed) return;
+          res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+        };
+        const flushLogs = async () => {
+          for (;;) {
+            const entries: Array<LogEntry & { index: number }> = await readLogs(runId, logOffset, LOG_BATCH);
+            if (entries.length === 0 || closed) return;
+            logOffset += entries.length;
+            send('log', { entries }, logOffset);
+            if (entries.length < LOG_BATCH) return;
+          }
+        };
+        // Refreshes coalesce: events arriving while a refresh runs cause exactly one more.
+        let busy = false;
+        let again = false;
+        const refresh = async (): Promise<void> => {
+          if (busy) {
+            again = true;
+            return;
+          }
+          busy = true;
+          try {
+            do {
+              again = false;
+              const view = ctx.redact(await engine.getRun(runId));
+              send('run', view);
+              await flushLogs();
+              if (TERMINAL_RUN_STATUSES.has(view.status as RunStatus)) {
+                send('end', { status: view.status });
+                close();
+                return;
+              }
+            } while (again && !closed);
+          } catch (error) {
+            send('error', { message: error instanceof Error ? error.message : String(error) });
+          } finally {
+            busy = false;
+          }
+        };
+        const unsubscribe = await ctx.events.subscribe(runId, (event) => {
+          send('step', event);
+          void refresh();
+        });
+        let lastWrite = Date.now();
+        const timer = setInterval(() => {
+          void flushLogs().catch(() => {});
+          if (Date.now() - lastWrite >= HEARTBEAT_MS) {
+            lastWrite = Date.now();
+            if (!closed) res.write(': keep-alive\n\n');
+          }
+        }, LOG_POLL_MS);
+        function close() {
+          if (closed) return;
+          closed = true;
+          clearInterval(timer);
+          unsubscribe();
+          res.end();
+        }
+        request.raw.on('close', close);
+        res.on('close', close);
+        await refresh();
+        return undefined;
+      },
+    }),
+  ];
+}

@@ -1,0 +1,78 @@
+import { systemClock } from '../core/clock.ts';
+import type { Config } from '../config/schema.ts';
+import type { Pipeline } from '../dsl/pipeline.ts';
+import { createRuntime, type Runtime } from '../app/runtime.ts';
+import { createLogger } from '../app/logger.ts';
+import { loadPipelines } from '../app/pipeline-loader.ts';
+import { startWorkerHost, type WorkerHost } from '../app/worker-host.ts';
+import { createModelRegistry } from '../registry/create.ts';
+import { checkAuthSetup, type AuthConfig } from './auth.ts';
+import { scheduleService } from './schedule-service.ts';
+import { createApiServer, type ApiServer } from './server.ts';
+
+export interface ServeOptions {
+  config: Config;
+  /** Serve without tokens on 127.0.0.1 only. */
+  insecureLocal?: boolean;
+  port?: number;
+  host?: string;
+  /** Also run an in-process worker for the loaded pipelines (local use, tests). */
+  withWorker?: boolean;
+  /** Pipelines to serve instead of loading `config.pipelinesDir`. */
+  pipelines?: Pipeline<any, any>[];
+  strictResponses?: boolean;
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  onProblem?: (message: string) => void;
+}
+
+export interface RunningApi {
+  url: string;
+  server: ApiServer;
+  runtime: Runtime;
+  worker: WorkerHost | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts `conveyor serve`: checks the auth setup first (no token → refuse unless --insecure-local,
+ * which binds to loopback), connects, loads pipelines, and listens.
+ */
+export async function startApi(options: ServeOptions): Promise<RunningApi> {
+  const { config } = options;
+  const host = options.insecureLocal ? '127.0.0.1' : (options.host ?? config.apiHost);
+  const auth: AuthConfig = { adminTokens: config.apiAdminTokens, readTokens: config.apiReadTokens, insecureLocal: options.insecureLocal ?? false };
+  checkAuthSetup(auth, host);
+  const logger = createLogger(config.logLevel, 'conveyor-api');
+  const runtime = await createRuntime(config, { logger });
+  let worker: WorkerHost | undefined;
+  try {
+    let pipelines = options.pipelines;
+    if (!pipelines) {
+      const loaded = await loadPipelines(config.pipelinesDir);
+      for (const problem of loaded.problems) options.onProblem?.(problem.message);
+      pipelines = loaded.pipelines;
+    }
+    const schedules = scheduleService({ redis: runtime.redis, keys: runtime.keys, engine: runtime.engine, pipelines, clock: systemClock, logger });
+    for (const problem of schedules.problems) options.onProblem?.(problem);
+    const registry = createModelRegistry({ redis: runtime.redis, config, logger });
+    const server = createApiServer({ runtime, pipelines, registry, schedules, auth, strictResponses: options.strictResponses, metrics: options.metrics });
+    if (options.withWorker) worker = await startWorkerHost(runtime, { pipelines });
+    const url = await server.listen(options.port ?? config.apiPort, host);
+    return {
+      url,
+      server,
+      runtime,
+      worker,
+      async close() {
+        await server.close();
+        await worker?.stop(config.drainTimeoutMs);
+        await registry.flush().catch(() => {});
+        await runtime.close();
+      },
+    };
+  } catch (error) {
+    await worker?.stop(0).catch(() => {});
+    await runtime.close();
+    throw error;
+  }
+}
