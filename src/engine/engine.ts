@@ -10,7 +10,7 @@ import type { RunStore } from '../redis/run-store.ts';
 import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../redis/run-records.ts';
 import type { StepJob, StepQueues } from '../redis/step-queues.ts';
 import { buildRunView, type RunView } from './run-view.ts';
-import { snapshotOf, stepRows, stepSpecMap, type DagSnapshot } from './snapshot.ts';
+import { resolveStepSpec, snapshotOf, stepRows, stepSpecMap, type DagSnapshot } from './snapshot.ts';
 
 export interface TriggerOptions {
   params?: unknown;
@@ -113,7 +113,7 @@ export class Engine {
     const gen = generation ?? (await this.options.store.getRun(runId))?.generation ?? 0;
     const specs = stepSpecMap(snap);
     const jobs: StepJob[] = steps.map((step) => {
-      const spec = specs.get(step);
+      const spec = resolveStepSpec(specs, step)?.spec;
       if (!spec) throw new NotFoundError('step', step, [...specs.keys()]);
       return {
         queue: spec.queue,
@@ -181,7 +181,7 @@ export class Engine {
       const specs = stepSpecMap(snap);
       await Promise.all(
         active.map((step) => {
-          const spec = specs.get(step);
+          const spec = resolveStepSpec(specs, step)?.spec;
           return spec ? this.options.queues.removeJob(spec.queue, jobIdFor(runId, step, run.generation)) : undefined;
         }),
       );

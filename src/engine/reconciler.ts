@@ -5,7 +5,7 @@ import type { RunStore } from '../redis/run-store.ts';
 import { TERMINAL_RUN_STATUSES } from '../redis/run-records.ts';
 import type { StepQueues } from '../redis/step-queues.ts';
 import { jobIdFor, type Engine } from './engine.ts';
-import { stepSpecMap, type DagSnapshot } from './snapshot.ts';
+import { resolveStepSpec, stepSpecMap, type DagSnapshot } from './snapshot.ts';
 
 export interface ReconcilerOptions {
   engine: Engine;
@@ -79,7 +79,7 @@ export class Reconciler {
         const parkedJobs = await store.parkedJobIds(runId, open);
         const lost: string[] = [];
         for (const step of open) {
-          const spec = specs.get(step);
+          const spec = resolveStepSpec(specs, step)?.spec;
           if (!spec) continue;
           const jobId = parkedJobs.get(step) ?? jobIdFor(runId, step, run.generation);
           const state = await queues.jobState(spec.queue, jobId);

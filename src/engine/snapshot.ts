@@ -23,10 +23,39 @@ export function stepRows(dag: ValidatedDag): Array<[string, string, number]> {
   ]);
 }
 
+/** Spec maps per snapshot: snapshots never change, and rebuilding the map for every job of a 10,000-step run is O(n²). */
+const specMaps = new WeakMap<DagSnapshot, ReadonlyMap<string, StepSpec>>();
+
 export function stepSpecMap(snapshot: DagSnapshot): Map<string, StepSpec> {
-  return new Map(snapshot.steps.map((s) => [s.name, s]));
+  let map = specMaps.get(snapshot);
+  if (!map) {
+    map = new Map(snapshot.steps.map((s) => [s.name, s]));
+    specMaps.set(snapshot, map);
+  }
+  return map as Map<string, StepSpec>;
 }
 
 export function specOfSnapshot(snapshot: DagSnapshot, description = ''): PipelineSpec {
   return { id: snapshot.pipeline, description, steps: snapshot.steps, schedules: [], triggers: [] };
+}
+
+const INSTANCE = /^(.+)\[(\d+)\]$/;
+
+/** Splits a map instance name `step[3]` into its map step and index; undefined for plain steps. */
+export function parseInstanceName(name: string): { base: string; index: number } | undefined {
+  const match = INSTANCE.exec(name);
+  return match ? { base: match[1], index: Number(match[2]) } : undefined;
+}
+
+/**
+ * The spec a step name runs under: its own, or for a map instance `step[i]` its map step's policy
+ * (queue, retries, timeout) as a plain task.
+ */
+export function resolveStepSpec(specs: Map<string, StepSpec>, name: string): { spec: StepSpec; instance?: { base: string; index: number } } | undefined {
+  const own = specs.get(name);
+  if (own) return { spec: own };
+  const instance = parseInstanceName(name);
+  const base = instance && specs.get(instance.base);
+  if (!instance || !base || base.kind !== 'map') return undefined;
+  return { spec: { ...base, name, kind: 'task' }, instance };
 }

@@ -11,6 +11,7 @@
  *   P:run:{<runId>}:out      hash   step -> output JSON
  *   P:run:{<runId>}:info     hash   step -> JSON: attempts, token, worker, timings, error, reason
  *   P:run:{<runId>}:logs     list   structured log entries (JSON)
+ *   P:run:{<runId>}:items    hash   map instance `step[i]` -> its item (JSON)
  *
  * Every key of one run shares the hash tag `{<runId>}`, so each run-scoped Lua script works on Redis
  * Cluster and runs spread over the cluster's nodes. Global indexes share their own tag.
@@ -26,6 +27,7 @@ export interface RunKeys {
   output: string;
   info: string;
   logs: string;
+  items: string;
 }
 
 export class KeySpace {
@@ -53,6 +55,7 @@ export class KeySpace {
       output: `${base}:out`,
       info: `${base}:info`,
       logs: `${base}:logs`,
+      items: `${base}:items`,
     };
   }
 

@@ -112,7 +112,7 @@ export class ModelMetricsStore {
     return raw.map(parsePoint);
   }
 
-  /** Every series' newest point (what the metrics scrape exposes as gauges). */
+  /** Every series' newest point (what the metrics scrape exposes as gauges), series older than the retention left out. */
   async latest(filter: { model?: string } = {}): Promise<ModelMetricLatest[]> {
     const names = (await this.redis.smembers(this.indexKey)).sort();
     const wanted = names
@@ -126,15 +126,23 @@ export class ModelMetricsStore {
     for (const s of wanted) pipe.zrange(this.seriesKey(s.model, s.metric), -1, -1);
     const results = (await pipe.exec()) ?? [];
     const out: ModelMetricLatest[] = [];
-    const emptied: string[] = [];
+    const expired: Array<{ model: string; metric: string }> = [];
+    const cutoff = this.now() - this.retention.maxAgeMs;
     wanted.forEach((s, i) => {
       const [error, members] = results[i] ?? [];
-      const member = !error && Array.isArray(members) ? (members[0] as string | undefined) : undefined;
-      if (member) out.push({ model: s.model, metric: s.metric, ...parsePoint(member) });
-      else if (!error) emptied.push(`${s.model}:${s.metric}`);
+      if (error) return;
+      const member = Array.isArray(members) ? (members[0] as string | undefined) : undefined;
+      const point = member ? parsePoint(member) : undefined;
+      if (point && point.at >= cutoff) out.push({ model: s.model, metric: s.metric, ...point });
+      else expired.push(s);
     });
-    // A series trimmed to nothing by age leaves the index too, so the index cannot grow without bound.
-    if (emptied.length) await this.redis.srem(this.indexKey, ...emptied);
+    // A series not written for longer than the retention is dropped with its index entry (a model that
+    // was retired stops being reported), so neither keys nor the index grow without bound.
+    if (expired.length) {
+      const tx = this.redis.multi();
+      for (const s of expired) tx.del(this.seriesKey(s.model, s.metric)).srem(this.indexKey, `${s.model}:${s.metric}`);
+      await tx.exec();
+    }
     return out;
   }
 

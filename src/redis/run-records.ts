@@ -15,6 +15,7 @@ const LETTER_TO_STATUS: Record<string, StepStatus> = {
   k: 'skipped',
   x: 'skipped',
   c: 'cancelled',
+  m: 'running',
 };
 
 export function stepStatusFromLetter(letter: string): StepStatus {

@@ -27,12 +27,14 @@ export type StartResult =
       dagHash: string;
       failedSoFar: number;
       parked: { state: unknown; count: number; since: number } | undefined;
+      /** For a map instance: its item. */
+      item: unknown;
       upstream: Record<string, unknown>;
     }
   | { ok: false; reason: 'missing' | 'cancelled' | 'finished' | 'not-ready' };
 
 export type CompleteResult =
-  | { ok: true; finalStatus: RunStatus | undefined; ready: string[] }
+  | { ok: true; finalStatus: RunStatus | undefined; ready: string[]; generation: number }
   | { ok: false; reason: 'missing' | 'stale' | 'cancelled' | 'duplicate' | 'not-running' };
 
 export interface LogEntry {
@@ -90,14 +92,14 @@ export class RunStore {
     return { created: true, roots: reply.slice(1).map(String) };
   }
 
-  async startStep(runId: string, step: string, token: string, worker: string, attempt: number, needs: readonly string[], now: number): Promise<StartResult> {
+  async startStep(runId: string, step: string, token: string, worker: string, attempt: number, needs: readonly string[], now: number, isMapItem = false): Promise<StartResult> {
     const k = this.keys.run(runId);
     const reply = (await this.redis.stepStart(
-      k.run, k.status, k.info, k.output,
-      step, token, worker, now, attempt, this.keys.eventsChannel, ...needs,
+      k.run, k.status, k.info, k.output, k.items,
+      step, token, worker, now, attempt, this.keys.eventsChannel, isMapItem ? '1' : '0', ...needs,
     )) as number | string[];
     if (typeof reply === 'number') return { ok: false, reason: DROP_REASONS[reply] ?? 'missing' };
-    const [, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, parked, ...outs] = reply;
+    const [, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, parked, item, ...outs] = reply;
     const upstream: Record<string, unknown> = {};
     needs.forEach((need, i) => {
       upstream[need] = outs[i] ? JSON.parse(outs[i]) : undefined;
@@ -112,6 +114,7 @@ export class RunStore {
       dagHash,
       failedSoFar: Number(failed),
       parked: parked ? JSON.parse(parked) : undefined,
+      item: isMapItem ? JSON.parse(item) : undefined,
       upstream,
     };
   }
@@ -124,7 +127,7 @@ export class RunStore {
     )) as number | Array<string | number>;
     if (typeof reply === 'number') return { ok: false, reason: COMPLETE_REASONS[reply] ?? 'missing' };
     const final = String(reply[1]);
-    return { ok: true, finalStatus: final ? (final as RunStatus) : undefined, ready: reply.slice(2).map(String) };
+    return { ok: true, finalStatus: final ? (final as RunStatus) : undefined, generation: Number(reply[2]), ready: reply.slice(3).map(String) };
   }
 
   /** Records a failed attempt that the queue will retry. Returns false when this delivery is stale. */
@@ -132,6 +135,21 @@ export class RunStore {
     const k = this.keys.run(runId);
     const reply = await this.redis.stepRetry(k.status, k.info, k.run, step, token, errorJson, now, retryAt, this.keys.eventsChannel);
     return reply === 1;
+  }
+
+  /**
+   * Expands a running map step into instances (see step-map-expand.lua). Returns the instances now
+   * queued, or `allDone` with the collected outputs when every instance had already succeeded.
+   */
+  async expandMap(runId: string, step: string, token: string, itemsJson: string[], maxParallel: number, now: number): Promise<{ ok: true; ready: string[] } | { ok: true; allDone: string } | { ok: false }> {
+    const k = this.keys.run(runId);
+    const reply = (await this.redis.stepMapExpand(
+      k.run, k.def, k.status, k.pending, k.info, k.items, k.output,
+      step, token, now, this.keys.eventsChannel, maxParallel, ...itemsJson,
+    )) as number | Array<string | number>;
+    if (typeof reply === 'number') return { ok: false };
+    if (reply[0] === 2) return { ok: true, allDone: String(reply[1]) };
+    return { ok: true, ready: reply.slice(1).map(String) };
   }
 
   /** Parks a running step (see step-park.lua). Returns the park count, or undefined when this delivery is stale. */

@@ -6,10 +6,11 @@ import { ConflictError, ConveyorError, NotFoundError } from '../errors/conveyor-
 /** The Lua scripts and how many KEYS each takes. Each file starts with its contract header. */
 const SCRIPTS = {
   runTrigger: { file: 'run-trigger.lua', keys: 5 },
-  stepStart: { file: 'step-start.lua', keys: 4 },
+  stepStart: { file: 'step-start.lua', keys: 5 },
   stepComplete: { file: 'step-complete.lua', keys: 8 },
   stepRetry: { file: 'step-retry.lua', keys: 3 },
   stepPark: { file: 'step-park.lua', keys: 3 },
+  stepMapExpand: { file: 'step-map-expand.lua', keys: 7 },
   runCancel: { file: 'run-cancel.lua', keys: 2 },
   runRetry: { file: 'run-retry.lua', keys: 7 },
 } as const;

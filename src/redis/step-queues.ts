@@ -21,6 +21,8 @@ export interface StepJobData {
   p: string; // pipeline id
 }
 
+const ADD_CHUNK = 1_000;
+
 /** BullMQ keeps finished jobs only as long as needed: run state in Redis is the record. */
 const KEEP_FAILED_S = 7 * 24 * 3600;
 
@@ -54,8 +56,13 @@ export class StepQueues {
       list.push(job);
       byQueue.set(job.queue, list);
     }
+    // Large fan-outs go in chunks so no single Redis round trip blocks others (lock renewals) for long.
+    const chunks: Array<[string, StepJob[]]> = [];
+    for (const [queueName, list] of byQueue) {
+      for (let i = 0; i < list.length; i += ADD_CHUNK) chunks.push([queueName, list.slice(i, i + ADD_CHUNK)]);
+    }
     await Promise.all(
-      [...byQueue].map(([queueName, list]) =>
+      chunks.map(([queueName, list]) =>
         this.queue(queueName).addBulk(
           list.map((job) => ({
             name: job.step,

@@ -9,13 +9,14 @@ import type { Pipeline, StepCode } from '../dsl/pipeline.ts';
 import type { ParkedState, RunInfo, StepServices, TriggerInfo } from '../dsl/context.ts';
 import type { StepSpec } from '../dsl/types.ts';
 import type { Engine } from '../engine/engine.ts';
-import { stepSpecMap } from '../engine/snapshot.ts';
+import { resolveStepSpec, stepSpecMap } from '../engine/snapshot.ts';
 import type { KeySpace } from '../redis/keys.ts';
 import { startConsumer, type ConsumedJob, type JobConsumer } from '../redis/job-consumer.ts';
 import type { CompleteResult, RunStore, StepOutcome } from '../redis/run-store.ts';
 import { BufferedStepLogger } from './step-logger.ts';
 import { errorJson, runStep } from './step-runner.ts';
 import { parkStep } from './park-signal.ts';
+import { serialiseOutput } from './output-check.ts';
 import { WorkerPresence } from '../redis/worker-presence.ts';
 
 export type WorkerEvent =
@@ -128,15 +129,16 @@ export class ConveyorWorker {
     const { store, engine, clock } = this.options;
     const snapshot = await engine.snapshot(runId).catch(() => undefined);
     if (!snapshot) return; // run expired or deleted: nothing to do
-    const spec = stepSpecMap(snapshot).get(step);
-    if (!spec) return;
+    const resolved = resolveStepSpec(stepSpecMap(snapshot), step);
+    if (!resolved) return;
+    const { spec, instance } = resolved;
     const token = randomUUID();
-    const started = await store.startStep(runId, step, token, this.id, job.attempt, spec.needs, clock.now());
+    const started = await store.startStep(runId, step, token, this.id, job.attempt, spec.needs, clock.now(), instance !== undefined);
     if (!started.ok) {
       this.options.logger.debug('job dropped', { runId, step, reason: started.reason });
       return;
     }
-    const code = this.pipelines.get(pipelineId)?.stepCode(step);
+    const code = this.pipelines.get(pipelineId)?.stepCode(instance?.base ?? step);
     const startedAt = clock.now();
     if (!code) {
       const served = [...this.pipelines.keys()].join(', ') || 'none';
@@ -160,13 +162,21 @@ export class ConveyorWorker {
         return;
       }
     }
-    await this.execute({ job, runId, pipelineId, step, spec, code, run, token, params: started.params, upstream: started.upstream, startedAt, parked: started.parked });
+    if (spec.kind === 'map') {
+      await this.expandMap(runId, pipelineId, step, spec, code, run, token, started.params, started.upstream, job.attempt, startedAt);
+      return;
+    }
+    await this.execute({
+      job, runId, pipelineId, step, spec, code, run, token, params: started.params, upstream: started.upstream, startedAt, parked: started.parked,
+      item: instance ? { value: started.item, index: instance.index } : undefined,
+    });
   }
 
   private async execute(a: {
     job: ConsumedJob; runId: string; pipelineId: string; step: string; spec: StepSpec; code: StepCode; run: RunInfo;
     token: string; params: Record<string, unknown>; upstream: Record<string, unknown>; startedAt: number;
     parked: ParkedState | undefined;
+    item?: { value: unknown; index: number };
   }): Promise<void> {
     const { store, clock } = this.options;
     const cancel = new AbortController();
@@ -182,11 +192,13 @@ export class ConveyorWorker {
         step: a.step,
         timeoutMs: Math.max(1, timeoutMs),
         cancel: cancel.signal,
-        invoke: (signal) =>
-          a.code.handler({
+        invoke: (signal) => {
+          const ctx = {
             ...services, params: a.params, upstream: a.upstream, run: a.run, step: a.step, attempt: a.job.attempt, signal, log,
             park: parkStep, parked: a.parked,
-          }),
+          };
+          return a.item ? a.code.handler(ctx, a.item.value, a.item.index) : a.code.handler(ctx);
+        },
       });
     } finally {
       this.untrack(a.runId, cancel);
@@ -214,6 +226,43 @@ export class ConveyorWorker {
     }
     if (result.retryable && this.closing) throw error; // shutting down: hand the attempt back
     await this.finishStep(a.runId, a.pipelineId, a.step, a.token, 'f', errorJson(error), a.job.attempt, a.startedAt, cpuMs);
+  }
+
+  /**
+   * Runs a map step's `over` and turns the step into one instance per item. No items: the map step
+   * succeeds at once with `[]`. A failing `over` fails the map step like a failing handler would.
+   */
+  private async expandMap(
+    runId: string, pipelineId: string, step: string, spec: StepSpec, code: StepCode, run: RunInfo, token: string,
+    params: Record<string, unknown>, upstream: Record<string, unknown>, attempt: number, startedAt: number,
+  ): Promise<void> {
+    let items: readonly unknown[];
+    try {
+      const result = await code.over!({ params, upstream, run });
+      if (!Array.isArray(result)) throw new TypeError(`map step "${step}": over() must return an array, found ${typeof result}`);
+      items = result;
+    } catch (thrown) {
+      await this.finishStep(runId, pipelineId, step, token, 'f', errorJson(coerceError(thrown)), attempt, startedAt, 0);
+      return;
+    }
+    let itemsJson: string[];
+    try {
+      itemsJson = items.map((item, i) => serialiseOutput(`${step}[${i}]`, item));
+    } catch (thrown) {
+      await this.finishStep(runId, pipelineId, step, token, 'f', errorJson(coerceError(thrown)), attempt, startedAt, 0);
+      return;
+    }
+    if (itemsJson.length === 0) {
+      await this.finishStep(runId, pipelineId, step, token, 's', '[]', attempt, startedAt, 0);
+      return;
+    }
+    const expanded = await this.options.store.expandMap(runId, step, token, itemsJson, spec.maxParallel ?? 0, this.options.clock.now());
+    if (!expanded.ok) return;
+    if ('allDone' in expanded) {
+      await this.finishStep(runId, pipelineId, step, token, 's', expanded.allDone, attempt, startedAt, 0);
+      return;
+    }
+    await this.options.engine.enqueue(runId, expanded.ready);
   }
 
   /**
@@ -259,7 +308,8 @@ export class ConveyorWorker {
       }
       return;
     }
-    await this.options.engine.enqueue(runId, result.ready);
+    // The script returned the run's generation: no extra read of the run record per completion.
+    await this.options.engine.enqueue(runId, result.ready, undefined, result.generation);
     if (result.finalStatus) await this.options.engine.finish(runId, result.finalStatus);
   }
 

@@ -17,9 +17,9 @@ local all = redis.call('HGETALL', KEYS[2])
 local active = {}
 for i = 1, #all, 2 do
   local s = all[i + 1]
-  if s == 'p' or s == 'q' or s == 'r' then
+  if s == 'p' or s == 'q' or s == 'r' or s == 'm' then
     redis.call('HSET', KEYS[2], all[i], 'c')
-    if s ~= 'p' then active[#active + 1] = all[i] end
+    if s == 'q' or s == 'r' then active[#active + 1] = all[i] end
   end
 end
 redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[1], 'updatedAt', ARGV[1], 'cancelledBy', ARGV[3], 'remaining', 0)

@@ -19,7 +19,12 @@ local current, reset, resetCount = {}, {}, 0
 for i = 1, #all, 2 do
   local s = all[i + 1]
   current[all[i]] = s
-  if s == 'f' or s == 'c' or s == 'x' or s == 'p' or s == 'q' or s == 'r' then
+  -- Map instances (`name[i]`) are not reset here: re-running their map step re-expands them,
+  -- keeping the instances that succeeded.
+  local isInstance = string.find(all[i], '[', 1, true) ~= nil
+  if isInstance then
+    if s == 'c' then redis.call('HSET', KEYS[3], all[i], 'f') end
+  elseif s == 'f' or s == 'c' or s == 'x' or s == 'p' or s == 'q' or s == 'r' or s == 'm' then
     reset[all[i]] = true
     resetCount = resetCount + 1
   end

@@ -7,7 +7,8 @@
   KEYS[2] def    hash    step -> "<when>|<successors csv>|<needs csv>"; when: s=upstream-succeeded,
                          d=upstream-done, f=upstream-failed
   KEYS[3] st     hash    step -> p pending, q queued, r running, s succeeded, f failed,
-                         k skipped by condition, x skipped by upstream failure, c cancelled
+                         k skipped by condition, x skipped by upstream failure, c cancelled,
+                         m map step waiting for its instances (see step-map-expand.lua)
   KEYS[4] pend   hash    step -> unfinished upstream count
   KEYS[5] bad    hash    step -> upstream steps that failed or were skipped by failure
   KEYS[6] cskip  hash    step -> upstream steps skipped by condition
@@ -22,8 +23,9 @@
   ARGV[6] events channel
   ARGV[7] '1' to skip the token check (the reconciler failing a step whose job died for good)
 
-  Returns { 1, finalRunStatus or '', ready1, ready2, ... } — ready steps are now `queued`; the caller
-  enqueues them under deterministic job ids.
+  Returns { 1, finalRunStatus or '', generation, ready1, ready2, ... } — ready steps are now `queued`;
+  the caller enqueues them under deterministic job ids (which include the run's generation, returned
+  here so the caller needs no extra read).
   Errors:
     -1  run does not exist
     -2  stale completion: the token is not the current delivery's (another worker took over)
@@ -34,9 +36,10 @@
 local step, token, outcome, payload, now, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local force = ARGV[7] == '1'
 
-local runStatus = redis.call('HGET', KEYS[1], 'status')
+local runRow = redis.call('HMGET', KEYS[1], 'status', 'id', 'gen')
+local runStatus = runRow[1]
 if not runStatus then return -1 end
-local runId = redis.call('HGET', KEYS[1], 'id')
+local runId = runRow[2]
 
 local status = redis.call('HGET', KEYS[3], step)
 local raw = redis.call('HGET', KEYS[8], step)
@@ -44,7 +47,9 @@ local info = raw and cjson.decode(raw) or {}
 if not force and info['t'] ~= token then return -2 end
 if status == 's' or status == 'f' or status == 'k' or status == 'x' then return -4 end
 if status == 'c' or runStatus == 'cancelled' then return -3 end
-if status ~= 'r' and not force then return -5 end
+-- A forced failure (the queue gave up on the job) only applies to a step still waiting or running:
+-- never to a map step collecting its instances, whose own job has long finished its work.
+if status ~= 'r' and not (force and status == 'q') then return -5 end
 
 info['fa'] = tonumber(now)
 if outcome == 's' then
@@ -76,7 +81,47 @@ while head <= #work do
     local left = redis.call('HINCRBY', KEYS[4], succ, -1)
     if result == 'f' or result == 'x' then redis.call('HINCRBY', KEYS[5], succ, 1) end
     if result == 'k' then redis.call('HINCRBY', KEYS[6], succ, 1) end
-    if left <= 0 and redis.call('HGET', KEYS[3], succ) == 'p' then
+    local succStatus = redis.call('HGET', KEYS[3], succ)
+    if succStatus == 'm' then
+      -- `name` is an instance of map step `succ`: start the next waiting instance, collect when all ended.
+      local mi = cjson.decode(redis.call('HGET', KEYS[8], succ))
+      local i = mi['mnext']
+      while i < mi['mn'] do
+        local inst = succ .. '[' .. i .. ']'
+        i = i + 1
+        if redis.call('HGET', KEYS[3], inst) == 'p' then
+          redis.call('HSET', KEYS[3], inst, 'q')
+          ready[#ready + 1] = inst
+          break
+        end
+      end
+      mi['mnext'] = i
+      if left <= 0 then
+        local outs, failedItems = {}, 0
+        for j = 0, mi['mn'] - 1 do
+          local inst = succ .. '[' .. j .. ']'
+          if redis.call('HGET', KEYS[3], inst) == 's' then
+            outs[#outs + 1] = redis.call('HGET', KEYS[7], inst) or 'null'
+          else
+            failedItems = failedItems + 1
+          end
+        end
+        local decision = 's'
+        mi['fa'] = tonumber(now)
+        if failedItems > 0 then
+          decision = 'f'
+          mi['e'] = { message = failedItems .. ' of ' .. mi['mn'] .. ' items failed', name = 'MapItemsFailed' }
+          redis.call('HINCRBY', KEYS[1], 'failed', 1)
+        else
+          redis.call('HSET', KEYS[7], succ, '[' .. table.concat(outs, ',') .. ']')
+        end
+        redis.call('HSET', KEYS[3], succ, decision)
+        remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
+        redis.call('PUBLISH', channel, runId .. '|' .. succ .. '|' .. decision)
+        work[#work + 1] = { succ, decision }
+      end
+      redis.call('HSET', KEYS[8], succ, cjson.encode(mi))
+    elseif left <= 0 and succStatus == 'p' then
       local when = string.sub(redis.call('HGET', KEYS[2], succ) or 's', 1, 1)
       local bad = tonumber(redis.call('HGET', KEYS[5], succ) or '0')
       local cskip = tonumber(redis.call('HGET', KEYS[6], succ) or '0')
@@ -108,6 +153,6 @@ if remaining <= 0 then
 else
   redis.call('HSET', KEYS[1], 'updatedAt', now)
 end
-local reply = { 1, final }
+local reply = { 1, final, runRow[3] or '0' }
 for i = 1, #ready do reply[#reply + 1] = ready[i] end
 return reply

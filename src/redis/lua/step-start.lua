@@ -7,6 +7,7 @@
   KEYS[2] st     hash   step -> status letter
   KEYS[3] info   hash   step -> attempt record JSON
   KEYS[4] out    hash   step -> output JSON
+  KEYS[5] items  hash   map instance -> item JSON
 
   ARGV[1] step name
   ARGV[2] fence token of this delivery
@@ -14,9 +15,10 @@
   ARGV[4] now (ms)
   ARGV[5] attempt number (1-based, from the queue's retry count)
   ARGV[6] events channel
-  ARGV[7..] names of the upstream steps whose outputs the handler receives
+  ARGV[7] '1' when the step is a map instance (its item is returned), else '0'
+  ARGV[8..] names of the upstream steps whose outputs the handler receives
 
-  Returns { 1, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, parked, out1, out2, ... }
+  Returns { 1, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, parked, item, out1, out2, ... }
     where parked is '' or JSON { state, count, since } when the step resumes from step-park.lua
   Errors:
     -1  run does not exist (expired or never created)
@@ -58,11 +60,19 @@ local parked = ''
 if info['pc'] then
   parked = cjson.encode({ state = info['ps'], count = info['pc'], since = info['psince'] })
 end
-local reply = { 1, runStatus, run[2], run[3], run[4], run[5] or '', run[6] or '', run[7] or '0', parked }
-if #ARGV >= 7 then
+local item = ''
+if ARGV[7] == '1' then item = redis.call('HGET', KEYS[5], step) or 'null' end
+local reply = { 1, runStatus, run[2], run[3], run[4], run[5] or '', run[6] or '', run[7] or '0', parked, item }
+if #ARGV >= 8 then
+  -- HMGET in chunks: Lua's unpack() fails beyond a few thousand values (a join after a 10,000-step fan-out).
   local needs = {}
-  for i = 7, #ARGV do needs[#needs + 1] = ARGV[i] end
-  local outs = redis.call('HMGET', KEYS[4], unpack(needs))
-  for i = 1, #outs do reply[#reply + 1] = outs[i] or '' end
+  for i = 8, #ARGV do
+    needs[#needs + 1] = ARGV[i]
+    if #needs == 1000 or i == #ARGV then
+      local outs = redis.call('HMGET', KEYS[4], unpack(needs))
+      for j = 1, #outs do reply[#reply + 1] = outs[j] or '' end
+      needs = {}
+    end
+  end
 end
 return reply
