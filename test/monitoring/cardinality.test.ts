@@ -5,7 +5,7 @@ import { MetricsHub } from '../../src/monitoring/metrics-hub.ts';
 import { OVERFLOW_LABEL } from '../../src/monitoring/label-guard.ts';
 import { freePort, startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { testRuntime, withWorker } from '../helpers/harness.ts';
-import { parseExposition, scrape, valueOf, type Exposition } from './exposition.ts';
+import { parseExposition, scrape, scrapeWhen, valueOf, type Exposition } from './exposition.ts';
 
 let redis: TestRedis;
 test.before(async () => {
@@ -39,8 +39,8 @@ test('the number of series does not grow with the number of runs (1,000 runs)', 
     await runBatch(runtime, 100);
     const early = await scrape(metrics.server!.url);
     await runBatch(runtime, 900);
-    const late = await scrape(metrics.server!.url);
     const finished = (exp: Exposition, status: string) => valueOf(exp, 'conveyor_runs_finished_total', { pipeline: 'many', status }) ?? 0;
+    const late = await scrapeWhen(() => scrape(metrics.server!.url), (e) => finished(e, 'succeeded') + finished(e, 'failed') === 1_000);
     t.is(finished(late, 'succeeded') + finished(late, 'failed'), 1_000);
     t.true(finished(late, 'failed') > 0, 'some runs failed, so both status series exist');
     t.true(finished(early, 'failed') > 0);

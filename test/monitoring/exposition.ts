@@ -43,3 +43,17 @@ export async function scrape(url: string): Promise<Exposition> {
   if (res.status !== 200) throw new Error(`GET ${url}/metrics: HTTP ${res.status}`);
   return parseExposition(await res.text());
 }
+
+/**
+ * Scrapes until `ready` holds (or `timeoutMs` passes, then returns the last scrape for the test to fail
+ * on): waitForRun sees the status the completion script wrote, and the run-finished event follows it.
+ */
+export async function scrapeWhen(read: () => Promise<Exposition>, ready: (exp: Exposition) => boolean, timeoutMs = 10_000): Promise<Exposition> {
+  const deadline = Date.now() + timeoutMs;
+  let exp = await read();
+  while (!ready(exp) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 25));
+    exp = await read();
+  }
+  return exp;
+}

@@ -5,7 +5,7 @@ import type { Runtime } from '../../src/app/runtime.ts';
 import type { WorkerHost } from '../../src/app/worker-host.ts';
 import { freePort, startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { testRuntime, withWorker } from '../helpers/harness.ts';
-import { scrape, valueOf, type Exposition } from './exposition.ts';
+import { scrape, scrapeWhen, valueOf, type Exposition } from './exposition.ts';
 
 const ok = definePipeline({ id: 'x' })
   .step('a', async () => {
@@ -46,7 +46,8 @@ test.before(async () => {
     { metric: 'drift_psi', dataset: 'iris-batch', feature: 'petal_length', value: 0.41 },
     { metric: 'check_passed', dataset: 'iris-batch', check: 'row_count', value: 1 },
   ]);
-  exp = await scrape(metrics.server!.url);
+  const url = metrics.server!.url;
+  exp = await scrapeWhen(() => scrape(url), (e) => valueOf(e, 'conveyor_runs_finished_total', { pipeline: 'y', status: 'failed' }) === 1 && valueOf(e, 'conveyor_runs_finished_total', { pipeline: 'x', status: 'succeeded' }) === 3);
 });
 
 test.after.always(async () => {
