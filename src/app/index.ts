@@ -10,3 +10,4 @@ export { liveWorkers } from '../redis/worker-presence.ts';
 export type { RunView, StepView } from '../engine/run-view.ts';
 export type { RunRecord } from '../redis/run-records.ts';
 export { parseDuration } from '../core/duration.ts';
+export { runWorkerMain } from './worker-main.ts';

@@ -9,6 +9,8 @@ import { ConfigError } from '../errors/conveyor-error.ts';
 import { KeySpace } from '../redis/keys.ts';
 import { RunStore } from '../redis/run-store.ts';
 import { StepQueues } from '../redis/step-queues.ts';
+import { createModelRegistry } from '../registry/create.ts';
+import type { ModelRegistry } from '../registry/model-registry.ts';
 
 /** The connected core every command builds on: Redis clients, key space, store, queues, engine. */
 export interface Runtime {
@@ -20,6 +22,10 @@ export interface Runtime {
   store: RunStore;
   queues: StepQueues;
   engine: Engine;
+  /** The model registry (Redis-backed, artifacts under `<dataDir>/artifacts`). */
+  registry: ModelRegistry;
+  /** Adds a listener for the engine events of this process (runs started/finished); returns its remover. */
+  onEngineEvent(listener: (event: EngineEvent) => void): () => void;
   /** Opens an extra client (subscriber, blocking BullMQ connection). Closed with the runtime. */
   extraClient(blocking?: boolean): Redis;
   close(): Promise<void>;
@@ -52,7 +58,20 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   const queueConnection = createRedis(config.redisUrl, { ...connect, blocking: true });
   extras.push(queueConnection);
   const queues = new StepQueues(queueConnection, keys);
-  const engine = new Engine({ store, queues, clock, logger, retentionMs: config.retentionMs, onEvent: options.onEngineEvent });
+  // Listeners added later (metrics, failure notifications) see the same events as options.onEngineEvent.
+  const engineListeners = new Set<(event: EngineEvent) => void>();
+  if (options.onEngineEvent) engineListeners.add(options.onEngineEvent);
+  const onEvent = (event: EngineEvent) => {
+    for (const listener of engineListeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        logger.warn('engine event listener threw', { error: (error as Error).message });
+      }
+    }
+  };
+  const engine = new Engine({ store, queues, clock, logger, retentionMs: config.retentionMs, onEvent });
+  const registry = createModelRegistry({ redis, config, logger, clock });
   return {
     config,
     logger,
@@ -62,12 +81,18 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     store,
     queues,
     engine,
+    registry,
+    onEngineEvent(listener) {
+      engineListeners.add(listener);
+      return () => engineListeners.delete(listener);
+    },
     extraClient(blocking = false) {
       const client = createRedis(config.redisUrl, { ...connect, blocking });
       extras.push(client);
       return client;
     },
     async close() {
+      await registry.flush().catch(() => {});
       await queues.close();
       for (const client of [...extras, redis]) {
         await client.quit().catch(() => client.disconnect());

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
-import { configFrom, openRuntime } from '../context.ts';
-import { loadPipelines, startWorkerHost, type LoadedPipelines } from '../../app/index.ts';
-import { ConfigError } from '../../errors/index.ts';
+import { configFrom } from '../context.ts';
+import { runWorkerMain, type LoadedPipelines } from '../../app/index.ts';
 import { red } from '../output.ts';
 
 /** `conveyor worker`: serve queues until SIGTERM/SIGINT, then drain and exit 0. */
@@ -11,18 +10,13 @@ export function workerCommand(): Command {
     .option('--queues <list>', 'comma-separated queues to serve (default: CONVEYOR_QUEUES or every queue the pipelines use)')
     .option('--concurrency <n>', 'steps run at once per queue (default: CONVEYOR_WORKER_CONCURRENCY, 10)', (v) => Number.parseInt(v, 10))
     .action(async (opts: { queues?: string; concurrency?: number }, command: Command) => {
-      const config = configFrom(command);
-      const loaded = await loadPipelines(config.pipelinesDir);
-      reportProblems(loaded);
-      if (loaded.pipelines.length === 0) throw new ConfigError(`no valid pipelines in ${config.pipelinesDir}: nothing to serve`);
-      const runtime = await openRuntime(command);
-      const queues = opts.queues ? opts.queues.split(',').map((q) => q.trim()).filter(Boolean) : config.queues;
-      const host = await startWorkerHost(runtime, { pipelines: loaded.pipelines, queues, concurrency: opts.concurrency });
-      process.stderr.write(`worker ${host.worker.id} serving ${host.queues.join(', ')} (${loaded.pipelines.length} pipelines)\n`);
-      await untilSignal();
-      process.stderr.write('draining…\n');
-      await host.stop(config.drainTimeoutMs);
-      await runtime.close();
+      await runWorkerMain({
+        config: configFrom(command),
+        queues: opts.queues ? opts.queues.split(',').map((q) => q.trim()).filter(Boolean) : undefined,
+        concurrency: opts.concurrency,
+        onProblem: (message) => process.stderr.write(`${red('skipped')} ${message}\n`),
+        onReady: (host) => process.stderr.write(`worker ${host.worker.id} serving ${host.queues.join(', ')}\n`),
+      });
       process.exitCode = 0;
     });
 }

@@ -1,0 +1,57 @@
+import type { Config } from '../config/schema.ts';
+import { ConfigError } from '../errors/conveyor-error.ts';
+import { createLogger } from './logger.ts';
+import { attachMetrics } from './metrics-wiring.ts';
+import { loadPipelines } from './pipeline-loader.ts';
+import { createRuntime } from './runtime.ts';
+import { startWorkerHost, type WorkerHost } from './worker-host.ts';
+import { EventTriggers } from './event-triggers.ts';
+import { stepServices } from './step-services.ts';
+
+export interface WorkerMainOptions {
+  config: Config;
+  /** Queues to serve (default: config.queues, else every queue the pipelines use). */
+  queues?: string[];
+  concurrency?: number;
+  /** Called for each pipeline file that failed to load (it is skipped, the others are served). */
+  onProblem?: (message: string) => void;
+  onReady?: (host: WorkerHost) => void;
+}
+
+/**
+ * A whole worker process: load pipelines, connect, serve until SIGTERM/SIGINT, drain, exit 0.
+ * Shared by `conveyor worker` and the deployable entry points in workers/.
+ */
+export async function runWorkerMain(options: WorkerMainOptions): Promise<void> {
+  const { config } = options;
+  const loaded = await loadPipelines(config.pipelinesDir);
+  for (const problem of loaded.problems) options.onProblem?.(problem.message);
+  if (loaded.pipelines.length === 0) throw new ConfigError(`no valid pipelines in ${config.pipelinesDir}: nothing to serve`);
+  const runtime = await createRuntime(config, { logger: createLogger(config.logLevel, 'conveyor-worker') });
+  // Metrics on config.metricsPort (CONVEYOR_METRICS_PORT=0: none); a port already taken by another
+  // worker on this host is a warning, not a reason to stop serving jobs.
+  const metrics = await attachMetrics(runtime, { queues: options.queues ?? config.queues, onServeError: 'warn' });
+  const services = stepServices(runtime);
+  const host = await startWorkerHost(runtime, {
+    pipelines: loaded.pipelines,
+    queues: options.queues ?? config.queues,
+    concurrency: options.concurrency,
+    onEvent: (event) => metrics.hub.record(event),
+    services: (run, step) => ({ ...services(run, step), monitor: metrics.monitor }),
+  });
+  // This process finishes runs: it also starts the pipelines that trigger on their success.
+  runtime.onEngineEvent(new EventTriggers(runtime, loaded.pipelines).onEngineEvent);
+  options.onReady?.(host);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  await host.stop(config.drainTimeoutMs);
+  await metrics.close();
+  await runtime.close();
+}
