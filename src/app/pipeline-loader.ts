@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -48,7 +49,7 @@ export async function loadPipelines(target: string): Promise<LoadedPipelines> {
       result.pipelines.push(pipeline);
       result.files.set(pipeline.id, shown);
     } catch (thrown) {
-      result.problems.push(describeProblem(shown, thrown));
+      result.problems.push(describeProblem(shown, preciseSyntaxError(file, thrown)));
     }
   }
   return result;
@@ -62,6 +63,23 @@ async function importPipeline(file: string, shown: string): Promise<Pipeline<any
     throw new ValidationError(`${shown}: expected a default-exported pipeline (export default definePipeline(...)), found ${found}`);
   }
   return candidate;
+}
+
+/**
+ * tsx's module lexer reports a syntax error in a plain .js/.mjs file as "Parse error <file>:1:1",
+ * whatever the real position. Only then (the error path), ask Node itself for the line and reason.
+ */
+function preciseSyntaxError(file: string, thrown: unknown): unknown {
+  if (!(thrown instanceof Error) || !/^Parse error /.test(thrown.message) || !/\.[mc]?js$/.test(file)) return thrown;
+  const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8', timeout: 10_000 });
+  const lines = (check.stderr ?? '').split('\n');
+  const at = lines.findIndex((l) => l.startsWith(`${file}:`));
+  const reason = /^SyntaxError: (.*)$/m.exec(check.stderr ?? '')?.[1];
+  if (at < 0 || !reason) return thrown;
+  // Node prints "<file>:<line>", the source line, then a caret under the offending column.
+  const line = lines[at].slice(file.length + 1);
+  const caret = lines[at + 2]?.indexOf('^') ?? -1;
+  return new SyntaxError(`${file}:${line}:${caret >= 0 ? caret + 1 : 1}: ${reason}`);
 }
 
 function describeProblem(file: string, thrown: unknown): LoadProblem {
