@@ -1,5 +1,6 @@
 import type { EngineEvent } from '../engine/engine.ts';
 import { coerceError } from '../core/coerce-error.ts';
+import { ConfigError } from '../errors/conveyor-error.ts';
 import { MetricsHub, type MetricsHubOptions } from '../monitoring/metrics-hub.ts';
 import type { MetricsServer } from '../monitoring/metrics-server.ts';
 import type { MonitoringEvent } from '../monitoring/events.ts';
@@ -32,6 +33,8 @@ export interface AttachMetricsOptions {
   failureWebhook?: string | false;
   webhookOptions?: WebhookOptions;
   modelMetricRetention?: Partial<RetentionPolicy>;
+  /** When the port is taken: 'throw' (default) or 'warn' and go on without a server (several workers on one host). */
+  onServeError?: 'throw' | 'warn';
 }
 
 export interface MetricsAttachment {
@@ -110,17 +113,21 @@ export async function attachMetrics(runtime: Runtime, options: AttachMetricsOpti
   if (notifier) detach.push(runtime.onEngineEvent(notifier.listener));
 
   const serve = options.serve === undefined ? { port: runtime.config.metricsPort, host: '0.0.0.0' } : options.serve;
-  const server =
-    serve && serve.port > 0
-      ? await hub.startMetricsServer({
-          port: serve.port,
-          host: serve.host,
-          health: async () => {
-            await runtime.redis.ping();
-          },
-        })
-      : undefined;
-  if (server) runtime.logger.info('metrics server listening', { url: `${server.url}/metrics` });
+  let server: MetricsServer | undefined;
+  if (serve && serve.port > 0) {
+    try {
+      server = await hub.startMetricsServer({ port: serve.port, host: serve.host, health: async () => void (await runtime.redis.ping()) });
+      runtime.logger.info('metrics server listening', { url: `${server.url}/metrics` });
+    } catch (error) {
+      const message = `metrics server: could not listen on ${serve.host ?? '0.0.0.0'}:${serve.port} (${coerceError(error).message}); set CONVEYOR_METRICS_PORT to a free port, or 0 to turn it off`;
+      if (options.onServeError !== 'warn') {
+        for (const off of detach) off();
+        if (!options.hub) hub.close();
+        throw new ConfigError(message);
+      }
+      runtime.logger.warn(`${message}; running without /metrics`);
+    }
+  }
 
   return {
     hub,
@@ -196,4 +203,37 @@ function errorMessage(error: unknown): string | undefined {
   if (typeof error === 'string') return error;
   if (typeof error === 'object' && 'message' in error) return String((error as { message: unknown }).message);
   return JSON.stringify(error);
+}
+
+export interface MonitorSnapshot {
+  at: number;
+  workers: Array<{ id: string; host: string; queues: string[]; running: number; lastSeenMsAgo: number }>;
+  queues: Array<{ queue: string; counts: Record<string, number>; oldestWaitingAgeMs: number }>;
+  runs: Array<{ id: string; pipeline: string; status: string; createdAt: number; durationMs: number | undefined }>;
+  models: Array<{ model: string; metric: string; version: string; value: number; at: number; trend: number[] }>;
+}
+
+/** One frame of `conveyor monitor`: live workers, queue backlogs, recent runs, model metric trends. */
+export async function monitorSnapshot(runtime: Runtime, options: { model?: string; runs?: number; points?: number } = {}): Promise<MonitorSnapshot> {
+  const at = runtime.clock.now();
+  const store = new ModelMetricsStore(runtime.redis, runtime.keys);
+  const [workers, runs, latest] = await Promise.all([
+    liveWorkers(runtime.redis, runtime.keys, at),
+    runtime.engine.listRuns({ limit: options.runs ?? 10 }),
+    store.latest({ model: options.model }),
+  ]);
+  const queueNames = [...new Set([...(runtime.config.queues ?? []), ...workers.flatMap((w) => w.queues), ...['default']])].sort();
+  const queues = await Promise.all(
+    queueNames.map(async (queue) => ({ queue, counts: await runtime.queues.counts(queue), oldestWaitingAgeMs: await runtime.queues.oldestWaitingAgeMs(queue, at) })),
+  );
+  const models = await Promise.all(
+    latest.map(async (l) => ({ ...l, trend: (await store.series(l.model, l.metric, { limit: options.points ?? 30 })).map((p) => p.value) })),
+  );
+  return {
+    at,
+    workers: workers.map((w) => ({ id: w.id, host: w.host, queues: w.queues, running: w.running, lastSeenMsAgo: Math.max(0, at - w.lastSeen) })),
+    queues,
+    runs: runs.map((r) => ({ id: r.id, pipeline: r.pipeline, status: r.status, createdAt: r.createdAt, durationMs: r.finishedAt ? r.finishedAt - r.createdAt : undefined })),
+    models,
+  };
 }
