@@ -89,14 +89,17 @@ export function createRedis(url: string, options: ConnectOptions = {}): RedisCli
     client = new Redis(url, { ...redisOptions, ...(tls ? { tls } : {}) });
   }
   let lastError = '';
+  let everReady = false;
   client.on('error', (error: Error) => {
-    // ioredis emits the same error on each reconnect attempt: log changes only.
-    if (error.message !== lastError) options.logger?.warn('redis connection error', { url: redactUrl(url), error: error.message });
+    // ioredis emits the same error on each reconnect attempt: log changes only. Before the first
+    // connection, waitForRedis reports the failure as one line naming the URL: log at debug only.
+    if (error.message !== lastError) options.logger?.[everReady ? 'warn' : 'debug']('redis connection error', { url: redactUrl(url), error: error.message });
     lastError = error.message;
   });
   client.on('ready', () => {
     if (lastError) options.logger?.info('redis connection restored', { url: redactUrl(url) });
     lastError = '';
+    everReady = true;
   });
   return client;
 }
