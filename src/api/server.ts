@@ -111,18 +111,20 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     ...modelRoutes(ctx),
     ...systemRoutes(ctx),
   ];
-  const openapi = buildOpenApi(routes, { version: options.version ?? '0.1.0' });
+  // Built once all routes (itself included) are known; the document describes every registered route.
+  let openapi: Record<string, unknown> = {};
   routes.push({
     method: 'GET',
     path: '/api/v1/openapi.json',
     operationId: 'getOpenApi',
-    summary: 'This document',
+    summary: 'This document (OpenAPI 3.1, generated from the zod schemas the routes validate with)',
     tag: 'meta',
     responses: { 200: { description: 'OpenAPI 3.1 document' } },
     async handler() {
       return openapi;
     },
   });
+  openapi = buildOpenApi(routes, { version: options.version ?? '0.1.0' });
   const registerOptions = {
     strictResponses: options.strictResponses ?? false,
     onResponseMismatch: (route: RouteDef, issues: string[]) => runtime.logger.error('api response does not match its schema', { operation: route.operationId, issues }),

@@ -104,7 +104,7 @@ export async function seedModel(registry: ModelRegistry, name = 'churn', count =
   await registry.setAlias(name, 'production', 1, { actor: 'user:seed', reason: 'first release' });
 }
 
-export function client(url: string, token: string | undefined = ADMIN) {
+export function client(url: string, token: string | null = ADMIN) {
   return async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const response = await fetch(`${url}${path}`, {
       method,
