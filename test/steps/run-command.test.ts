@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CommandFailedError, parseTimes, runCommand } from '../../src/steps/run-command/index.ts';
+import { measure } from '../../src/steps/resources.ts';
 import { NonRetriableError, TimeoutError, ValidationError } from '../../src/errors/index.ts';
 import type { StepLogger } from '../../src/dsl/context.ts';
 
@@ -197,4 +198,21 @@ test('a missing cwd fails without retries', async (t) => {
 test('parseTimes reads the children line of sh times', (t) => {
   t.deepEqual(parseTimes('0m0.010000s 0m0.000000s\n1m1.890000s 0m0.020000s\n'), { cpuMs: 61_910, cpuUserMs: 61_890, cpuSystemMs: 20 });
   t.deepEqual(parseTimes(''), { cpuMs: null, cpuUserMs: null, cpuSystemMs: null });
+});
+
+test('measure() reports wall time, CPU time and peak memory of in-process work', async (t) => {
+  const rssBefore = process.memoryUsage().rss;
+  const { value, resources } = await measure(async () => {
+    const held = Buffer.alloc(100 * 1024 * 1024, 1);
+    const start = process.cpuUsage();
+    let x = 0;
+    while (process.cpuUsage(start).user < 200_000) x += Math.sqrt(x + 1);
+    await new Promise((r) => setTimeout(r, 100)); // lets a sample see the buffer
+    return held[0] + (x > 0 ? 1 : 0);
+  }, { sampleEveryMs: 20 });
+  t.is(value, 2);
+  t.true(resources.cpuUserMs! >= 200, `cpuUserMs ${resources.cpuUserMs}`);
+  t.true(resources.peakRssBytes! >= rssBefore + 90 * 1024 * 1024, `peak ${resources.peakRssBytes} vs before ${rssBefore}`);
+  t.true(resources.wallMs > 0);
+  t.true(resources.samples >= 2);
 });
