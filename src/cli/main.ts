@@ -3,8 +3,12 @@ import { ConveyorError, isConveyorError } from '../errors/index.ts';
 import { graphCommand, validateCommand } from './commands/pipelines.ts';
 import { cancelCommand, listRunsCommand, logsCommand, pruneCommand, retryCommand, runCommand, statusCommand } from './commands/runs.ts';
 import { workerCommand } from './commands/worker.ts';
+import { backfillCommand, schedulerCommand, schedulesCommand, triggerEventCommand } from './commands/scheduling.ts';
+import { modelsCommand } from './commands/models.ts';
 import { demoCommand, devCommand } from './commands/dev.ts';
 import { pipelinesListCommand } from './commands/pipelines-list.ts';
+import { serveCommand } from './commands/serve.ts';
+import { monitorCommand } from './commands/monitor.ts';
 import { red } from './output.ts';
 
 /** Exit codes: 0 success, 1 failure (run failed, not found, Redis unreachable), 2 bad input. */
@@ -24,11 +28,13 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (text, write) => write(red(text)) });
   for (const command of [
     validateCommand(), graphCommand(), runCommand(), statusCommand(), listRunsCommand(), logsCommand(),
-    cancelCommand(), retryCommand(), pruneCommand(), workerCommand(), devCommand(), demoCommand(),
+    cancelCommand(), retryCommand(), pruneCommand(), workerCommand(), devCommand(), demoCommand(), serveCommand(),
+    schedulerCommand(), schedulesCommand(), backfillCommand(), triggerEventCommand(), modelsCommand(),
   ]) {
     program.addCommand(command);
   }
   program.addCommand(pipelinesListCommand());
+  program.addCommand(monitorCommand());
   return program;
 }
 
