@@ -13,6 +13,10 @@ export default definePipeline({
   description: 'Per-species feature statistics of the iris data, with a failure alert',
   params: z.object({ species: z.array(z.string()).default(['setosa', 'versicolor', 'virginica']) }),
   defaults: { retries: 1, backoff: { type: 'fixed', delayMs: 100 }, timeoutMs: 30_000 },
+  // Every night at 02:30 Berlin time; after downtime only the latest missed night runs.
+  schedule: { cron: '30 2 * * *', timezone: 'Europe/Berlin', catchup: 'latest', overlap: 'skip', name: 'nightly' },
+  // Also re-run whenever the iris model is retrained successfully.
+  triggers: [{ onSucceeded: 'iris-training' }],
 })
   .step('extract-measurements', async () => ({ rows: getNumbers() }))
   .step('extract-labels', async () => ({ labels: getClasses().map((l) => l.replace(/^iris-/i, '').toLowerCase()) }))

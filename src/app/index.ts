@@ -11,3 +11,8 @@ export type { RunView, StepView } from '../engine/run-view.ts';
 export type { RunRecord } from '../redis/run-records.ts';
 export { parseDuration } from '../core/duration.ts';
 export { runWorkerMain } from './worker-main.ts';
+export { engineLauncher } from './launcher.ts';
+export { EventTriggers, type FiredRun } from './event-triggers.ts';
+export { Scheduler, type ScheduleStatus } from '../scheduler/scheduler.ts';
+export { backfill, type BackfillProgress } from '../scheduler/backfill.ts';
+export type { ModelVersion, AuditEntry, ModelSummary } from '../registry/types.ts';

@@ -6,6 +6,7 @@ import { coerceError } from '../core/coerce-error.ts';
 import { ConveyorError, NotFoundError, ValidationError } from '../errors/conveyor-error.ts';
 import { isPipeline, type Pipeline } from '../dsl/pipeline.ts';
 import { validateDag } from '../graph/dag.ts';
+import { validateSchedules } from '../scheduler/cron.ts';
 
 export interface LoadProblem {
   file: string;
@@ -44,12 +45,13 @@ export async function loadPipelines(target: string): Promise<LoadedPipelines> {
     try {
       const pipeline = await importPipeline(file, shown);
       validateDag(pipeline.spec, `${shown}: pipeline "${pipeline.id}"`);
+      validateSchedulesAt(shown, pipeline);
       const other = result.files.get(pipeline.id);
       if (other) throw new ValidationError(`${shown}: pipeline id "${pipeline.id}" is already defined in ${other}`);
       result.pipelines.push(pipeline);
       result.files.set(pipeline.id, shown);
     } catch (thrown) {
-      result.problems.push(describeProblem(shown, preciseSyntaxError(file, thrown)));
+      result.problems.push(describeProblem(shown, preciseSyntaxError(file, thrown), file));
     }
   }
   return result;
@@ -82,18 +84,40 @@ function preciseSyntaxError(file: string, thrown: unknown): unknown {
   return new SyntaxError(`${file}:${line}:${caret >= 0 ? caret + 1 : 1}: ${reason}`);
 }
 
-function describeProblem(file: string, thrown: unknown): LoadProblem {
+function describeProblem(file: string, thrown: unknown, absolute = file): LoadProblem {
   const error = coerceError(thrown);
   const code = error instanceof ConveyorError ? error.code : error.name === 'SyntaxError' || /Transform failed|Expected/.test(error.message) ? 'SYNTAX' : 'IMPORT';
-  const message = error.message.startsWith(file) ? error.message : `${file}: ${error.message.split('\n')[0]}`;
-  // esbuild (via tsx) reports "file:line:col" for syntax errors: surface the position for `validate --json`.
-  const position = /:(\d+):(\d+)/.exec(error.message);
+  const position = positionOf(error, absolute);
+  // esbuild's first line is only "Transform failed with 1 error:": show its error line instead.
+  const text = position?.text ?? error.message.split('\n')[0];
+  const where = position ? `${file}:${position.line}:${position.column}` : file;
+  let message = error instanceof ConveyorError && error.message.startsWith(file) ? error.message : `${where}: ${text}`;
+  if (/Cannot require\(\) ES Module .* in a cycle/.test(error.message)) {
+    message += ' (hint: the pipelines folder must be inside a package with "type": "module" in its package.json)';
+  }
   return {
     file,
     message: error instanceof ConveyorError ? message : message.replace(/\s+/g, ' ').slice(0, 500),
     code,
-    ...(position ? { line: Number(position[1]), column: Number(position[2]) } : {}),
+    ...(position ? { line: position.line, column: position.column } : {}),
   };
+}
+
+/**
+ * Where in the pipeline file the problem is (1-based line and column), for `validate --json` and
+ * editors: esbuild (through tsx) reports "<path>:<line>:<col>: ERROR: <text>" with a 0-based column;
+ * Node's own syntax errors (see preciseSyntaxError) "<path>:<line>:<col>: <text>"; an error thrown
+ * while the file is imported has the file's frame in its (source-mapped) stack.
+ */
+function positionOf(error: Error, absolute: string): { line: number; column: number; text?: string } | undefined {
+  const esbuild = /^(.*?):(\d+):(\d+): ERROR: (.*)$/m.exec(error.message);
+  if (esbuild) return { line: Number(esbuild[2]), column: Number(esbuild[3]) + 1, text: esbuild[4] };
+  const node = /^(.*?):(\d+):(\d+): (.*)$/.exec(error.message);
+  if (node && error.name === 'SyntaxError') return { line: Number(node[2]), column: Number(node[3]), text: node[4] };
+  if (error instanceof ConveyorError) return undefined; // validation problems are about the DAG, not a line
+  const escaped = absolute.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const frame = new RegExp(`(?:file://)?${escaped}:(\\d+):(\\d+)`).exec(error.stack ?? '');
+  return frame ? { line: Number(frame[1]), column: Number(frame[2]) } : undefined;
 }
 
 /** Finds a pipeline by id among loaded ones, or loads a file path given instead of an id. */
@@ -107,4 +131,14 @@ export async function resolvePipeline(idOrPath: string, pipelinesDir: string): P
     throw new NotFoundError('pipeline', idOrPath, loaded.pipelines.map((p) => p.id));
   }
   return { pipeline, loaded };
+}
+
+/** Invalid cron expressions, zones or catch-up windows fail the file at load, not at 3 a.m. */
+function validateSchedulesAt(file: string, pipeline: Pipeline<any, any>): void {
+  try {
+    validateSchedules(pipeline.spec);
+  } catch (error) {
+    if (error instanceof ValidationError) throw new ValidationError(`${file}: ${error.message}`, error.issues.map((i) => `${file}: ${i}`));
+    throw error;
+  }
 }
