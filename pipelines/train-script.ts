@@ -47,6 +47,7 @@ export default definePipeline({
       ],
       cwd: ROOT,
       timeoutMs: 4 * 60_000,
+      nonRetriableExitCodes: [2], // the script's "bad arguments or data": a retry cannot help
       resultSchema: trainResult,
     });
     const { accuracy, testRows, hyperparameters, model, classes } = run.result;

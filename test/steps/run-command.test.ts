@@ -106,6 +106,21 @@ test('a non-zero exit fails with the exit code and the last 20 lines of stderr',
   t.regex(error!.message, /problem line 11\n/);
   t.notRegex(error!.message, /problem line 10\n/);
   t.is(error!.stderrTail.length, 20);
+
+  const usage = script('usage.cjs', `console.error('usage: train --epochs N'); process.exit(2);`);
+  const permanent = await t.throwsAsync(
+    runCommand({ log: recorder().log }, { command: process.execPath, args: [usage], nonRetriableExitCodes: [2] }),
+    { instanceOf: NonRetriableError },
+  );
+  t.regex(permanent!.message, /exited with code 2 .*usage: train/s);
+});
+
+test('processes the command leaves behind in its group are terminated when it exits', async (t) => {
+  const s = script('leaves.cjs', `const c = require('node:child_process').spawn('sleep', ['1000'], { stdio: 'ignore' }); c.unref(); console.log(JSON.stringify({ left: c.pid }));`);
+  const { log, entries } = recorder();
+  const out = await runCommand<{ left: number }>({ log }, { command: process.execPath, args: [s] });
+  t.false(alive(out.result.left), `leftover ${out.result.left} survived`);
+  t.true(entries.some((e) => e.level === 'warn' && /left processes running/.test(e.msg)));
 });
 
 test('the result is the last stdout line that is a JSON object or array; lines stream to ctx.log (stdout info, stderr warn)', async (t) => {

@@ -9,7 +9,7 @@ import type { StepLogger } from '../../dsl/context.ts';
 import { CancelledError, NonRetriableError, TimeoutError, ValidationError, formatZodIssues } from '../../errors/index.ts';
 import { ProcessGroupSampler, type ResourceUsage } from '../resources.ts';
 import { LineSplitter, Tail } from './line-splitter.ts';
-import { terminateGroup } from './process-group.ts';
+import { groupAlive, terminateGroup } from './process-group.ts';
 
 /** What `runCommand` needs of a step context (so it also works outside a step, e.g. in scripts and tests). */
 export interface CommandContext {
@@ -44,6 +44,8 @@ export interface RunCommandOptions<T = unknown> {
   maxLogLines?: number;
   /** Memory sampling period. Default 100 ms. */
   sampleEveryMs?: number;
+  /** Exit codes that mean "will fail again" (bad usage, bad data): they fail the step without retries. */
+  nonRetriableExitCodes?: readonly number[];
   /** Kill processes the command left running in its group after it exited. Default true. */
   killLeftovers?: boolean;
 }
@@ -80,8 +82,10 @@ const LOG_LINE_CHARS = 2_000;
  * Runs a command as a step's work: its own process group (so the whole tree can be killed), output
  * lines streamed to `ctx.log` (stdout → info, stderr → warn), the whole tree killed on timeout or when
  * `ctx.signal` aborts (SIGTERM, SIGKILL after `killGraceMs`), and the step output taken from a JSON
- * result. A non-zero exit fails the attempt with the tail of stderr (retryable: use the step's retry
- * policy; throw-free commands that fail for good should be wrapped by the caller).
+ * result. A non-zero exit fails the attempt with the tail of stderr: a `CommandFailedError`, which the
+ * step's retry policy retries, or a `NonRetriableError` for the codes in `nonRetriableExitCodes`.
+ * The worker's graceful shutdown aborts ctx.signal too, so a drained worker leaves no command behind;
+ * a worker killed with SIGKILL cannot, and its command (in its own group, by design) runs on.
  *
  * Resource figures of the child (Linux), in `resources`:
  * - `wallMs`: spawn to exit, measured here.
@@ -204,7 +208,10 @@ export async function runCommand<T = unknown>(ctx: CommandContext, options: RunC
   }
   // Whatever the command left behind in its group dies with it, unless asked otherwise.
   if (terminated) await terminated;
-  else if (killLeftovers) await terminateGroup(pid, killGraceMs);
+  else if (killLeftovers && (await groupAlive(pid))) {
+    ctx.log.warn('the command left processes running in its group: terminating them', { pgid: pid });
+    await terminateGroup(pid, killGraceMs);
+  }
   // Pipes close when the last holder exits; a leftover that kept them open (killLeftovers: false) is not waited for.
   const closedInTime = await Promise.race([closed.then(() => true), sleep(1_000).then(() => false)]);
   if (!closedInTime) for (const s of [child.stdout, child.stderr, child.stdio[3]]) s?.destroy();
@@ -223,7 +230,9 @@ export async function runCommand<T = unknown>(ctx: CommandContext, options: RunC
   if (code !== 0) {
     const signalName = code > 128 ? Object.entries(constants.signals).find(([, n]) => n === code - 128)?.[0] : undefined;
     const how = outcome.signal ? `was killed by ${outcome.signal}` : `exited with code ${code}${signalName ? ` (killed by ${signalName}?)` : ''}${code === 127 ? ' (command not found?)' : ''}`;
-    throw new CommandFailedError(`command ${shown} ${how} (cwd ${cwd})${tailText}`, code, outcome.signal ?? signalName ?? null, tail);
+    const failed = new CommandFailedError(`command ${shown} ${how} (cwd ${cwd})${tailText}`, code, outcome.signal ?? signalName ?? null, tail);
+    if (options.nonRetriableExitCodes?.includes(code)) throw new NonRetriableError(failed.message, { cause: failed });
+    throw failed;
   }
 
   let result: unknown = lastJson ? lastJson.value : null;
