@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { round } from './stats.ts';
 
@@ -12,6 +16,8 @@ export interface CostFigures {
   roundTripsPerStep: number;
   /** used_memory delta from before the trigger to after the run finished (before retention), per step. */
   bytesPerStep: number;
+  /** MEMORY USAGE of the run's own keys (record, snapshot, step hashes), per step: the rest is BullMQ's. */
+  runStateBytesPerStep: number;
   /** Top-level requests per step by command (scripts by their first KEYS-less name: evalsha). */
   requestsByCommand: Record<string, number>;
 }
@@ -30,6 +36,24 @@ function usedMemory(info: string): number {
   return m ? Number(m[1]) : Number.NaN;
 }
 
+/** SHA1 of each Conveyor Lua file → its name, to name EVALSHA requests (ioredis sends the source's SHA1). */
+const CONVEYOR_SCRIPTS = (() => {
+  const dir = fileURLToPath(new URL('../src/redis/lua/', import.meta.url));
+  const names: Record<string, string> = {};
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.lua'))) {
+    names[createHash('sha1').update(readFileSync(join(dir, file), 'utf8')).digest('hex')] = file.replace(/\.lua$/, '');
+  }
+  return names;
+})();
+
+/** A request's display name: scripts are named by whose keys they touch (Conveyor's run keys or BullMQ's). */
+function requestName(args: string[]): string {
+  const cmd = String(args[0] ?? '').toLowerCase();
+  if (cmd !== 'evalsha' && cmd !== 'eval') return cmd;
+  const name = CONVEYOR_SCRIPTS[String(args[1])];
+  return name ? `${cmd}:${name}` : `${cmd}:bullmq/${args[2]}keys`;
+}
+
 const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -39,14 +63,16 @@ const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * and EXEC travel with it (one request). Pipelining can put several requests in one network round trip,
  * so this count is an upper bound on round trips.
  */
-export async function measureCost(url: string, steps: number, run: () => Promise<void>): Promise<CostFigures> {
+export async function measureCost(url: string, steps: number, run: () => Promise<string>, runKeys: (runId: string) => string[]): Promise<CostFigures> {
   const admin = new Redis(url);
   try {
     await admin.config('RESETSTAT');
     const mem0 = usedMemory(await admin.info('memory'));
-    await run();
+    const runId = await run();
     await settle(300); // let the last job's own completion (after the run-finished event) land
     const mem1 = usedMemory(await admin.info('memory'));
+    let runStateBytes = 0;
+    for (const key of runKeys(runId)) runStateBytes += Number((await admin.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
     const stats = parseCommandStats(await admin.info('commandstats'));
     let commands = 0;
     for (const [name, calls] of stats) if (!BENCH_COMMANDS.has(name.split('|')[0])) commands += calls;
@@ -56,13 +82,14 @@ export async function measureCost(url: string, steps: number, run: () => Promise
     const byCommand = new Map<string, number>();
     let requests = 0;
     monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      const cmd = String(args[0] ?? '').toLowerCase();
+      const cmd = requestName(args);
       if (source === 'lua' || BENCH_COMMANDS.has(cmd)) return;
       if (inMulti.has(source)) {
         if (cmd === 'exec' || cmd === 'discard') inMulti.delete(source);
         return;
       }
       if (cmd === 'multi') inMulti.add(source);
+      if (cmd === 'exec' || cmd === 'discard') return; // a stray EXEC after a MULTI already counted
       requests++;
       byCommand.set(cmd, (byCommand.get(cmd) ?? 0) + 1);
     });
@@ -77,6 +104,7 @@ export async function measureCost(url: string, steps: number, run: () => Promise
       commandsPerStep: round(commands / steps, 2),
       roundTripsPerStep: round(requests / steps, 2),
       bytesPerStep: Math.round((mem1 - mem0) / steps),
+      runStateBytesPerStep: Math.round(runStateBytes / steps),
       requestsByCommand,
     };
   } finally {

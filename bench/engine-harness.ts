@@ -56,7 +56,12 @@ export async function benchEngine(
       const ms = performance.now() - t0;
       waiters.delete(runId);
       const status = finished.get(runId);
-      if (status !== 'succeeded') throw new Error(`bench: run ${runId} of "${pipeline.id}" ended "${status}", expected "succeeded"`);
+      if (status !== 'succeeded') {
+        const view = await runtime.engine.getRun(runId);
+        const failed = Object.entries(view.steps).find(([, s]) => s.status === 'failed');
+        const why = failed ? `; step "${failed[0]}" failed: ${failed[1].error?.message ?? 'no error recorded'}` : '';
+        throw new Error(`bench: run ${runId} of "${pipeline.id}" ended "${status}", expected "succeeded"${why}`);
+      }
       return { runId, ms };
     },
     async close() {

@@ -137,9 +137,10 @@ async function main(): Promise<void> {
 
       if (args.only.has('cost') && wide && chain) {
         progress('cost: wide (plain pass, then a MONITOR pass)');
-        const wideCost = await measureCost(redis.url, sizes.wide + 2, async () => void (await bench.runToEnd(wide)));
+        const runKeys = (runId: string) => bench.runtime.keys.runKeyList(runId);
+        const wideCost = await measureCost(redis.url, sizes.wide + 2, async () => (await bench.runToEnd(wide)).runId, runKeys);
         progress('cost: chain');
-        const chainCost = await measureCost(redis.url, sizes.chain, async () => void (await bench.runToEnd(chain)));
+        const chainCost = await measureCost(redis.url, sizes.chain, async () => (await bench.runToEnd(chain)).runId, runKeys);
         result.cost = costSummary(wideCost, chainCost);
       }
     } finally {

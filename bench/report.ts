@@ -41,6 +41,7 @@ export function renderTable(result: Obj): string {
     rows.push(['round trips / step (worst of wide, chain)', `${cost.roundTripsPerStep} (wide ${cost.wide.roundTripsPerStep}, chain ${cost.chain.roundTripsPerStep})`, `<= ${TARGETS.roundTrips}`, mark(cost.roundTripsPerStep <= TARGETS.roundTrips)]);
     rows.push(['Redis commands / step (incl. inside scripts)', `${cost.commandsPerStep} (wide ${cost.wide.commandsPerStep}, chain ${cost.chain.commandsPerStep})`, '', '']);
     rows.push(['bytes / finished step (worst)', `${cost.bytesPerStep} (wide ${cost.wide.bytesPerStep}, chain ${cost.chain.bytesPerStep})`, `<= ${TARGETS.bytes}`, mark(cost.bytesPerStep <= TARGETS.bytes)]);
+    rows.push(['  of which run-state keys / step', `wide ${cost.wide.runStateBytesPerStep}, chain ${cost.chain.runStateBytesPerStep}`, '', '']);
   }
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['figure', 'value', 'target', ''][i].length));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;

@@ -34,7 +34,7 @@ export type StartResult =
   | { ok: false; reason: 'missing' | 'cancelled' | 'finished' | 'not-ready' };
 
 export type CompleteResult =
-  | { ok: true; finalStatus: RunStatus | undefined; ready: string[]; generation: number }
+  | { ok: true; finalStatus: RunStatus | undefined; ready: string[] }
   | { ok: false; reason: 'missing' | 'stale' | 'cancelled' | 'duplicate' | 'not-running' };
 
 export interface LogEntry {
@@ -120,14 +120,22 @@ export class RunStore {
   }
 
   async completeStep(runId: string, step: string, token: string, outcome: StepOutcome, payload: string, now: number, force = false): Promise<CompleteResult> {
+    return (await this.completeStepWithGeneration(runId, step, token, outcome, payload, now, force)).result;
+  }
+
+  /**
+   * completeStep plus the run's generation (which the ready steps' job ids include), read inside the
+   * same script: the worker needs no extra read of the run record per completion.
+   */
+  async completeStepWithGeneration(runId: string, step: string, token: string, outcome: StepOutcome, payload: string, now: number, force = false): Promise<{ result: CompleteResult; generation: number }> {
     const k = this.keys.run(runId);
     const reply = (await this.redis.stepComplete(
       k.run, k.def, k.status, k.pending, k.bad, k.condSkip, k.output, k.info,
       step, token, outcome, payload, now, this.keys.eventsChannel, force ? '1' : '0',
     )) as number | Array<string | number>;
-    if (typeof reply === 'number') return { ok: false, reason: COMPLETE_REASONS[reply] ?? 'missing' };
+    if (typeof reply === 'number') return { result: { ok: false, reason: COMPLETE_REASONS[reply] ?? 'missing' }, generation: 0 };
     const final = String(reply[1]);
-    return { ok: true, finalStatus: final ? (final as RunStatus) : undefined, generation: Number(reply[2]), ready: reply.slice(3).map(String) };
+    return { result: { ok: true, finalStatus: final ? (final as RunStatus) : undefined, ready: reply.slice(3).map(String) }, generation: Number(reply[2]) };
   }
 
   /** Records a failed attempt that the queue will retry. Returns false when this delivery is stale. */

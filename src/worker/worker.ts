@@ -289,7 +289,7 @@ export class ConveyorWorker {
   /** Records the outcome, then enqueues what became ready and closes the run if it ended. */
   private async finishStep(runId: string, pipelineId: string, step: string, token: string, outcome: StepOutcome, payload: string, attempt: number, startedAt: number, cpuMs: number): Promise<void> {
     const now = this.options.clock.now();
-    const result = await this.options.store.completeStep(runId, step, token, outcome, payload, now);
+    const { result, generation } = await this.options.store.completeStepWithGeneration(runId, step, token, outcome, payload, now);
     // A rejected completion (stale, duplicate, cancelled) is not a finished step: metrics count each step once.
     if (result.ok) {
       this.options.onEvent?.({
@@ -297,10 +297,11 @@ export class ConveyorWorker {
         status: outcome === 's' ? 'succeeded' : outcome === 'f' ? 'failed' : 'skipped',
       });
     }
-    await this.advance(runId, step, result);
+    await this.advance(runId, step, result, generation);
   }
 
-  private async advance(runId: string, step: string, result: CompleteResult): Promise<void> {
+  /** `generation` when the caller knows it (from the completion script); otherwise the engine reads it. */
+  private async advance(runId: string, step: string, result: CompleteResult, generation?: number): Promise<void> {
     if (!result.ok) {
       if (result.reason === 'stale') {
         this.options.logger.warn('stale completion rejected: another delivery owns this step', { runId, step });
@@ -308,8 +309,7 @@ export class ConveyorWorker {
       }
       return;
     }
-    // The script returned the run's generation: no extra read of the run record per completion.
-    await this.options.engine.enqueue(runId, result.ready, undefined, result.generation);
+    await this.options.engine.enqueue(runId, result.ready, undefined, generation);
     if (result.finalStatus) await this.options.engine.finish(runId, result.finalStatus);
   }
 
