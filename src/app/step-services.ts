@@ -10,6 +10,6 @@ export function stepServices(runtime: Runtime): (run: RunInfo, step: string) => 
   return (run, step) => ({
     secrets: {},
     registry: createStepRegistryClient(runtime.registry, { runId: run.id, step, dagHash: run.dagHash }),
-    monitor: undefined,
+    monitor: {},
   });
 }

@@ -3,6 +3,7 @@ import { Reconciler } from '../engine/reconciler.ts';
 import { ConveyorWorker, type WorkerEvent } from '../worker/worker.ts';
 import type { StepServices, RunInfo } from '../dsl/context.ts';
 import type { Runtime } from './runtime.ts';
+import { createStepRegistryClient } from '../registry/step-client.ts';
 import { createRedactor } from '../core/redact.ts';
 import { loadSecrets } from './secrets.ts';
 
@@ -27,6 +28,8 @@ export interface WorkerHost {
   worker: ConveyorWorker;
   reconciler: Reconciler;
   queues: string[];
+  /** Adds a listener for this worker's events (besides options.onEvent); returns its remover. */
+  onEvent(listener: (event: WorkerEvent) => void): () => void;
   stop(drainMs?: number): Promise<void>;
 }
 
@@ -38,6 +41,8 @@ export function queuesOf(pipelines: Pipeline<any, any>[]): string[] {
 /** Starts a worker (and its reconciler) on a connected runtime. */
 export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptions): Promise<WorkerHost> {
   const queues = options.queues?.length ? options.queues : queuesOf(options.pipelines);
+  const listeners = new Set<(event: WorkerEvent) => void>();
+  if (options.onEvent) listeners.add(options.onEvent);
   // Secrets stay in this process: steps get them through ctx.secrets, and every log line, error and
   // output they produce passes the redactor before it reaches Redis.
   const secrets = options.secrets ?? loadSecrets(runtime.config);
@@ -46,7 +51,11 @@ export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptio
   const redact = extra ? (value: unknown) => extra(maskSecrets(value)) : maskSecrets;
   const services = (run: RunInfo, step: string): StepServices => {
     const base = options.services?.(run, step);
-    return { registry: base?.registry, monitor: base?.monitor, secrets };
+    return {
+      registry: base?.registry ?? createStepRegistryClient(runtime.registry, { runId: run.id, step, dagHash: run.dagHash }),
+      monitor: base?.monitor ?? {},
+      secrets,
+    };
   };
   const worker = new ConveyorWorker({
     redis: runtime.redis,
@@ -64,7 +73,15 @@ export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptio
     logger: runtime.logger,
     services,
     redact,
-    onEvent: options.onEvent,
+    onEvent: (event) => {
+      for (const listener of listeners) {
+        try {
+          listener(event);
+        } catch (error) {
+          runtime.logger.warn('worker event listener threw', { error: (error as Error).message });
+        }
+      }
+    },
   });
   await worker.start();
   const reconciler = new Reconciler({
@@ -81,6 +98,10 @@ export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptio
     worker,
     reconciler,
     queues,
+    onEvent(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
     async stop(drainMs = runtime.config.drainTimeoutMs) {
       reconciler.stop();
       await worker.close(drainMs);

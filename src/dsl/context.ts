@@ -27,16 +27,22 @@ export interface StepLogger {
 }
 
 /**
- * Services a step may use beyond its inputs. Declared here as shapes only; `app/` wires the
- * implementations (registry, monitoring, secrets) so the DSL stays free of infrastructure.
+ * The registry client a step sees as `ctx.registry`. Empty here so dsl/ imports nothing from
+ * registry/; registry/step-client.ts fills it in by declaration merging (module augmentation).
  */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface StepRegistryApi {}
+
+/** The monitoring client a step sees as `ctx.monitor`; filled in by monitoring/ the same way. */
+// eslint-disable-next-line @typescript-eslint/no-empty-interface
+export interface StepMonitorApi {}
+
+/** Services a step may use beyond its inputs; `app/` wires the implementations. */
 export interface StepServices {
   /** Secret values by name (from env / secrets file); masked wherever logs and outputs are shown. */
   secrets: Readonly<Record<string, string>>;
-  // The registry and monitor clients are typed loosely here to keep dsl/ below registry/ in the layering;
-  // `conveyor` re-exports their precise types for step authors.
-  registry: unknown;
-  monitor: unknown;
+  registry: StepRegistryApi;
+  monitor: StepMonitorApi;
 }
 
 export interface StepContext<P, U> extends StepServices {

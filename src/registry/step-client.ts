@@ -33,6 +33,11 @@ export interface StepRegistryClient {
   putArtifact(source: string | Uint8Array): Promise<Omit<ArtifactRef, 'filename'>>;
 }
 
+// Types `ctx.registry` in step handlers (see StepRegistryApi in dsl/context.ts).
+declare module '../dsl/context.ts' {
+  interface StepRegistryApi extends StepRegistryClient {}
+}
+
 const BRAND = Symbol.for('conveyor.stepRegistryClient');
 
 export function createStepRegistryClient(registry: ModelRegistry, lineage: StepLineage): StepRegistryClient {

@@ -43,7 +43,7 @@ export interface WorkerOptions {
   clock: Clock;
   logger: Logger;
   /** Step services (secrets, registry, monitor) for one attempt. */
-  services?: (run: RunInfo, step: string) => StepServices;
+  services: (run: RunInfo, step: string) => StepServices;
   /** Masks secrets in logs and errors. */
   redact?: (value: unknown) => unknown;
   onEvent?: (event: WorkerEvent) => void;
@@ -182,7 +182,7 @@ export class ConveyorWorker {
     const cancel = new AbortController();
     this.track(a.runId, cancel);
     const log = new BufferedStepLogger(a.step, a.job.attempt, this.options.redact);
-    const services = this.options.services?.(a.run, a.step) ?? { secrets: {}, registry: undefined, monitor: undefined };
+    const services = this.options.services(a.run, a.step);
     const cpuBefore = process.cpuUsage();
     // A parked step's timeout bounds the whole wait, counted from when it first parked.
     const timeoutMs = a.parked ? a.spec.timeoutMs - (clock.now() - a.parked.since) : a.spec.timeoutMs;
