@@ -23,7 +23,7 @@ export interface AttachMetricsOptions {
   hubOptions?: MetricsHubOptions;
   /** Its step events feed the step metrics; its queues are reported even when idle. */
   workerHost?: WorkerHost;
-  /** Alias moves feed `conveyor_model_alias_changes_total`; its artifact store size is reported. */
+  /** Alias moves feed `conveyor_model_alias_changes_total`; its artifact store size is reported. Default runtime.registry. */
   registry?: ModelRegistry;
   /** More queues to report (besides the worker host's, config.queues and those live workers serve). */
   queues?: string[];
@@ -74,7 +74,8 @@ export async function attachMetrics(runtime: Runtime, options: AttachMetricsOpti
 
   detach.push(runtime.onEngineEvent(record));
   if (options.workerHost) detach.push(options.workerHost.onEvent(record));
-  if (options.registry) detach.push(options.registry.onAliasMoved((event) => hub.record({ type: 'alias-moved', event })));
+  const registry = options.registry ?? runtime.registry;
+  if (registry) detach.push(registry.onAliasMoved((event) => hub.record({ type: 'alias-moved', event })));
 
   const fixedQueues = new Set([...(options.queues ?? []), ...(options.workerHost?.queues ?? []), ...(runtime.config.queues ?? [])]);
   hub.addCollector('cluster', async (h) => {
@@ -99,8 +100,8 @@ export async function attachMetrics(runtime: Runtime, options: AttachMetricsOpti
     h.setModelMetrics(await modelMetrics.latest());
     for (const dataset of await modelMetrics.dataQuality()) h.setDataQuality(dataset.figures);
   });
-  if (options.registry) {
-    const artifacts = options.registry.artifacts;
+  if (registry) {
+    const artifacts = registry.artifacts;
     let cached: { at: number; bytes: number } | undefined;
     hub.addCollector('artifacts', async (h) => {
       const now = Date.now();
