@@ -90,8 +90,11 @@ function describeProblem(file: string, thrown: unknown, absolute = file): LoadPr
   const position = positionOf(error, absolute);
   // esbuild's first line is only "Transform failed with 1 error:": show its error line instead.
   const text = position?.text ?? error.message.split('\n')[0];
-  const where = position ? `${file}:${position.line}:${position.column}` : file;
-  let message = error instanceof ConveyorError && error.message.startsWith(file) ? error.message : `${where}: ${text}`;
+  const at = position ? `${file}:${position.line}:${position.column}` : file;
+  // Syntax errors read "file:line:col: reason" (clickable in editors); errors thrown by the file's code
+  // keep "file: message" and name the frame after it.
+  let message = error instanceof ConveyorError && error.message.startsWith(file) ? error.message : position?.text ? `${at}: ${text}` : `${file}: ${text}`;
+  if (position && !position.text) message += ` (at ${at})`;
   if (/Cannot require\(\) ES Module .* in a cycle/.test(error.message)) {
     message += ' (hint: the pipelines folder must be inside a package with "type": "module" in its package.json)';
   }
@@ -114,7 +117,6 @@ function positionOf(error: Error, absolute: string): { line: number; column: num
   if (esbuild) return { line: Number(esbuild[2]), column: Number(esbuild[3]) + 1, text: esbuild[4] };
   const node = /^(.*?):(\d+):(\d+): (.*)$/.exec(error.message);
   if (node && error.name === 'SyntaxError') return { line: Number(node[2]), column: Number(node[3]), text: node[4] };
-  if (error instanceof ConveyorError) return undefined; // validation problems are about the DAG, not a line
   const escaped = absolute.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const frame = new RegExp(`(?:file://)?${escaped}:(\\d+):(\\d+)`).exec(error.stack ?? '');
   return frame ? { line: Number(frame[1]), column: Number(frame[2]) } : undefined;
