@@ -1,0 +1,55 @@
+import { s } from './util.js';
+
+/**
+ * Draws a laid-out DAG (from /graph) as SVG. Nodes are focusable buttons (Enter/Space select);
+ * `update(steps)` recolours them by status without redrawing.
+ */
+export function dagView(graph, { onSelect } = {}) {
+  const pad = 4;
+  const svg = s('svg', {
+    class: 'dag',
+    viewBox: `${-pad} ${-pad} ${graph.width + 2 * pad} ${graph.height + 2 * pad}`,
+    role: 'group',
+    'aria-label': `DAG of ${graph.pipeline}`,
+  });
+  svg.append(
+    s('defs', {}, s('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: 'auto-start-reverse' },
+      s('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#7d8596' }))),
+  );
+  for (const edge of graph.edges) {
+    const d = edge.points.map((p, i) => `${i ? 'L' : 'M'} ${p.x} ${p.y}`).join(' ');
+    svg.append(s('path', { class: 'edge', d, 'data-from': edge.from, 'data-to': edge.to }));
+  }
+  const nodes = new Map();
+  for (const node of graph.nodes) {
+    const title = s('title', {}, node.id);
+    const label = s('text', { x: node.x + node.width / 2, y: node.y + node.height / 2 + 4, 'text-anchor': 'middle' }, node.id);
+    const g = s('g', { class: 'node st-pending', tabindex: 0, role: 'button', 'data-step': node.id, 'aria-label': `step ${node.id}` },
+      title, s('rect', { x: node.x, y: node.y, width: node.width, height: node.height }), label);
+    const select = () => onSelect?.(node.id);
+    g.addEventListener('click', select);
+    g.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' || e.key === ' ') {
+        e.preventDefault();
+        select();
+      }
+    });
+    nodes.set(node.id, { g, title });
+    svg.append(g);
+  }
+  return {
+    svg,
+    update(steps) {
+      for (const [name, { g, title }] of nodes) {
+        const status = steps?.[name]?.status ?? 'pending';
+        g.setAttribute('class', `node st-${status}${g.classList.contains('selected') ? ' selected' : ''}`);
+        g.setAttribute('data-status', status);
+        g.setAttribute('aria-label', `step ${name}: ${status}`);
+        title.textContent = `${name}: ${status}`;
+      }
+    },
+    select(step) {
+      for (const [name, { g }] of nodes) g.classList.toggle('selected', name === step);
+    },
+  };
+}

@@ -1,0 +1,153 @@
+// Small DOM and API helpers. Every value from the API is set as text, never parsed as HTML.
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+
+/** h('a', { href: '#/x', class: 'y', onclick }, 'text', child) */
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  return fill(el, attrs, children);
+}
+export function s(tag, attrs = {}, ...children) {
+  return fill(document.createElementNS(SVG_NS, tag), attrs, children);
+}
+function fill(el, attrs, children) {
+  for (const [key, value] of Object.entries(attrs ?? {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else el.setAttribute(key, value === true ? '' : String(value));
+  }
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+const TOKEN_KEY = 'conveyor.token';
+export const token = {
+  get: () => sessionStorage.getItem(TOKEN_KEY) ?? '',
+  set: (value) => sessionStorage.setItem(TOKEN_KEY, value),
+  clear: () => sessionStorage.removeItem(TOKEN_KEY),
+};
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.error?.message ?? `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** JSON call to /api/v1; a 401 sends the user to the token form. */
+export async function api(method, path, body) {
+  const headers = { accept: 'application/json' };
+  const t = token.get();
+  if (t) headers.authorization = `Bearer ${t}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  const json = text ? JSON.parse(text) : undefined;
+  if (response.status === 401) window.dispatchEvent(new CustomEvent('conveyor:unauthorized'));
+  if (!response.ok) throw new ApiError(response.status, json);
+  return json;
+}
+
+/**
+ * Server-Sent Events over fetch (EventSource cannot send an Authorization header).
+ * Returns a function that closes the stream.
+ */
+export function stream(path, onEvent) {
+  const controller = new AbortController();
+  const headers = { accept: 'text/event-stream' };
+  const t = token.get();
+  if (t) headers.authorization = `Bearer ${t}`;
+  (async () => {
+    const response = await fetch(`/api/v1${path}`, { headers, signal: controller.signal });
+    if (!response.ok || !response.body) return;
+    const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let cut;
+      while ((cut = buffer.indexOf('\n\n')) >= 0) {
+        const block = buffer.slice(0, cut);
+        buffer = buffer.slice(cut + 2);
+        const event = /^event: (.*)$/m.exec(block)?.[1];
+        const data = /^data: (.*)$/m.exec(block)?.[1];
+        if (event && data) onEvent(event, JSON.parse(data));
+      }
+    }
+  })().catch(() => {});
+  return () => controller.abort();
+}
+
+export function badge(status) {
+  return h('span', { class: `badge s-${status}` }, status);
+}
+
+export function fmtDuration(ms) {
+  if (ms === undefined || ms === null) return '—';
+  if (ms < 1000) return `${ms} ms`;
+  const sec = ms / 1000;
+  if (sec < 60) return `${sec.toFixed(1)} s`;
+  const min = Math.floor(sec / 60);
+  return min < 60 ? `${min} min ${Math.round(sec % 60)} s` : `${Math.floor(min / 60)} h ${min % 60} min`;
+}
+
+export function fmtTime(iso) {
+  if (!iso) return '—';
+  const d = new Date(iso);
+  return d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+}
+
+export function toast(message) {
+  const box = document.getElementById('toast');
+  const item = h('div', {}, message);
+  box.append(item);
+  setTimeout(() => item.remove(), 4000);
+}
+
+export function pretty(value) {
+  return JSON.stringify(value, null, 2);
+}
+
+/**
+ * A modal confirmation with optional fields; resolves to the field values, or null when cancelled.
+ * `fields`: [{ name, label, value, type: 'text'|'textarea'|'select', options, required }]
+ */
+export function confirmDialog({ title, text, fields = [], confirm = 'Confirm', danger = false }) {
+  return new Promise((resolve) => {
+    const inputs = {};
+    const form = h('form', { method: 'dialog' },
+      h('h2', {}, title),
+      text ? h('p', {}, text) : null,
+      fields.map((f) => {
+        const id = `dlg-${f.name}`;
+        const input = f.type === 'textarea'
+          ? h('textarea', { id, name: f.name, rows: 3, required: f.required, cols: 40 }, f.value ?? '')
+          : f.type === 'select'
+            ? h('select', { id, name: f.name }, f.options.map((o) => h('option', { value: o.value, selected: o.value === f.value }, o.label)))
+            : h('input', { id, name: f.name, value: f.value ?? '', required: f.required });
+        inputs[f.name] = input;
+        return h('div', { class: 'field' }, h('label', { for: id }, f.label), input);
+      }),
+      h('div', { class: 'row' },
+        h('button', { type: 'submit', value: 'ok', class: danger ? 'danger' : 'primary' }, confirm),
+        h('button', { type: 'button', value: 'cancel', onclick: () => dialog.close('cancel') }, 'Cancel')));
+    const dialog = h('dialog', { 'aria-label': title }, form);
+    dialog.addEventListener('close', () => {
+      const ok = dialog.returnValue === 'ok';
+      dialog.remove();
+      resolve(ok ? Object.fromEntries(Object.entries(inputs).map(([k, el]) => [k, el.value])) : null);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+/** replaceChildren that accepts nested arrays and skips null/false (conditional parts of a view). */
+export function put(el, ...children) {
+  el.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false).map((c) => (c instanceof Node ? c : document.createTextNode(String(c)))));
+}

@@ -1,0 +1,138 @@
+import test, { type ExecutionContext } from 'ava';
+import { mkdirSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { ADMIN, diamond, failing, seedModel, startApiFixture, type ApiFixture } from '../api/api-fixture.ts';
+
+let redis: TestRedis;
+let api: ApiFixture;
+let browser: Browser;
+const gates = new Map<string, Promise<void>>();
+let releaseGate: () => void = () => {};
+gates.set('ui', new Promise<void>((resolve) => (releaseGate = resolve)));
+
+test.before(async () => {
+  mkdirSync('test-results', { recursive: true });
+  redis = await startTestRedis();
+  api = await startApiFixture(redis, [diamond(gates), failing()]);
+  await seedModel(api.registry);
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+test.after.always(async () => {
+  releaseGate();
+  await browser?.close();
+  await api?.close();
+  await redis?.destroy();
+});
+
+/** Runs `fn` on a fresh signed-in page; on failure saves a screenshot under test-results/. */
+async function withPage(t: ExecutionContext, name: string, fn: (page: Page) => Promise<void>, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  // The UI must work offline: any request that is not to the test server fails the test.
+  const foreign: string[] = [];
+  page.on('request', (request) => {
+    if (!request.url().startsWith(api.url)) foreign.push(request.url());
+  });
+  try {
+    await page.goto(`${api.url}/`);
+    await page.getByLabel('API token').fill(ADMIN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await fn(page);
+    t.deepEqual(foreign, [], 'no request leaves the server');
+  } catch (error) {
+    await page.screenshot({ path: `test-results/${name}-failure.png`, fullPage: true }).catch(() => {});
+    throw error;
+  } finally {
+    await context.close();
+  }
+}
+
+test.serial('trigger from the form: 422 shown inline, then a run whose graph nodes turn green live', async (t) => {
+  await withPage(t, 'trigger', async (page) => {
+    await page.goto(`${api.url}/#/pipelines/diamond`);
+    const n = page.getByLabel(/^n/);
+    await n.fill('1000');
+    await page.getByRole('button', { name: 'Trigger run' }).click();
+    await page.locator('#param-n-error').filter({ hasText: /100/ }).waitFor();
+    t.is(await n.getAttribute('aria-invalid'), 'true');
+
+    await n.fill('3');
+    await page.getByLabel(/^gate/).fill('ui');
+    await page.getByRole('button', { name: 'Trigger run' }).click();
+    await page.waitForURL(/#\/runs\/r/);
+    const node = (step: string) => page.locator(`svg.dag .node[data-step="${step}"]`);
+    // a and c finish; b waits on its gate, so the run is still running on this very page.
+    await node('a').and(page.locator('[data-status="succeeded"]')).waitFor();
+    await node('c').and(page.locator('[data-status="succeeded"]')).waitFor();
+    t.is(await node('d').getAttribute('data-status'), 'pending');
+    t.is(await page.locator('#run-status').textContent(), 'running');
+    releaseGate();
+    await node('d').and(page.locator('[data-status="succeeded"]')).waitFor();
+    await page.locator('#run-status', { hasText: 'succeeded' }).waitFor();
+    for (const step of ['a', 'b', 'c', 'd']) t.is(await node(step).getAttribute('data-status'), 'succeeded');
+    const fill = await node('d').locator('rect').evaluate((el) => getComputedStyle(el).fill);
+    t.is(fill, 'rgb(47, 179, 104)', 'succeeded nodes are green');
+
+    // Keyboard: focus a node, Enter opens its detail with output and the redacted log line.
+    await node('a').focus();
+    await page.keyboard.press('Enter');
+    await page.locator('#detail-step', { hasText: 'a' }).waitFor();
+    t.regex((await page.locator('#step-output').textContent()) ?? '', /"n": 3/);
+    t.regex((await page.locator('#step-logs').textContent()) ?? '', /connecting with password=\*\*\*/);
+    await page.screenshot({ path: 'test-results/run-page.png' });
+  });
+});
+
+test.serial("a failed run: the failed step's error is shown", async (t) => {
+  const { runId } = await api.runtime.engine.trigger(failing(), {});
+  await api.runtime.engine.waitForRun(runId, { timeoutMs: 20_000 });
+  await withPage(t, 'failed-step', async (page) => {
+    await page.goto(`${api.url}/#/runs`);
+    await page.getByRole('link', { name: runId }).click();
+    await page.locator('svg.dag .node[data-step="validate"][data-status="failed"]').waitFor();
+    await page.locator('svg.dag .node[data-step="validate"]').click();
+    const error = await page.locator('#step-error').textContent();
+    t.regex(error ?? '', /expected column "age" to be numeric, found "abc" in row 2/);
+    t.is(await page.locator('svg.dag .node[data-step="publish"]').getAttribute('data-status'), 'skipped');
+    await page.getByRole('button', { name: 'Retry failed steps' }).waitFor();
+  });
+});
+
+test.serial('models: promote a version through the confirmation dialog; history records it', async (t) => {
+  await withPage(t, 'promote', async (page) => {
+    await page.goto(`${api.url}/#/models/churn`);
+    await page.locator('svg.chart polyline').waitFor();
+    t.is(await page.locator('#aliases tr[data-alias="production"] .alias-version').textContent(), 'v1');
+    await page.locator('#versions tr[data-version="3"]').getByRole('button', { name: 'Promote…' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Reason').fill('v3 has the best f1');
+    await dialog.getByRole('button', { name: 'Promote' }).click();
+    await page.locator('#aliases tr[data-alias="production"] .alias-version', { hasText: 'v3' }).waitFor();
+    t.regex((await page.locator('#history').textContent()) ?? '', /v3 has the best f1/);
+    t.is((await api.registry.aliases('churn')).production, 3);
+    await page.screenshot({ path: 'test-results/models-page.png' });
+  });
+});
+
+test.serial('readable at 390px: no horizontal page scroll on runs, run and models pages', async (t) => {
+  await withPage(
+    t,
+    'narrow',
+    async (page) => {
+      for (const hash of ['#/runs', '#/models/churn', '#/queues', '#/pipelines/diamond']) {
+        await page.goto(`${api.url}/${hash}`);
+        await page.locator('h1').first().waitFor();
+        await page.waitForLoadState('networkidle').catch(() => {});
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        t.true(overflow <= 1, `${hash} overflows by ${overflow}px`);
+      }
+      await page.screenshot({ path: 'test-results/narrow-models.png', fullPage: true });
+    },
+    { width: 390, height: 844 },
+  );
+});
