@@ -17,7 +17,7 @@ export { validateDag, renderDag, type ValidatedDag, type GraphFormat } from './g
 export { createRuntime, startWorkerHost, loadPipelines, type Runtime, type WorkerHost, type RunView, type StepView } from './app/index.ts';
 export {
   runCommand, httpJob, measure, CommandFailedError, validateData, renderReportMarkdown, reportFigures, readRows,
-  classificationMetrics, regressionMetrics, evaluateGates, deploy, publishToDirectory, DeploymentError,
+  classificationMetrics, regressionMetrics, flattenMetrics, evaluateGates, readCsv, readJsonl, deploy, publishToDirectory, DeploymentError,
   type RunCommandOptions, type CommandResult, type HttpJobOptions, type HttpJobResult, type ResourceUsage,
   type ValidateDataOptions, type DriftOptions, type DataChecks, type DataReport, type DataSource,
   type ClassificationMetrics, type RegressionMetrics, type GateSpec, type GateOutcome, type DeployOptions, type DeployResult, type DeployTarget,

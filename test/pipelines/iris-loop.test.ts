@@ -1,0 +1,57 @@
+import test from 'ava';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import irisTraining from '../../pipelines/iris-training.ts';
+import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { testRuntime, withWorker } from '../helpers/harness.ts';
+
+let redis: TestRedis;
+const dataDir = mkdtempSync(join(tmpdir(), 'conveyor-iris-'));
+test.before(async () => {
+  redis = await startTestRedis();
+});
+test.after.always(async () => {
+  await redis?.destroy();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('iris-training end to end: v1 is promoted, an equal v2 and a worse v3 are registered but not promoted', async (t) => {
+  const rt = await testRuntime(redis, { CONVEYOR_DATA_DIR: dataDir });
+  const host = await withWorker(rt, [irisTraining]);
+  const servingDir = join(dataDir, 'serving');
+  const run = async (params: Record<string, unknown>) => rt.engine.waitForRun((await rt.engine.trigger(irisTraining, { params: { servingDir, ...params } })).runId, { timeoutMs: 60_000 });
+  try {
+    const first = await run({});
+    t.is(first.status, 'succeeded');
+    const accuracy = (first.steps.evaluate.output as { accuracy: number }).accuracy;
+    t.true(accuracy > 0.9 && accuracy < 1, `a real held-out accuracy, found ${accuracy}`);
+    t.like(first.steps.deploy.output, { deployed: true, version: 1, previous: null });
+    t.deepEqual(await rt.registry.aliases('iris'), { production: 1 });
+    const manifest = JSON.parse(readFileSync(join(servingDir, 'current', 'manifest.json'), 'utf8'));
+    t.like(manifest, { model: 'iris', version: 1 });
+
+    const second = await run({});
+    t.is(second.status, 'succeeded', 'a model that is not better is not an error');
+    t.is(second.steps.deploy.status, 'skipped');
+    t.like(second.steps.register.output, { version: 2 });
+    t.regex((second.steps.notify.output as { why: string[] }).why.join(' '), /accuracy/);
+
+    const third = await run({ maxDepth: 1 });
+    t.true((third.steps.evaluate.output as { accuracy: number }).accuracy < accuracy);
+    t.is(third.steps.deploy.status, 'skipped');
+
+    t.deepEqual(await rt.registry.aliases('iris'), { production: 1 }, 'production still points at v1');
+    const v2 = await rt.registry.get('iris', 2);
+    t.is(v2.lineage?.runId, second.id);
+    t.is(v2.lineage?.step, 'register');
+    t.is(v2.data?.rowCount, 150);
+    t.is(v2.tags.gates, 'failed');
+    const history = await rt.registry.history('iris');
+    t.deepEqual(history.items.filter((e) => e.action === 'set').map((e) => [e.from, e.to]), [[null, 1]]);
+    t.true(existsSync(join(servingDir, 'current')));
+  } finally {
+    await host.stop(2_000);
+    await rt.close();
+  }
+});
