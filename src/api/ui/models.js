@@ -96,7 +96,7 @@ export async function modelPage(main, name) {
 /** A line chart of one metric across versions (x: version, oldest left), aliases marked. */
 function metricChart(versions, metric, aliases) {
   const points = versions.filter((v) => typeof v.metrics[metric] === 'number').map((v) => ({ v: v.version, y: v.metrics[metric] })).sort((a, b) => a.v - b.v);
-  const W = 420, H = 180, L = 44, R = 12, T = 12, B = 28;
+  const W = 420, H = 180, L = 44, R = 40, T = 20, B = 28;
   const svg = s('svg', { class: 'chart', viewBox: `0 0 ${W} ${H}`, role: 'img', 'aria-label': `${metric} by version` });
   if (!points.length) return svg;
   let lo = Math.min(...points.map((p) => p.y)), hi = Math.max(...points.map((p) => p.y));
