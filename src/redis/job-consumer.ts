@@ -13,6 +13,8 @@ export interface ConsumedJob {
   maxAttempts: number;
   /** When the queue will retry after this attempt fails (ms from now). */
   nextBackoffMs: number;
+  /** When the job became ready to run (added, or its delay ended): the start of its hand-off. */
+  readyAt: number;
 }
 
 export interface ConsumerOptions {
@@ -48,8 +50,17 @@ function toConsumed(job: Job, queue: string): ConsumedJob {
     attempt: job.attemptsMade + 1,
     maxAttempts: attempts,
     nextBackoffMs: exponential ? delay * 2 ** job.attemptsMade : delay,
+    readyAt: job.timestamp + (job.delay ?? 0),
   };
 }
+
+/**
+ * How many times a job may lose its worker (crash, kill, lock lost) and be handed to another before the
+ * queue gives up on it. 1 failed healthy steps that were unlucky twice (two workers lost in a row, as in
+ * a rolling restart: the load test saw it); 3 still ends a step that kills its worker every time after
+ * 4 deliveries.
+ */
+export const MAX_STALLED_COUNT = 3;
 
 /** Starts a BullMQ worker on one queue. */
 export function startConsumer(options: ConsumerOptions): JobConsumer {
@@ -64,7 +75,7 @@ export function startConsumer(options: ConsumerOptions): JobConsumer {
       concurrency: options.concurrency,
       lockDuration: options.lockDurationMs,
       stalledInterval: options.stalledIntervalMs,
-      maxStalledCount: 1,
+      maxStalledCount: MAX_STALLED_COUNT,
       name: options.workerName,
       autorun: true,
     },
