@@ -39,6 +39,8 @@ export default definePipeline({
     servingDir: z.string().default('.conveyor/serving'),
   }),
   defaults: { retries: 2, backoff: { type: 'exponential', delayMs: 200 }, timeoutMs: 60_000, queue: 'default' },
+  // Continuous learning: model-monitoring emits this when live accuracy drops or the data drifts.
+  triggers: [{ event: 'model-degraded' }],
 })
   .step('validate', async ({ signal }) => {
     const report = await validateData({
@@ -95,7 +97,8 @@ export default definePipeline({
     try {
       const current = await registry.get('iris', 'production');
       const stored = await registry.artifacts.get(current.artifact.uri);
-      champion = { version: current.version, metrics: flattenMetrics(score(await readFile(stored.path, 'utf8'))) };
+      const file = JSON.parse(await readFile(stored.path, 'utf8')) as { tree: unknown };
+      champion = { version: current.version, metrics: flattenMetrics(score(JSON.stringify(file.tree))) };
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;
     }
@@ -109,7 +112,8 @@ export default definePipeline({
   .step('register', { needs: ['load', 'train', 'evaluate'] }, async ({ upstream, registry }) => {
     const { version, created } = await registry.register({
       name: 'iris',
-      artifact: { content: Buffer.from(upstream.train.model), filename: 'model.json' },
+      // The model file: class names + ml-cart's tree (what model-monitoring and serving read).
+      artifact: { content: Buffer.from(JSON.stringify({ classes: [...SPECIES], tree: JSON.parse(upstream.train.model) })), filename: 'model.json' },
       framework: 'ml-cart',
       format: 'json',
       metrics: { accuracy: upstream.evaluate.accuracy, macroF1: upstream.evaluate.macroF1 },

@@ -125,10 +125,10 @@ export default definePipeline({
     if (upstream['check-drift'].drifted) reasons.push(`drift in ${upstream['check-drift'].driftedFeatures.join(', ')}`);
     return { retrain: reasons.length > 0, reasons };
   })
-  .step('request-retraining', { needs: ['decide'], if: ({ upstream }) => upstream.decide.retrain }, async ({ params, upstream, run, log }) => {
-    // The scheduler does not fire `triggers: [{ event }]` yet (see docs/monitoring.md): the output is
-    // the request; a listener or a pipeline with `triggers: [{ event: 'model-degraded' }]` acts on it.
-    const request = { event: 'model-degraded', model: params.model, reasons: upstream.decide.reasons, upstreamRunId: run.id };
+  .step('request-retraining', { needs: ['decide'], if: ({ upstream }) => upstream.decide.retrain }, async ({ params, upstream, run, log, events }) => {
+    // Closes the loop: pipelines with `triggers: [{ event: 'model-degraded' }]` (iris-training) start.
+    const request = { model: params.model, reasons: upstream.decide.reasons, upstreamRunId: run.id };
     log.warn('retraining requested', request);
-    return { retrain: true as const, ...request };
+    const started = await events.emit('model-degraded', request);
+    return { retrain: true as const, event: 'model-degraded', ...request, started };
   });

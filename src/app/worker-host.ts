@@ -4,6 +4,7 @@ import { ConveyorWorker, type WorkerEvent } from '../worker/worker.ts';
 import type { StepServices, RunInfo } from '../dsl/context.ts';
 import type { Runtime } from './runtime.ts';
 import { createStepRegistryClient } from '../registry/step-client.ts';
+import { EventTriggers } from './event-triggers.ts';
 import { createRedactor } from '../core/redact.ts';
 import { loadSecrets } from './secrets.ts';
 
@@ -14,7 +15,8 @@ export interface WorkerHostOptions {
   concurrency?: number;
   onEvent?: (event: WorkerEvent) => void;
   /** Registry and monitor clients per attempt; `secrets` are added (and masked) by the host. */
-  services?: (run: RunInfo, step: string) => StepServices;
+  /** Overrides of the step services (registry, monitor, events); the rest get defaults. */
+  services?: (run: RunInfo, step: string) => Partial<Omit<StepServices, 'secrets'>>;
   /** Extra masking, applied after the host's secret redactor. */
   redact?: (value: unknown) => unknown;
   /** Secrets for `ctx.secrets`; default: CONVEYOR_SECRET_* env vars and CONVEYOR_SECRETS_FILE. */
@@ -49,11 +51,13 @@ export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptio
   const maskSecrets = createRedactor(Object.values(secrets));
   const extra = options.redact;
   const redact = extra ? (value: unknown) => extra(maskSecrets(value)) : maskSecrets;
+  const triggers = new EventTriggers(runtime, options.pipelines);
   const services = (run: RunInfo, step: string): StepServices => {
     const base = options.services?.(run, step);
     return {
       registry: base?.registry ?? createStepRegistryClient(runtime.registry, { runId: run.id, step, dagHash: run.dagHash }),
       monitor: base?.monitor ?? {},
+      events: base?.events ?? { emit: (name, data) => triggers.fireEvent(name, data, `${run.id}.${step}.${name}`) },
       secrets,
     };
   };

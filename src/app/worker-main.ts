@@ -6,7 +6,6 @@ import { loadPipelines } from './pipeline-loader.ts';
 import { createRuntime } from './runtime.ts';
 import { startWorkerHost, type WorkerHost } from './worker-host.ts';
 import { EventTriggers } from './event-triggers.ts';
-import { stepServices } from './step-services.ts';
 
 export interface WorkerMainOptions {
   config: Config;
@@ -31,13 +30,12 @@ export async function runWorkerMain(options: WorkerMainOptions): Promise<void> {
   // Metrics on config.metricsPort (CONVEYOR_METRICS_PORT=0: none); a port already taken by another
   // worker on this host is a warning, not a reason to stop serving jobs.
   const metrics = await attachMetrics(runtime, { queues: options.queues ?? config.queues, onServeError: 'warn' });
-  const services = stepServices(runtime);
   const host = await startWorkerHost(runtime, {
     pipelines: loaded.pipelines,
     queues: options.queues ?? config.queues,
     concurrency: options.concurrency,
     onEvent: (event) => metrics.hub.record(event),
-    services: (run, step) => ({ ...services(run, step), monitor: metrics.monitor }),
+    services: () => ({ monitor: metrics.monitor }),
   });
   // This process finishes runs: it also starts the pipelines that trigger on their success.
   runtime.onEngineEvent(new EventTriggers(runtime, loaded.pipelines).onEngineEvent);

@@ -37,8 +37,18 @@ export interface StepRegistryApi {}
 // eslint-disable-next-line @typescript-eslint/no-empty-interface
 export interface StepMonitorApi {}
 
+/** Lets a step signal an event, as `conveyor trigger-event` does (e.g. "model-degraded" → retraining). */
+export interface StepEvents {
+  /**
+   * Starts every pipeline with `triggers: [{ event: name }]`, with `data` on its trigger. Idempotent per
+   * run, step and event name: a retried step does not start the pipelines twice.
+   */
+  emit(name: string, data?: unknown): Promise<Array<{ pipeline: string; runId: string; created: boolean }>>;
+}
+
 /** Services a step may use beyond its inputs; `app/` wires the implementations. */
 export interface StepServices {
+  events: StepEvents;
   /** Secret values by name (from env / secrets file); masked wherever logs and outputs are shown. */
   secrets: Readonly<Record<string, string>>;
   registry: StepRegistryApi;

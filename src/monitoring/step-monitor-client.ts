@@ -27,6 +27,11 @@ export interface StepMonitorClient {
   recordDataQuality(figures: readonly ReportFigure[]): Promise<{ datasets: string[] }>;
 }
 
+// Types `ctx.monitor` in step handlers (see StepMonitorApi in dsl/context.ts).
+declare module '../dsl/context.ts' {
+  interface StepMonitorApi extends Partial<StepMonitorClient> {}
+}
+
 const BRAND = Symbol.for('conveyor.stepMonitorClient');
 
 function toMs(value: Date | number | string | undefined): number | undefined {

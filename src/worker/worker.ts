@@ -140,6 +140,8 @@ export class ConveyorWorker {
     }
     const code = this.pipelines.get(pipelineId)?.stepCode(instance?.base ?? step);
     const startedAt = clock.now();
+    // Hand-off latency: from the moment the step became ready (its job was added) to its start here.
+    if (job.attempt === 1 && !started.parked) this.options.onEvent?.({ type: 'handoff', pipeline: pipelineId, latencyMs: startedAt - job.readyAt });
     if (!code) {
       const served = [...this.pipelines.keys()].join(', ') || 'none';
       const error = new Error(`worker ${this.id} has no code for pipeline "${pipelineId}" step "${step}" (serves: ${served})`);

@@ -55,3 +55,22 @@ test('iris-training end to end: v1 is promoted, an equal v2 and a worse v3 are r
     await rt.close();
   }
 });
+
+test('continuous learning: model-monitoring on a drifted batch starts iris-training through its model-degraded event', async (t) => {
+  const { default: monitoring } = await import('../../pipelines/model-monitoring.ts');
+  const rt = await testRuntime(redis, { CONVEYOR_DATA_DIR: dataDir });
+  const host = await withWorker(rt, [monitoring, irisTraining]);
+  try {
+    const view = await rt.engine.waitForRun((await rt.engine.trigger(monitoring, { params: { batch: 'data/iris-batch-shifted.csv' } })).runId, { timeoutMs: 60_000 });
+    t.is(view.status, 'succeeded');
+    const request = view.steps['request-retraining'].output as { started: Array<{ pipeline: string; runId: string }>; reasons: string[] };
+    t.deepEqual(request.started.map((s) => s.pipeline), ['iris-training']);
+    t.true(request.reasons.some((r) => r.startsWith('drift in')));
+    const retraining = await rt.engine.waitForRun(request.started[0].runId, { timeoutMs: 60_000 });
+    t.is(retraining.status, 'succeeded');
+    t.like(retraining.trigger, { type: 'event', event: 'model-degraded' });
+  } finally {
+    await host.stop(2_000);
+    await rt.close();
+  }
+});
