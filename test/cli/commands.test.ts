@@ -1,0 +1,142 @@
+/** The `conveyor` binary as users call it: exit codes, --json shapes, --help, against a real worker. */
+import test from 'ava';
+import type { Redis } from 'ioredis';
+import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { BROKEN_PIPELINES, CLI_PIPELINES, killAll, newPrefix, runCli, startCliWorker, waitFor, type WorkerProc } from '../fixtures/procs.ts';
+import { fxClient } from '../fixtures/fx-runtime.ts';
+import { readRecords } from '../fixtures/fx-effects.ts';
+
+let redis: TestRedis;
+let journal: Redis;
+let worker: WorkerProc | undefined;
+let env: Record<string, string>;
+
+test.before(async () => {
+  redis = await startTestRedis();
+  journal = fxClient(redis.url);
+  const prefix = newPrefix();
+  env = { REDIS_URL: redis.url, CONVEYOR_PREFIX: prefix, CONVEYOR_PIPELINES: CLI_PIPELINES, CONVEYOR_LOG_LEVEL: 'warn' };
+  worker = await startCliWorker({ redisUrl: redis.url, prefix, pipelines: CLI_PIPELINES, concurrency: 4 });
+});
+
+test.after.always(async () => {
+  if (worker) await killAll([worker]);
+  journal?.disconnect();
+  await redis?.destroy();
+});
+
+const cli = (...args: string[]) => runCli(args, env);
+const json = (text: string) => JSON.parse(text) as any;
+
+test('--help works on the program and every command (exit 0)', async (t) => {
+  const commands = ['', 'validate', 'graph', 'run', 'status', 'runs', 'logs', 'cancel', 'retry', 'prune', 'worker', 'dev', 'demo'];
+  const results = await Promise.all(commands.map((c) => cli(...(c ? [c] : []), '--help')));
+  results.forEach((r, i) => {
+    t.is(r.code, 0, `conveyor ${commands[i]} --help: ${r.stderr}`);
+    t.regex(r.stdout, /Usage: conveyor/, commands[i]);
+  });
+});
+
+test('validate: a valid folder exits 0; a folder with broken files exits 1, lists the errors and still the valid pipelines', async (t) => {
+  const ok = await cli('validate', CLI_PIPELINES, '--json');
+  t.is(ok.code, 0, ok.stderr);
+  const okJson = json(ok.stdout);
+  t.true(okJson.valid);
+  t.deepEqual(okJson.pipelines.map((p: { id: string }) => p.id).sort(), ['cli-flaky', 'cli-ok', 'cli-slow']);
+  t.deepEqual(okJson.errors, []);
+
+  const bad = await cli('validate', BROKEN_PIPELINES, '--json');
+  t.is(bad.code, 1);
+  const badJson = json(bad.stdout);
+  t.false(badJson.valid);
+  t.deepEqual(badJson.pipelines.map((p: { id: string }) => p.id).sort(), ['good-one', 'good-two']);
+  const errorFiles = badJson.errors.map((e: { file: string }) => e.file).sort();
+  t.is(errorFiles.length, 2);
+  t.regex(errorFiles[0], /syntax-error\.mjs$/);
+  t.regex(errorFiles[1], /unknown-need\.ts$/);
+  t.regex(badJson.errors.find((e: { file: string }) => /unknown-need/.test(e.file)).message, /unknown step "nope"/);
+
+  const human = await cli('validate', BROKEN_PIPELINES);
+  t.is(human.code, 1);
+  t.regex(human.stdout, /good-one/);
+  t.regex(human.stdout, /good-two/);
+  t.regex(human.stderr, /syntax-error\.mjs/);
+  t.regex(human.stderr, /unknown-need\.ts/);
+});
+
+test.serial('run --wait: 0 when the run succeeds, 1 when it fails, 2 for bad params with the zod message', async (t) => {
+  const ok = await cli('run', 'cli-ok', '-p', 'n=3', '--wait', '--json');
+  t.is(ok.code, 0, ok.stderr);
+  const view = json(ok.stdout);
+  t.is(view.status, 'succeeded');
+  t.deepEqual(view.steps.report.output, { text: 'doubled: 6' });
+
+  const failed = await cli('run', 'cli-flaky', '--wait', '--json');
+  t.is(failed.code, 1, failed.stderr);
+  const failedView = json(failed.stdout);
+  t.is(failedView.status, 'failed');
+  t.is(failedView.steps.flaky.status, 'failed');
+  t.is(failedView.steps.flaky.error.message, 'not allowed yet');
+
+  const bad = await cli('run', 'cli-ok', '-p', 'n=0', '--wait');
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /cli-ok/);
+  t.regex(bad.stderr, /\bn\b/);
+  t.regex(bad.stderr, />=\s*1|too small/i, 'the zod message');
+  t.is(bad.stdout, '');
+  const missing = await cli('run', 'cli-ok', '--wait');
+  t.is(missing.code, 2);
+  t.regex(missing.stderr, /\bn\b/);
+});
+
+test.serial('status --json, runs --json, and retry --wait of a failed run keeping succeeded outputs', async (t) => {
+  const failed = json((await cli('run', 'cli-flaky', '--wait', '--json')).stdout);
+  const runId: string = failed.id;
+
+  const status = await cli('status', runId, '--json');
+  t.is(status.code, 0, status.stderr);
+  const shape = json(status.stdout);
+  t.like(shape, { id: runId, pipeline: 'cli-flaky', status: 'failed', params: {} });
+  t.deepEqual(Object.keys(shape.steps), ['first', 'flaky']);
+  t.like(shape.steps.first, { status: 'succeeded', attempts: 1 });
+  t.is(typeof shape.steps.first.output.nonce, 'string');
+  t.like(shape.steps.flaky, { status: 'failed', attempts: 1, error: { message: 'not allowed yet' } });
+  t.false('output' in shape.steps.flaky);
+
+  const unknown = await cli('status', 'no-such-run', '--json');
+  t.is(unknown.code, 1);
+  t.regex(unknown.stderr, /no-such-run/);
+
+  const runs = await cli('runs', '--json', '--pipeline', 'cli-flaky');
+  t.is(runs.code, 0, runs.stderr);
+  const list = json(runs.stdout);
+  t.true(Array.isArray(list));
+  t.like(list.find((r: { id: string }) => r.id === runId), { id: runId, pipeline: 'cli-flaky', status: 'failed' });
+  t.true(list.every((r: { pipeline: string }) => r.pipeline === 'cli-flaky'));
+  const onlyFailed = json((await cli('runs', '--json', '--status', 'failed')).stdout);
+  t.true(onlyFailed.length > 0 && onlyFailed.every((r: { status: string }) => r.status === 'failed'));
+
+  await journal.set(`fx:allow:${runId}`, '1');
+  const retried = await cli('retry', runId, '--wait', '--json');
+  t.is(retried.code, 0, retried.stderr);
+  const after = json(retried.stdout);
+  t.is(after.status, 'succeeded');
+  t.deepEqual(after.steps.first.output, shape.steps.first.output, 'the succeeded step kept its output');
+  t.deepEqual(after.steps.flaky.output, { sawNonce: shape.steps.first.output.nonce });
+  t.is((await readRecords(journal, runId, 'first')).length, 1, 'the succeeded step did not run again');
+  t.is((await readRecords(journal, runId, 'flaky')).length, 2);
+});
+
+test.serial('cancel: a running run ends cancelled', async (t) => {
+  const started = await cli('run', 'cli-slow', '--json');
+  t.is(started.code, 0, started.stderr);
+  const { runId, created } = json(started.stdout);
+  t.true(created);
+  await waitFor(async () => json((await cli('status', runId, '--json')).stdout).steps.wait.status === 'running', 30_000, 'the step to run');
+  const cancelled = await cli('cancel', runId, '--json');
+  t.is(cancelled.code, 0, cancelled.stderr);
+  t.like(json(cancelled.stdout), { runId, cancelledSteps: ['wait'] });
+  const view = json((await cli('status', runId, '--json')).stdout);
+  t.is(view.status, 'cancelled');
+  t.is(view.steps.wait.status, 'cancelled');
+});
