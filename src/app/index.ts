@@ -16,3 +16,4 @@ export { EventTriggers, type FiredRun } from './event-triggers.ts';
 export { Scheduler, type ScheduleStatus } from '../scheduler/scheduler.ts';
 export { backfill, type BackfillProgress } from '../scheduler/backfill.ts';
 export type { ModelVersion, AuditEntry, ModelSummary } from '../registry/types.ts';
+export { startApi, type ServeOptions, type RunningApi } from './api-main.ts';

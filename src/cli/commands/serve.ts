@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { configFrom } from '../context.ts';
-// The API is wired here rather than through app/ so that app/ stays free of fastify for workers.
-import { startApi } from '../../api/index.ts';
+import { startApi } from '../../app/index.ts';
 import { red } from '../output.ts';
 import { untilSignal } from './worker.ts';
 

@@ -1,14 +1,14 @@
 import { systemClock } from '../core/clock.ts';
 import type { Config } from '../config/schema.ts';
 import type { Pipeline } from '../dsl/pipeline.ts';
-import { createRuntime, type Runtime } from '../app/runtime.ts';
-import { createLogger } from '../app/logger.ts';
-import { loadPipelines } from '../app/pipeline-loader.ts';
-import { startWorkerHost, type WorkerHost } from '../app/worker-host.ts';
-import { createModelRegistry } from '../registry/create.ts';
-import { checkAuthSetup, type AuthConfig } from './auth.ts';
-import { scheduleService } from './schedule-service.ts';
-import { createApiServer, type ApiServer } from './server.ts';
+import { createRuntime, type Runtime } from './runtime.ts';
+import { createLogger } from './logger.ts';
+import { loadPipelines } from './pipeline-loader.ts';
+import { startWorkerHost, type WorkerHost } from './worker-host.ts';
+import { attachMetrics } from './metrics-wiring.ts';
+import { checkAuthSetup, type AuthConfig } from '../api/auth.ts';
+import { scheduleService } from '../api/schedule-service.ts';
+import { createApiServer, type ApiServer } from '../api/server.ts';
 
 export interface ServeOptions {
   config: Config;
@@ -34,7 +34,7 @@ export interface RunningApi {
 }
 
 /**
- * Starts `conveyor serve`: checks the auth setup first (no token → refuse unless --insecure-local,
+ * The API process (composition root for `conveyor serve` and `conveyor dev`). Starts: checks the auth setup first (no token → refuse unless --insecure-local,
  * which binds to loopback), connects, loads pipelines, and listens.
  */
 export async function startApi(options: ServeOptions): Promise<RunningApi> {
@@ -54,9 +54,15 @@ export async function startApi(options: ServeOptions): Promise<RunningApi> {
     }
     const schedules = scheduleService({ redis: runtime.redis, keys: runtime.keys, engine: runtime.engine, pipelines, clock: systemClock, logger });
     for (const problem of schedules.problems) options.onProblem?.(problem);
-    const registry = createModelRegistry({ redis: runtime.redis, config, logger });
-    const server = createApiServer({ runtime, pipelines, registry, schedules, auth, strictResponses: options.strictResponses, metrics: options.metrics });
-    if (options.withWorker) worker = await startWorkerHost(runtime, { pipelines });
+    const registry = runtime.registry;
+    // Metrics of this process on the API's own port (/metrics), not on a second one.
+    const attached = options.metrics ? undefined : await attachMetrics(runtime, { serve: false });
+    const metrics = options.metrics ?? (async () => ({ contentType: attached!.hub.contentType, body: await attached!.hub.metrics() }));
+    const server = createApiServer({ runtime, pipelines, registry, schedules, auth, strictResponses: options.strictResponses, metrics });
+    if (options.withWorker) {
+      worker = await startWorkerHost(runtime, { pipelines });
+      if (attached) worker.onEvent((event) => attached.hub.record(event));
+    }
     const url = await server.listen(options.port ?? config.apiPort, host);
     return {
       url,
@@ -66,7 +72,7 @@ export async function startApi(options: ServeOptions): Promise<RunningApi> {
       async close() {
         await server.close();
         await worker?.stop(config.drainTimeoutMs);
-        await registry.flush().catch(() => {});
+        await attached?.close();
         await runtime.close();
       },
     };
