@@ -93,10 +93,16 @@ async function main(): Promise<void> {
         const engineRates: number[] = [];
         const rawRates: number[] = [];
         const steps = sizes.wide + 2;
+        const engineCpu: number[] = [];
+        const rawCpu: number[] = [];
         for (let r = 0; r < args.repeat; r++) {
+          let cpu0 = await redisCpuMs(admin);
           const e = await bench.runToEnd(wide);
+          engineCpu.push(((await redisCpuMs(admin)) - cpu0) / e.ms);
           engineRates.push((steps / e.ms) * 1000);
+          cpu0 = await redisCpuMs(admin);
           const raw = await rawWide(redis.url, sizes.wide, args.concurrency);
+          rawCpu.push(((await redisCpuMs(admin)) - cpu0) / raw.ms);
           rawRates.push(raw.jobsPerSec);
           progress(`wide #${r + 1}: engine ${Math.round(e.ms)} ms (${Math.round(engineRates.at(-1)!)} steps/s), raw ${Math.round(raw.ms)} ms (${Math.round(raw.jobsPerSec)} jobs/s)`);
         }
@@ -105,6 +111,8 @@ async function main(): Promise<void> {
         result.wide = {
           ratio: round(engineStepsPerSec / rawJobsPerSec, 3), engineStepsPerSec: Math.round(engineStepsPerSec), rawJobsPerSec: Math.round(rawJobsPerSec),
           steps, samples: { engine: engineRates.map(Math.round), raw: rawRates.map(Math.round) },
+          // Share of one core redis-server used while the case ran: near 1 means Redis-bound.
+          redisCpuBusy: { engine: round(median(engineCpu), 2), raw: round(median(rawCpu), 2) },
         };
       }
 
@@ -112,18 +120,26 @@ async function main(): Promise<void> {
         const engineRates: number[] = [];
         const rawRates: number[] = [];
         const handoffs: number[] = [];
+        const engineCpu: number[] = [];
+        const rawCpu: number[] = [];
+        const rawAtEngineConcurrency: number[] = [];
         for (let r = 0; r < args.repeat; r++) {
           probe.clear();
           finishedAt.clear();
+          let cpu0 = await redisCpuMs(admin);
           const e = await bench.runToEnd(chain);
+          engineCpu.push(((await redisCpuMs(admin)) - cpu0) / e.ms);
           engineRates.push((sizes.chain / e.ms) * 1000);
           for (let i = 1; i < sizes.chain; i++) {
             const done = finishedAt.get(`c${i - 1}`);
             const next = probe.startedAt.get(`c${i}`);
             if (done !== undefined && next !== undefined) handoffs.push(next - done);
           }
+          cpu0 = await redisCpuMs(admin);
           const raw = await rawChain(redis.url, sizes.chain);
+          rawCpu.push(((await redisCpuMs(admin)) - cpu0) / raw.ms);
           rawRates.push(raw.hopsPerSec);
+          rawAtEngineConcurrency.push((await rawChain(redis.url, sizes.chain, args.concurrency)).hopsPerSec);
           progress(`chain #${r + 1}: engine ${Math.round(e.ms)} ms (${Math.round(engineRates.at(-1)!)} hops/s), raw ${Math.round(raw.ms)} ms (${Math.round(raw.hopsPerSec)} hops/s)`);
         }
         const engineHopsPerSec = median(engineRates);
@@ -131,6 +147,9 @@ async function main(): Promise<void> {
         result.chain = {
           ratio: round(engineHopsPerSec / rawHopsPerSec, 3), engineHopsPerSec: Math.round(engineHopsPerSec), rawHopsPerSec: Math.round(rawHopsPerSec),
           steps: sizes.chain, samples: { engine: engineRates.map(Math.round), raw: rawRates.map(Math.round) },
+          redisCpuBusy: { engine: round(median(engineCpu), 2), raw: round(median(rawCpu), 2) },
+          // Context, not the baseline: the same raw chain with the engine's worker concurrency.
+          rawHopsPerSecAtEngineConcurrency: Math.round(median(rawAtEngineConcurrency)),
         };
         result.handoff = { p50Ms: round(percentile(handoffs, 50), 3), p99Ms: round(percentile(handoffs, 99), 3), maxMs: round(Math.max(...handoffs), 3), samples: handoffs.length };
       }
@@ -182,6 +201,13 @@ async function main(): Promise<void> {
   }
   if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else process.stdout.write(renderTable(result));
+}
+
+/** CPU time redis-server has used so far (user + sys), ms. */
+async function redisCpuMs(admin: Redis): Promise<number> {
+  const info = await admin.info('cpu');
+  const get = (name: string) => Number(new RegExp(`^${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0);
+  return (get('used_cpu_user') + get('used_cpu_sys')) * 1000;
 }
 
 function costSummary(wide: CostFigures, chain: CostFigures) {

@@ -50,8 +50,11 @@ export async function rawWide(url: string, n: number, concurrency: number): Prom
   });
 }
 
-/** A chain of `n` jobs where each job's processor adds the next (concurrency 1): hops/s. */
-export async function rawChain(url: string, n: number): Promise<{ hopsPerSec: number; ms: number }> {
+/**
+ * A chain of `n` jobs where each job's processor adds the next: hops/s. Concurrency 1 is the baseline
+ * (the next job comes back with moveToFinished); at higher concurrency idle slots race for each job.
+ */
+export async function rawChain(url: string, n: number, concurrency = 1): Promise<{ hopsPerSec: number; ms: number }> {
   return withQueue(url, async (name, prefix, client) => {
     const queue = new Queue(name, { connection: client, prefix });
     let resolveAll!: () => void;
@@ -64,7 +67,7 @@ export async function rawChain(url: string, n: number): Promise<{ hopsPerSec: nu
         if (i + 1 < n) await queue.add('hop', { i: i + 1 }, { jobId: `c.${i + 1}`, removeOnComplete: true });
         return null;
       },
-      { connection: workerClient, prefix, concurrency: 1, autorun: false },
+      { connection: workerClient, prefix, concurrency, autorun: false },
     );
     worker.on('completed', (job) => {
       if (job.data.i === n - 1) resolveAll();
