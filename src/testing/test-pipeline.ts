@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { coerceError } from '../core/coerce-error.ts';
 import type { Pipeline, StepCode } from '../dsl/pipeline.ts';
-import type { ParkedState, RunInfo, StepContext, TriggerInfo } from '../dsl/context.ts';
+import type { ParkedState, RunInfo, StepContext, StepMonitorApi, StepRegistryApi, TriggerInfo } from '../dsl/context.ts';
 import type { StepSpec } from '../dsl/types.ts';
 import { parseParams } from '../dsl/params.ts';
 import { validateDag } from '../graph/dag.ts';
@@ -9,6 +9,8 @@ import type { LogEntry } from '../redis/run-store.ts';
 import { serialiseOutput } from '../worker/output-check.ts';
 import { BufferedStepLogger } from '../worker/step-logger.ts';
 import { errorJson, runStep } from '../worker/step-runner.ts';
+import { ModelRegistry } from '../registry/model-registry.ts';
+import { createStepRegistryClient } from '../registry/step-client.ts';
 import { parkStep } from '../worker/park-signal.ts';
 import { DagState, type StepOutcome } from './dag-state.ts';
 
@@ -33,9 +35,13 @@ export interface TestPipelineOptions<P, O extends Outputs> {
   timeoutScale?: number;
   /** `ctx.secrets`; their values are masked in logs and errors, as workers do. */
   secrets?: Record<string, string>;
-  /** `ctx.registry` and `ctx.monitor` (the worker wires real ones; pass fakes or real clients here). */
-  registry?: unknown;
-  monitor?: unknown;
+  /**
+   * `ctx.registry`. A ModelRegistry (e.g. `createModelRegistry` on a test Redis) is wrapped per step
+   * with the run's lineage, exactly as workers do; a function gets the run and step name.
+   */
+  registry?: ModelRegistry | StepRegistryApi | ((run: RunInfo, step: string) => StepRegistryApi);
+  /** `ctx.monitor` (default: an empty object). */
+  monitor?: StepMonitorApi;
   trigger?: TriggerInfo;
   runId?: string;
   logicalTime?: string;
@@ -69,6 +75,8 @@ export interface TestRunResult<O extends Outputs> {
   steps: { [K in keyof O]: TestStepResult } & Record<string, TestStepResult>;
   /** Step log entries in the order they were written. */
   logs: LogEntry[];
+  /** Events steps emitted with `ctx.events.emit` (recorded, not fired: no other pipeline starts). */
+  events: Array<{ step: string; name: string; data: unknown }>;
 }
 
 interface Attempted {
@@ -107,6 +115,7 @@ class TestRun {
   private readonly outputs = new Map<string, string>();
   private readonly steps: Record<string, TestStepResult> = {};
   private readonly logs: LogEntry[] = [];
+  private readonly events: TestRunResult<Outputs>['events'] = [];
   private readonly cancel = new AbortController();
   private readonly runId: string;
   private readonly logicalTime: string;
@@ -153,7 +162,7 @@ class TestRun {
       ordered[name] = this.steps[name];
       for (const item of Object.keys(this.steps).filter((n) => n.startsWith(`${name}[`)).sort(naturalCompare)) ordered[item] = this.steps[item];
     }
-    return { runId: this.runId, dagHash: this.dagHash, status, outputs, steps: ordered, logs: this.logs };
+    return { runId: this.runId, dagHash: this.dagHash, status, outputs, steps: ordered, logs: this.logs, events: this.events };
   }
 
   private record(step: string, done: Attempted): void {
@@ -227,8 +236,14 @@ class TestRun {
         invoke: (signal) =>
           invoke({
             secrets: { ...(this.options.secrets ?? {}) },
-            registry: this.options.registry,
-            monitor: this.options.monitor,
+            registry: this.registryFor(run, name),
+            monitor: this.options.monitor ?? {},
+            events: {
+              emit: async (event: string, data?: unknown) => {
+                this.events.push({ step: name, name: event, data: data === undefined ? null : JSON.parse(serialiseOutput(`${name} (event data)`, data)) });
+                return [];
+              },
+            },
             params: structuredClone(this.params),
             upstream,
             run,
@@ -255,6 +270,14 @@ class TestRun {
       if (!result.retryable || attempt >= maxAttempts) return { outcome: 'f', attempts: attempt, error };
       if (this.options.retryDelay === 'real') await sleep(backoffMs(spec, attempt));
     }
+  }
+
+  private registryFor(run: RunInfo, step: string): StepRegistryApi {
+    const registry = this.options.registry;
+    if (registry instanceof ModelRegistry) return createStepRegistryClient(registry, { runId: run.id, step, dagHash: run.dagHash });
+    if (typeof registry === 'function') return registry(run, step);
+    // No registry given: steps that use one fail with a TypeError naming the missing method.
+    return registry ?? ({} as StepRegistryApi);
   }
 
   private async condition(code: StepCode, upstream: Record<string, unknown>, run: RunInfo): Promise<boolean | Error> {

@@ -175,3 +175,13 @@ test('parking: the step resumes with its parked state', async (t) => {
   const result = await testPipeline(pipeline);
   t.deepEqual(result.outputs.poll, { polls: 3, parkedTimes: 2 });
 });
+
+test('ctx.events.emit is recorded in the result, not fired', async (t) => {
+  const pipeline = definePipeline({ id: 'emitter' }).step('watch', async ({ events }) => {
+    const started = await events.emit('model-degraded', { accuracy: 0.7 });
+    return { started: started.length };
+  });
+  const result = await testPipeline(pipeline);
+  t.deepEqual(result.events, [{ step: 'watch', name: 'model-degraded', data: { accuracy: 0.7 } }]);
+  t.deepEqual(result.outputs.watch, { started: 0 });
+});
