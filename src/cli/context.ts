@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { loadConfig, type Config } from '../config/index.ts';
+import { hasRedisUrlInEnvironment, loadConfig, type Config } from '../config/index.ts';
 import { createLogger, createRuntime, readDevState, type Runtime } from '../app/index.ts';
 
 /** Global options every command accepts (see `conveyor --help`). */
@@ -11,12 +11,21 @@ export interface GlobalOptions {
 }
 
 /** Builds the config from global flags > environment > a running `conveyor dev` > defaults. */
-export function configFrom(command: Command): Config {
+export function configFrom(command: Command, options: { defaultLogLevel?: string } = {}): Config {
   const globals = command.optsWithGlobals() as GlobalOptions;
-  const base = loadConfig({ CONVEYOR_PREFIX: globals.prefix, CONVEYOR_PIPELINES: globals.pipelines, CONVEYOR_LOG_LEVEL: globals.logLevel });
-  let redisUrl = globals.redisUrl ?? process.env.REDIS_URL;
-  if (!redisUrl) redisUrl = readDevState(base.dataDir)?.redisUrl;
-  return redisUrl ? loadConfig({ REDIS_URL: redisUrl, CONVEYOR_PREFIX: globals.prefix, CONVEYOR_PIPELINES: globals.pipelines, CONVEYOR_LOG_LEVEL: globals.logLevel }) : base;
+  const overrides = {
+    CONVEYOR_PREFIX: globals.prefix,
+    CONVEYOR_PIPELINES: globals.pipelines,
+    CONVEYOR_LOG_LEVEL: globals.logLevel ?? options.defaultLogLevel,
+    REDIS_URL: globals.redisUrl,
+  };
+  const base = loadConfig(overrides);
+  // No URL from flag or environment: use the Redis of a `conveyor dev` running in this project, if any.
+  if (!globals.redisUrl && !hasRedisUrlInEnvironment()) {
+    const dev = readDevState(base.dataDir);
+    if (dev) return loadConfig({ ...overrides, REDIS_URL: dev.redisUrl });
+  }
+  return base;
 }
 
 /** Opens the runtime for a one-shot command (logs only warnings unless asked). */

@@ -1,2 +1,2 @@
-export { loadConfig } from './load.ts';
+export { loadConfig, hasRedisUrlInEnvironment } from './load.ts';
 export { ENV_SCHEMA, ENV_NAMES, type Config, type EnvInput } from './schema.ts';

@@ -58,3 +58,8 @@ export function secretEnvVars(env: NodeJS.ProcessEnv = process.env): Record<stri
   }
   return out;
 }
+
+/** Whether REDIS_URL is set in the environment (the CLI then never falls back to a `conveyor dev` Redis). */
+export function hasRedisUrlInEnvironment(env: NodeJS.ProcessEnv = process.env): boolean {
+  return Boolean(env.REDIS_URL);
+}

@@ -1,10 +1,10 @@
 import { Command } from 'commander';
 import { configFrom } from '../context.ts';
 import {
-  clearDevState, createLogger, createRuntime, loadPipelines, resolvePipeline, startEmbeddedRedis, startWorkerHost, writeDevState,
-  type EmbeddedRedis,
+  clearDevState, createLogger, createRuntime, engineLauncher, EventTriggers, loadPipelines, resolvePipeline, Scheduler, startApi,
+  startEmbeddedRedis, startWorkerHost, writeDevState, type EmbeddedRedis,
 } from '../../app/index.ts';
-import { loadConfig, type Config } from '../../config/index.ts';
+import { hasRedisUrlInEnvironment, loadConfig, type Config } from '../../config/index.ts';
 import { ConfigError } from '../../errors/index.ts';
 import { follow } from './runs.ts';
 import { describeRun, dim } from '../output.ts';
@@ -14,40 +14,77 @@ import { reportProblems, untilSignal } from './worker.ts';
 async function redisFor(config: Config, explicitUrl: boolean, persist: boolean): Promise<{ config: Config; embedded?: EmbeddedRedis }> {
   if (explicitUrl) return { config };
   const embedded = await startEmbeddedRedis(config.dataDir, { persist });
-  return { config: loadConfig({ REDIS_URL: embedded.url, CONVEYOR_PREFIX: config.prefix, CONVEYOR_PIPELINES: config.pipelinesDir, CONVEYOR_LOG_LEVEL: config.logLevel }), embedded };
+  return { config: loadConfig({ REDIS_URL: embedded.url, CONVEYOR_PREFIX: config.prefix, CONVEYOR_PIPELINES: config.pipelinesDir, CONVEYOR_LOG_LEVEL: config.logLevel, CONVEYOR_DATA_DIR: config.dataDir }), embedded };
 }
 
-const hasExplicitRedis = (command: Command) => Boolean((command.optsWithGlobals() as { redisUrl?: string }).redisUrl ?? process.env.REDIS_URL);
+const hasExplicitRedis = (command: Command) => Boolean((command.optsWithGlobals() as { redisUrl?: string }).redisUrl) || hasRedisUrlInEnvironment();
 
-/** `conveyor dev`: embedded Redis (AOF under .conveyor/) + a worker for every queue; stays up. */
+/**
+ * `conveyor dev`: the whole system in one process for local work — embedded Redis (AOF under
+ * .conveyor/), a worker for every queue, the scheduler, and the API + web UI on 127.0.0.1.
+ * `--run <pipeline>` triggers a run at once, follows it, and prints the link to its page in the UI.
+ */
 export function devCommand(): Command {
   return new Command('dev')
-    .description('local development: start a private Redis (unless REDIS_URL is set) and a worker for every queue the pipelines use')
+    .description('local development: private Redis (unless REDIS_URL is set), workers for every queue, scheduler, API and web UI on 127.0.0.1')
     .option('--concurrency <n>', 'steps at once per queue', (v) => Number.parseInt(v, 10), 4)
-    .action(async (opts: { concurrency: number }, command: Command) => {
-      const base = configFrom(command);
+    .option('--port <n>', 'port of the API and UI', (v) => Number.parseInt(v, 10), 8080)
+    .option('--run <pipeline>', 'trigger a run of this pipeline once everything is up, and show its result')
+    .option('--no-scheduler', 'do not fire cron schedules')
+    .action(async (opts: { concurrency: number; port: number; run?: string; scheduler: boolean }, command: Command) => {
+      // An interactive terminal: warnings and errors only, unless --log-level asks for more.
+      const base = configFrom(command, { defaultLogLevel: 'warn' });
       const loaded = await loadPipelines(base.pipelinesDir);
       reportProblems(loaded);
       if (loaded.pipelines.length === 0) throw new ConfigError(`no valid pipelines in ${base.pipelinesDir}`);
       const { config, embedded } = await redisFor(base, hasExplicitRedis(command), true);
-      const runtime = await createRuntime(config, { logger: createLogger('warn') });
+      const api = await startApi({ config, pipelines: loaded.pipelines, insecureLocal: true, port: await freePortFrom(opts.port) });
+      const runtime = api.runtime;
       const host = await startWorkerHost(runtime, { pipelines: loaded.pipelines, concurrency: opts.concurrency });
-      writeDevState(config.dataDir, { redisUrl: config.redisUrl, pid: process.pid });
+      runtime.onEngineEvent(new EventTriggers(runtime, loaded.pipelines).onEngineEvent);
+      const scheduler = opts.scheduler
+        ? new Scheduler({ redis: runtime.redis, keys: runtime.keys, pipelines: loaded.pipelines, launcher: engineLauncher(runtime), clock: runtime.clock, logger: runtime.logger })
+        : undefined;
+      scheduler?.start();
+      writeDevState(config.dataDir, { redisUrl: config.redisUrl, apiUrl: api.url, pid: process.pid });
       process.stdout.write(
         [
           `conveyor dev: Redis ${config.redisUrl}${embedded ? dim(' (embedded, data in .conveyor/redis)') : ''}`,
-          `  worker serving ${host.queues.join(', ')} for ${loaded.pipelines.map((p) => p.id).join(', ')}`,
-          `  in another terminal: npx conveyor run ${loaded.pipelines[0].id} --wait`,
+          `  workers serving ${host.queues.join(', ')} for ${loaded.pipelines.map((p) => p.id).join(', ')}`,
+          `  scheduler ${scheduler ? 'on' : 'off'}; web UI and API: ${api.url}/ (no auth, 127.0.0.1 only)`,
+          `  in another terminal: npx conveyor run ${opts.run ?? loaded.pipelines[0].id} --wait`,
           '  Ctrl-C to stop',
           '',
         ].join('\n'),
       );
+      if (opts.run) {
+        const { pipeline } = await resolvePipeline(opts.run, base.pipelinesDir);
+        const { runId } = await runtime.engine.trigger(pipeline, { trigger: { type: 'manual', by: 'dev --run' } });
+        process.stdout.write(`run ${runId} of ${pipeline.id}\n`);
+        const view = await follow(runtime, runId, true);
+        process.stdout.write(`${describeRun(view)}\n\nopen the run in the UI: ${api.url}/#/runs/${runId}\n`);
+      }
       await untilSignal();
+      await scheduler?.stop();
       await host.stop(5_000);
-      await runtime.close();
+      await api.close();
       clearDevState(config.dataDir);
       await embedded?.stop();
     });
+}
+
+/** The first free port at or after `port` on 127.0.0.1 (a second `conveyor dev` does not collide). */
+async function freePortFrom(port: number): Promise<number> {
+  const { createServer } = await import('node:net');
+  for (let candidate = port; candidate < port + 50; candidate++) {
+    const free = await new Promise<boolean>((resolve) => {
+      const server = createServer();
+      server.once('error', () => resolve(false));
+      server.listen(candidate, '127.0.0.1', () => server.close(() => resolve(true)));
+    });
+    if (free) return candidate;
+  }
+  return 0;
 }
 
 /** `conveyor demo <pipeline>`: one command from a fresh clone to a finished run, then exit. */
