@@ -276,6 +276,19 @@ test('the health endpoint the probes use exists: the metrics server answers /hea
   t.regex(read('src/api/server.ts'), /app\.get\('\/healthz'/);
 });
 
+test('docs/ci.md: the workflow is valid YAML and every conveyor command in it is real, with real flags', (t) => {
+  const block = /```yaml\n([\s\S]*?)```/.exec(read('docs/ci.md'))![1];
+  const workflow = parse(block) as Dict;
+  t.truthy(workflow.jobs.check && workflow.jobs.deploy);
+  const scripts = Object.values(workflow.jobs as Record<string, Dict>).flatMap((job) => (job.steps as Dict[]).map((s) => s.run ?? '')).join('\n');
+  // `node bin/conveyor.js <cmd> ...` and `docker run ... "$IMAGE" <cmd> ...` (the image's entry point is the CLI).
+  const invocations = [...scripts.replace(/\\\n\s*/g, ' ').matchAll(/(?:bin\/conveyor\.js|"\$IMAGE")[ \t]+([^\n|>&;]+)/g)].map((m) => m[1].trim().split(/\s+/));
+  t.true(invocations.length >= 4, `found ${invocations.length} invocations`);
+  for (const argv of invocations) t.deepEqual(checkArgv(argv, `docs/ci.md: ${argv.join(' ')}`), []);
+  const names = invocations.map((a) => a[0]);
+  for (const expected of ['validate', 'run', 'pipelines', 'trigger-event']) t.true(names.includes(expected), `docs/ci.md uses ${expected}`);
+});
+
 test('checkArgv catches what it is for (the checks above can fail)', (t) => {
   t.deepEqual(checkArgv(['worker', '--queues', 'default'], 'x'), []);
   t.regex(checkArgv(['wroker'], 'x')[0], /"wroker" is not a conveyor command/);
