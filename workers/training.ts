@@ -9,3 +9,5 @@ await runWorkerMain({
   onProblem: (message) => process.stderr.write(`skipped: ${message}\n`),
   onReady: (host) => process.stderr.write(`worker ${host.worker.id} serving ${host.queues.join(', ')}\n`),
 });
+// Drained: leave even if a step left a socket or timer behind.
+process.exit(0);

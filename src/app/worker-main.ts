@@ -7,6 +7,9 @@ import { createRuntime } from './runtime.ts';
 import { startWorkerHost, type WorkerHost } from './worker-host.ts';
 import { EventTriggers } from './event-triggers.ts';
 
+/** How long a starting worker waits for Redis before giving up (orchestrators restart it after). */
+const WAIT_FOR_REDIS_MS = 60_000;
+
 export interface WorkerMainOptions {
   config: Config;
   /** Queues to serve (default: config.queues, else every queue the pipelines use). */
@@ -26,7 +29,8 @@ export async function runWorkerMain(options: WorkerMainOptions): Promise<void> {
   const loaded = await loadPipelines(config.pipelinesDir);
   for (const problem of loaded.problems) options.onProblem?.(problem.message);
   if (loaded.pipelines.length === 0) throw new ConfigError(`no valid pipelines in ${config.pipelinesDir}: nothing to serve`);
-  const runtime = await createRuntime(config, { logger: createLogger(config.logLevel, 'conveyor-worker') });
+  // A worker started before Redis (compose, k8s) waits for it for a while, then fails with one line.
+  const runtime = await createRuntime(config, { logger: createLogger(config.logLevel, 'conveyor-worker'), connectTimeoutMs: WAIT_FOR_REDIS_MS });
   // Metrics on config.metricsPort (CONVEYOR_METRICS_PORT=0: none); a port already taken by another
   // worker on this host is a warning, not a reason to stop serving jobs.
   const metrics = await attachMetrics(runtime, { queues: options.queues ?? config.queues, onServeError: 'warn' });

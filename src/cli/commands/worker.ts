@@ -17,7 +17,8 @@ export function workerCommand(): Command {
         onProblem: (message) => process.stderr.write(`${red('skipped')} ${message}\n`),
         onReady: (host) => process.stderr.write(`worker ${host.worker.id} serving ${host.queues.join(', ')}\n`),
       });
-      process.exitCode = 0;
+      // Drained: leave even if a step left a socket or timer behind.
+      process.exit(0);
     });
 }
 
