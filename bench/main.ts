@@ -95,13 +95,19 @@ async function main(): Promise<void> {
         const steps = sizes.wide + 2;
         const engineCpu: number[] = [];
         const rawCpu: number[] = [];
+        const engineNodeCpu: number[] = [];
+        const rawNodeCpu: number[] = [];
         for (let r = 0; r < args.repeat; r++) {
           let cpu0 = await redisCpuMs(admin);
+          let node0 = process.cpuUsage();
           const e = await bench.runToEnd(wide);
+          engineNodeCpu.push(cpuUs(node0) / steps);
           engineCpu.push(((await redisCpuMs(admin)) - cpu0) / e.ms);
           engineRates.push((steps / e.ms) * 1000);
           cpu0 = await redisCpuMs(admin);
+          node0 = process.cpuUsage();
           const raw = await rawWide(redis.url, sizes.wide, args.concurrency);
+          rawNodeCpu.push(cpuUs(node0) / sizes.wide);
           rawCpu.push(((await redisCpuMs(admin)) - cpu0) / raw.ms);
           rawRates.push(raw.jobsPerSec);
           progress(`wide #${r + 1}: engine ${Math.round(e.ms)} ms (${Math.round(engineRates.at(-1)!)} steps/s), raw ${Math.round(raw.ms)} ms (${Math.round(raw.jobsPerSec)} jobs/s)`);
@@ -113,6 +119,8 @@ async function main(): Promise<void> {
           steps, samples: { engine: engineRates.map(Math.round), raw: rawRates.map(Math.round) },
           // Share of one core redis-server used while the case ran: near 1 means Redis-bound.
           redisCpuBusy: { engine: round(median(engineCpu), 2), raw: round(median(rawCpu), 2) },
+          // CPU time of this Node process (worker, BullMQ, ioredis) per step or job, µs.
+          nodeCpuUsPerStep: { engine: Math.round(median(engineNodeCpu)), raw: Math.round(median(rawNodeCpu)) },
         };
       }
 
@@ -123,11 +131,15 @@ async function main(): Promise<void> {
         const engineCpu: number[] = [];
         const rawCpu: number[] = [];
         const rawAtEngineConcurrency: number[] = [];
+        const engineNodeCpu: number[] = [];
+        const rawNodeCpu: number[] = [];
         for (let r = 0; r < args.repeat; r++) {
           probe.clear();
           finishedAt.clear();
           let cpu0 = await redisCpuMs(admin);
+          let node0 = process.cpuUsage();
           const e = await bench.runToEnd(chain);
+          engineNodeCpu.push(cpuUs(node0) / sizes.chain);
           engineCpu.push(((await redisCpuMs(admin)) - cpu0) / e.ms);
           engineRates.push((sizes.chain / e.ms) * 1000);
           for (let i = 1; i < sizes.chain; i++) {
@@ -136,7 +148,9 @@ async function main(): Promise<void> {
             if (done !== undefined && next !== undefined) handoffs.push(next - done);
           }
           cpu0 = await redisCpuMs(admin);
+          node0 = process.cpuUsage();
           const raw = await rawChain(redis.url, sizes.chain);
+          rawNodeCpu.push(cpuUs(node0) / sizes.chain);
           rawCpu.push(((await redisCpuMs(admin)) - cpu0) / raw.ms);
           rawRates.push(raw.hopsPerSec);
           rawAtEngineConcurrency.push((await rawChain(redis.url, sizes.chain, args.concurrency)).hopsPerSec);
@@ -148,6 +162,7 @@ async function main(): Promise<void> {
           ratio: round(engineHopsPerSec / rawHopsPerSec, 3), engineHopsPerSec: Math.round(engineHopsPerSec), rawHopsPerSec: Math.round(rawHopsPerSec),
           steps: sizes.chain, samples: { engine: engineRates.map(Math.round), raw: rawRates.map(Math.round) },
           redisCpuBusy: { engine: round(median(engineCpu), 2), raw: round(median(rawCpu), 2) },
+          nodeCpuUsPerStep: { engine: Math.round(median(engineNodeCpu)), raw: Math.round(median(rawNodeCpu)) },
           // Context, not the baseline: the same raw chain with the engine's worker concurrency.
           rawHopsPerSecAtEngineConcurrency: Math.round(median(rawAtEngineConcurrency)),
         };
@@ -201,6 +216,12 @@ async function main(): Promise<void> {
   }
   if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else process.stdout.write(renderTable(result));
+}
+
+/** CPU time (user + sys) this process used since `since`, µs. */
+function cpuUs(since: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(since);
+  return d.user + d.system;
 }
 
 /** CPU time redis-server has used so far (user + sys), ms. */

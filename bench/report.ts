@@ -23,6 +23,7 @@ export function renderTable(result: Obj): string {
     rows.push(['wide: engine steps/s', String(wide.engineStepsPerSec), '', '']);
     rows.push(['wide: raw BullMQ jobs/s', String(wide.rawJobsPerSec), '', '']);
     rows.push(['wide: redis-server CPU busy (engine / raw)', `${wide.redisCpuBusy.engine} / ${wide.redisCpuBusy.raw}`, '', '']);
+    rows.push(['wide: Node CPU µs per step / per raw job', `${wide.nodeCpuUsPerStep.engine} / ${wide.nodeCpuUsPerStep.raw}`, '', '']);
     rows.push(['wide: ratio', String(wide.ratio), `>= ${TARGETS.wideRatio}`, mark(wide.ratio >= TARGETS.wideRatio)]);
   }
   if (chain) {
@@ -30,6 +31,7 @@ export function renderTable(result: Obj): string {
     rows.push(['chain: raw BullMQ hops/s', String(chain.rawHopsPerSec), '', '']);
     rows.push([`chain: raw BullMQ hops/s at concurrency ${config.concurrency} (context)`, String(chain.rawHopsPerSecAtEngineConcurrency), '', '']);
     rows.push(['chain: redis-server CPU busy (engine / raw)', `${chain.redisCpuBusy.engine} / ${chain.redisCpuBusy.raw}`, '', '']);
+    rows.push(['chain: Node CPU µs per hop / per raw hop', `${chain.nodeCpuUsPerStep.engine} / ${chain.nodeCpuUsPerStep.raw}`, '', '']);
     rows.push(['chain: ratio', String(chain.ratio), `>= ${TARGETS.chainRatio}`, mark(chain.ratio >= TARGETS.chainRatio)]);
   }
   if (handoff) {
