@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { configFrom, openRuntime, withRuntime } from '../context.ts';
-import { Scheduler, EventTriggers, backfill, engineLauncher, loadPipelines, resolvePipeline, type Runtime, type LoadedPipelines } from '../../app/index.ts';
+import { Scheduler, EventTriggers, attachMetrics, backfill, engineLauncher, loadPipelines, resolvePipeline, type Runtime, type LoadedPipelines } from '../../app/index.ts';
 import { ConfigError, NotFoundError, ValidationError } from '../../errors/index.ts';
 import { colorStatus, dim, printJson, table } from '../output.ts';
 import { reportProblems, untilSignal } from './worker.ts';
@@ -31,10 +31,13 @@ export function schedulerCommand(): Command {
       const loaded = await loadAll(command);
       if (loaded.pipelines.length === 0) throw new ConfigError('no valid pipelines: nothing to schedule');
       const runtime = await openRuntime(command);
+      // /metrics and /healthz on CONVEYOR_METRICS_PORT (tick lateness, skipped and caught-up ticks).
+      const metrics = await attachMetrics(runtime, { onServeError: 'warn' });
       const scheduler = new Scheduler({
         redis: runtime.redis, keys: runtime.keys, pipelines: loaded.pipelines, launcher: engineLauncher(runtime),
         clock: runtime.clock, logger: runtime.logger, intervalMs: opts.interval,
         onEvent: (event) => {
+          metrics.onSchedulerEvent(event);
           if (event.type === 'tick-fired') process.stderr.write(`fired ${event.pipeline}/${event.schedule} ${event.tickTime} → ${event.runId}${event.created ? '' : ' (existed)'}\n`);
           if (event.type === 'tick-skipped') process.stderr.write(`skipped ${event.pipeline}/${event.schedule} ${event.tickTime}: ${event.reason}\n`);
         },
@@ -47,6 +50,7 @@ export function schedulerCommand(): Command {
       await untilSignal();
       await scheduler.stop();
       await unsubscribe();
+      await metrics.close();
       await runtime.close();
     });
 }
