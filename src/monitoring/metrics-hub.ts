@@ -158,7 +158,8 @@ export class MetricsHub {
         const pipeline = this.l('pipeline', event.pipeline);
         const step = this.l('step', baseStepName(event.step));
         this.stepDuration.observe({ pipeline, step, status: this.l('status', event.status) }, Math.max(0, event.durationMs) / 1000);
-        if (event.cpuMs > 0) this.stepCpu.inc({ pipeline, step }, event.cpuMs / 1000);
+        // inc(0) too: the series exists from a step's first finish, whatever the CPU sampling saw.
+        this.stepCpu.inc({ pipeline, step }, Math.max(0, event.cpuMs) / 1000);
         if (this.memory && event.status !== 'skipped') this.stepPeakRss.set({ pipeline, step }, this.memory.peakSince(Date.now() - event.durationMs));
         return;
       }

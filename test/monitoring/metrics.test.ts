@@ -9,8 +9,10 @@ import { scrape, scrapeWhen, valueOf, type Exposition } from './exposition.ts';
 
 const ok = definePipeline({ id: 'x' })
   .step('a', async () => {
+    // 20 ms of CPU: more than the worker's 5 ms CPU sampling resolution, so the counter must move.
+    const start = process.cpuUsage();
     let s = 0;
-    for (let i = 0; i < 200_000; i++) s += Math.sqrt(i); // some CPU for the cpu counter
+    while (process.cpuUsage(start).user < 20_000) for (let i = 0; i < 10_000; i++) s += Math.sqrt(i);
     return { s };
   })
   .step('b', { needs: ['a'] }, async ({ upstream }) => ({ doubled: upstream.a.s * 2 }));
