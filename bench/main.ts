@@ -9,6 +9,7 @@ import { cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { Engine } from '../src/engine/engine.ts';
+import { validateDag } from '../src/graph/dag.ts';
 import { silentLogger } from '../src/core/logger.ts';
 import { systemClock } from '../src/core/clock.ts';
 import { benchEngine } from './engine-harness.ts';
@@ -191,7 +192,16 @@ async function main(): Promise<void> {
       try {
         const wideMs: number[] = [];
         const deepMs: number[] = [];
+        const validateWideMs: number[] = [];
+        const validateDeepMs: number[] = [];
         for (let r = 0; r < args.repeat; r++) {
+          // Validation alone (graph/validateDag), to show how the total splits.
+          let tv = performance.now();
+          validateDag(bigWide.spec);
+          validateWideMs.push(performance.now() - tv);
+          tv = performance.now();
+          validateDag(bigDeep.spec);
+          validateDeepMs.push(performance.now() - tv);
           // A fresh Engine has a cold validation cache, as a process seeing the pipeline for the first time.
           const fresh = () => new Engine({ store: idle.runtime.store, queues: idle.runtime.queues, clock: systemClock, logger: silentLogger, retentionMs: 3_600_000 });
           let t0 = performance.now();
@@ -204,6 +214,7 @@ async function main(): Promise<void> {
         }
         result.bigDag = {
           wideMs: Math.round(median(wideMs)), deepMs: Math.round(median(deepMs)), steps: sizes.bigDag,
+          validateOnly: { wideMs: Math.round(median(validateWideMs)), deepMs: Math.round(median(validateDeepMs)) },
           buildBothWithDefinePipelineMs: Math.round(buildMs), samples: { wide: wideMs.map(Math.round), deep: deepMs.map(Math.round) },
         };
       } finally {
