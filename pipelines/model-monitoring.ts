@@ -1,11 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { DecisionTreeClassifier } from 'ml-cart';
-import { definePipeline, NonRetriableError } from 'conveyor';
+import { definePipeline, NonRetriableError, readRows, reportFigures, validateData } from 'conveyor';
 // The data step library and the monitor client type are not re-exported by 'conveyor' yet.
-import { readRows, reportFigures, validateData } from '../src/steps/data/index.ts';
-import type { StepMonitorClient } from '../src/app/metrics-wiring.ts';
-import type { StepRegistryClient } from '../src/registry/step-client.ts';
 
 const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;
 
@@ -32,14 +29,6 @@ async function readLabelled(path: string): Promise<{ X: number[][]; labels: stri
   return { X, labels };
 }
 
-function isMonitor(value: unknown): value is StepMonitorClient {
-  return typeof (value as StepMonitorClient | undefined)?.recordModelMetric === 'function';
-}
-
-function isRegistry(value: unknown): value is StepRegistryClient {
-  return typeof (value as StepRegistryClient | undefined)?.get === 'function';
-}
-
 /**
  * Every hour: score a fresh labelled batch with the production model, record live accuracy and the
  * batch's data quality/drift (→ Prometheus `conveyor_model_metric`, `conveyor_data_drift_psi`, the
@@ -62,16 +51,14 @@ export default definePipeline({
   defaults: { retries: 1, backoff: { type: 'exponential', delayMs: 500 }, timeoutMs: 120_000 },
 })
   .step('load-model', async ({ params, registry, log }) => {
-    if (isRegistry(registry)) {
-      try {
-        const version = await registry.get(params.model, params.alias);
-        const stored = await registry.artifacts.get(version.artifact.uri);
-        const file = JSON.parse(await readFile(stored.path, 'utf8')) as IrisModelFile;
-        log.info('scoring with the registered model', { model: params.model, alias: params.alias, version: version.version });
-        return { version: String(version.version), source: `registry:${params.model}@${params.alias}`, classes: file.classes, tree: JSON.stringify(file.tree) };
-      } catch (error) {
-        log.warn('no usable registered model; falling back to a baseline', { error: (error as Error).message });
-      }
+    try {
+      const version = await registry.get(params.model, params.alias);
+      const stored = await registry.artifacts.get(version.artifact.uri);
+      const file = JSON.parse(await readFile(stored.path, 'utf8')) as IrisModelFile;
+      log.info('scoring with the registered model', { model: params.model, alias: params.alias, version: version.version });
+      return { version: String(version.version), source: `registry:${params.model}@${params.alias}`, classes: file.classes, tree: JSON.stringify(file.tree) };
+    } catch (error) {
+      log.warn('no usable registered model; falling back to a baseline', { error: (error as Error).message });
     }
     // No production model registered yet (e.g. the demo): a baseline CART tree on the reference data.
     const ref = await readLabelled(params.reference);
@@ -108,7 +95,7 @@ export default definePipeline({
     };
   })
   .step('record', { needs: ['load-model', 'score', 'check-drift'] }, async ({ params, upstream, monitor, run, log }) => {
-    if (!isMonitor(monitor)) {
+    if (!monitor.recordModelMetric || !monitor.recordDataQuality || !monitor.series) {
       log.warn('no monitor client on this worker (ctx.monitor): figures not recorded');
       return { recorded: false };
     }
