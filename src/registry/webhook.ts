@@ -1,5 +1,6 @@
 import { CancelledError, ValidationError } from '../errors/conveyor-error.ts';
 import { WebhookDeliveryError } from './errors.ts';
+import { sleep } from '../core/sleep.ts';
 
 export interface WebhookOptions {
   headers?: Record<string, string>;
@@ -71,16 +72,4 @@ function safeTarget(url: string): string {
   } catch {
     return '(invalid url)';
   }
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

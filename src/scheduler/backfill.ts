@@ -2,6 +2,7 @@ import type { Pipeline } from '../dsl/pipeline.ts';
 import { NotFoundError, ValidationError } from '../errors/conveyor-error.ts';
 import { ticksBetween, validateSchedules } from './cron.ts';
 import { isRunActive, launchRequest, type RunLauncher } from './launcher.ts';
+import { sleep } from '../core/sleep.ts';
 
 export interface BackfillOptions {
   pipeline: Pipeline<any, any>;
@@ -123,16 +124,4 @@ export async function backfill(options: BackfillOptions): Promise<BackfillResult
 
 function fmt(ms: number): string {
   return Number.isFinite(ms) ? new Date(ms).toISOString() : String(ms);
-}
-
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
