@@ -6,9 +6,13 @@ import { s } from './util.js';
  */
 export function dagView(graph, { onSelect } = {}) {
   const pad = 4;
+  // Bounds of nodes and edge routes: dagre may route an edge outside the box it reports.
+  const xs = [0, graph.width, ...graph.edges.flatMap((e) => e.points.map((p) => p.x))];
+  const ys = [0, graph.height, ...graph.edges.flatMap((e) => e.points.map((p) => p.y))];
+  const [minX, maxX, minY, maxY] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
   const svg = s('svg', {
     class: 'dag',
-    viewBox: `${-pad} ${-pad} ${graph.width + 2 * pad} ${graph.height + 2 * pad}`,
+    viewBox: `${minX - pad} ${minY - pad} ${maxX - minX + 2 * pad} ${maxY - minY + 2 * pad}`,
     role: 'group',
     'aria-label': `DAG of ${graph.pipeline}`,
   });
