@@ -98,18 +98,24 @@ async function main(): Promise<void> {
         const rawCpu: number[] = [];
         const engineNodeCpu: number[] = [];
         const rawNodeCpu: number[] = [];
+        const engineRedisUs: number[] = [];
+        const rawRedisUs: number[] = [];
         for (let r = 0; r < args.repeat; r++) {
           let cpu0 = await redisCpuMs(admin);
           let node0 = process.cpuUsage();
           const e = await bench.runToEnd(wide);
           engineNodeCpu.push(cpuUs(node0) / steps);
-          engineCpu.push(((await redisCpuMs(admin)) - cpu0) / e.ms);
+          const engineRedisMs = (await redisCpuMs(admin)) - cpu0;
+          engineRedisUs.push((engineRedisMs * 1000) / steps);
+          engineCpu.push(engineRedisMs / e.ms);
           engineRates.push((steps / e.ms) * 1000);
           cpu0 = await redisCpuMs(admin);
           node0 = process.cpuUsage();
           const raw = await rawWide(redis.url, sizes.wide, args.concurrency);
           rawNodeCpu.push(cpuUs(node0) / sizes.wide);
-          rawCpu.push(((await redisCpuMs(admin)) - cpu0) / raw.ms);
+          const rawRedisMs = (await redisCpuMs(admin)) - cpu0;
+          rawRedisUs.push((rawRedisMs * 1000) / sizes.wide);
+          rawCpu.push(rawRedisMs / raw.ms);
           rawRates.push(raw.jobsPerSec);
           progress(`wide #${r + 1}: engine ${Math.round(e.ms)} ms (${Math.round(engineRates.at(-1)!)} steps/s), raw ${Math.round(raw.ms)} ms (${Math.round(raw.jobsPerSec)} jobs/s)`);
         }
@@ -122,6 +128,8 @@ async function main(): Promise<void> {
           redisCpuBusy: { engine: round(median(engineCpu), 2), raw: round(median(rawCpu), 2) },
           // CPU time of this Node process (worker, BullMQ, ioredis) per step or job, µs.
           nodeCpuUsPerStep: { engine: Math.round(median(engineNodeCpu)), raw: Math.round(median(rawNodeCpu)) },
+          // CPU time of redis-server per step or job, µs: the other resource a 2-core machine runs out of.
+          redisCpuUsPerStep: { engine: Math.round(median(engineRedisUs)), raw: Math.round(median(rawRedisUs)) },
         };
       }
 

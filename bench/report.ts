@@ -24,6 +24,7 @@ export function renderTable(result: Obj): string {
     rows.push(['wide: raw BullMQ jobs/s', String(wide.rawJobsPerSec), '', '']);
     rows.push(['wide: redis-server CPU busy (engine / raw)', `${wide.redisCpuBusy.engine} / ${wide.redisCpuBusy.raw}`, '', '']);
     rows.push(['wide: Node CPU µs per step / per raw job', `${wide.nodeCpuUsPerStep.engine} / ${wide.nodeCpuUsPerStep.raw}`, '', '']);
+    rows.push(['wide: redis-server CPU µs per step / per raw job', `${wide.redisCpuUsPerStep.engine} / ${wide.redisCpuUsPerStep.raw}`, '', '']);
     rows.push(['wide: ratio', String(wide.ratio), `>= ${TARGETS.wideRatio}`, mark(wide.ratio >= TARGETS.wideRatio)]);
   }
   if (chain) {
