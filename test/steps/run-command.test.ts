@@ -182,14 +182,14 @@ test('env, cwd and stdin reach the command', async (t) => {
 });
 
 test('resources: the child CPU time and its peak memory are measured', async (t) => {
-  // Burns 400 ms of CPU (by its own clock, not wall time) while holding 200 MB, then waits a little so sampling sees it.
+  // Burns 400 ms of CPU (by its own clock, not wall time) while holding 200 MB, then holds it 1 s more so sampling sees it on a busy host.
   const s = script(
     'heavy.cjs',
     `const b = Buffer.alloc(200 * 1024 * 1024, 1);
      const start = process.cpuUsage();
      let x = 0;
      while (process.cpuUsage(start).user < 400_000) x += Math.sqrt(x + 1);
-     setTimeout(() => console.log(JSON.stringify({ sum: b[0] + (x > 0 ? 1 : 0) })), 300);`,
+     setTimeout(() => console.log(JSON.stringify({ sum: b[0] + (x > 0 ? 1 : 0) })), 1000);`,
   );
   const out = await runCommand({ log: recorder().log }, { command: process.execPath, args: [s], sampleEveryMs: 50 });
   t.deepEqual(out.result, { sum: 2 });
