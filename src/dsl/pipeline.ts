@@ -45,32 +45,68 @@ export interface StepCode {
 export const PIPELINE_BRAND = Symbol.for('conveyor.pipeline');
 
 /**
+ * Steps shared by a chain of builders. Builders are immutable values, but copying every step on each
+ * `.step()` made building a 10,000-step pipeline quadratic (seconds); instead the newest builder of a
+ * chain appends here in O(1), and a builder extended a second time (a branch) copies its prefix first.
+ */
+interface StepStore {
+  specs: StepSpec[];
+  code: Map<string, StepCode>;
+  /** step name -> position in `specs` */
+  index: Map<string, number>;
+}
+
+function copyPrefix(store: StepStore, length: number): StepStore {
+  const specs = store.specs.slice(0, length);
+  return {
+    specs,
+    code: new Map(specs.map((s) => [s.name, store.code.get(s.name)!])),
+    index: new Map(specs.map((s, i) => [s.name, i])),
+  };
+}
+
+/**
  * An immutable pipeline definition: `spec` (serialisable, snapshotted into each run) plus the code of
  * each step. Every `.step()` returns a new Pipeline whose type knows the outputs declared so far, so
  * `needs` can only name earlier steps and `ctx.upstream.<step>` has that step's return type.
  */
 export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
   readonly [PIPELINE_BRAND] = true;
-  readonly spec: PipelineSpec;
   readonly paramsSchema: z.ZodType | undefined;
+  private readonly header: Omit<PipelineSpec, 'steps'>;
   private readonly defaults: Required<StepPolicy>;
-  private readonly code: ReadonlyMap<string, StepCode>;
+  private readonly store: StepStore;
+  /** How many of the store's steps belong to this builder. */
+  private readonly length: number;
+  private materialised: PipelineSpec | undefined;
 
   /** @internal use definePipeline() */
-  constructor(spec: PipelineSpec, paramsSchema: z.ZodType | undefined, defaults: Required<StepPolicy>, code: ReadonlyMap<string, StepCode>) {
-    this.spec = deepFreeze(spec);
+  constructor(header: Omit<PipelineSpec, 'steps'>, paramsSchema: z.ZodType | undefined, defaults: Required<StepPolicy>, store: StepStore, length: number) {
+    this.header = deepFreeze(header);
     this.paramsSchema = paramsSchema;
     this.defaults = defaults;
-    this.code = code;
+    this.store = store;
+    this.length = length;
+  }
+
+  /** The serialisable definition (built once per builder, frozen). */
+  get spec(): PipelineSpec {
+    this.materialised ??= Object.freeze({ ...this.header, steps: Object.freeze(this.store.specs.slice(0, this.length)) as StepSpec[] });
+    return this.materialised;
   }
 
   get id(): string {
-    return this.spec.id;
+    return this.header.id;
   }
 
   /** The code of a step, or undefined when this definition has no such step. */
   stepCode(name: string): StepCode | undefined {
-    return this.code.get(name);
+    return this.has(name) ? this.store.code.get(name) : undefined;
+  }
+
+  private has(name: string): boolean {
+    const at = this.store.index.get(name);
+    return at !== undefined && at < this.length;
   }
 
   step<Name extends string, R>(name: Name, handler: StepHandler<P, {}, R>): Pipeline<P, Simplify<O & { [K in Name]: Awaited<R> }>>;
@@ -81,7 +117,7 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
   ): Pipeline<P, Simplify<O & { [K in Name]: Awaited<R> }>>;
   step(name: string, optionsOrHandler: unknown, maybeHandler?: unknown): Pipeline<any, any> {
     const [options, handler] = typeof optionsOrHandler === 'function' ? [{}, optionsOrHandler] : [optionsOrHandler, maybeHandler];
-    const where = `pipeline "${this.spec.id}": step "${name}"`;
+    const where = `pipeline "${this.id}": step "${name}"`;
     const parsed = parseOrThrow(stepOptionsSchema, options ?? {}, where);
     return this.withStep(name, parsed, { handler: requireFunction(handler, where), condition: parsed.if as StepCode['condition'] }, 'task');
   }
@@ -92,7 +128,7 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
     options: MapOptions<P, O, N, Item>,
     handler: MapHandler<P, Simplify<Pick<O, N>>, Item, R>,
   ): Pipeline<P, Simplify<O & { [K in Name]: Awaited<R>[] }>> {
-    const where = `pipeline "${this.spec.id}": map step "${name}"`;
+    const where = `pipeline "${this.id}": map step "${name}"`;
     const parsed = parseOrThrow(mapOptionsSchema, options, where);
     return this.withStep(
       name,
@@ -114,34 +150,36 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
     kind: StepSpec['kind'],
     maxParallel?: number,
   ): Pipeline<any, any> {
-    parseOrThrow(nameSchema, name, `pipeline "${this.spec.id}": step name`);
-    const known = this.spec.steps.map((s) => s.name);
-    if (known.includes(name)) throw new ValidationError(`pipeline "${this.spec.id}": duplicate step "${name}"`);
+    const id = this.id;
+    parseOrThrow(nameSchema, name, `pipeline "${id}": step name`);
+    if (this.has(name)) throw new ValidationError(`pipeline "${id}": duplicate step "${name}"`);
     const needs = options.needs ?? [];
     for (const need of needs) {
-      if (need === name) throw new ValidationError(`pipeline "${this.spec.id}": step "${name}" needs itself`);
-      if (!known.includes(need)) {
-        throw new ValidationError(
-          `pipeline "${this.spec.id}": step "${name}" needs unknown step "${need}" (known: ${known.join(', ') || 'none'})`,
-        );
+      if (need === name) throw new ValidationError(`pipeline "${id}": step "${name}" needs itself`);
+      if (!this.has(need)) {
+        const known = this.store.specs.slice(0, this.length).map((s) => s.name);
+        const shown = known.length > 20 ? `${known.slice(0, 20).join(', ')}, …` : known.join(', ') || 'none';
+        throw new ValidationError(`pipeline "${id}": step "${name}" needs unknown step "${need}" (known: ${shown})`);
       }
     }
-    if (new Set(needs).size !== needs.length) throw new ValidationError(`pipeline "${this.spec.id}": step "${name}" lists a need twice`);
-    const spec: StepSpec = {
+    if (new Set(needs).size !== needs.length) throw new ValidationError(`pipeline "${id}": step "${name}" lists a need twice`);
+    const spec: StepSpec = Object.freeze({
       name,
-      needs: [...needs],
+      needs: Object.freeze([...needs]) as string[],
       queue: options.queue ?? this.defaults.queue,
       retries: options.retries ?? this.defaults.retries,
-      backoff: options.backoff ?? this.defaults.backoff,
+      backoff: Object.freeze({ ...(options.backoff ?? this.defaults.backoff) }),
       timeoutMs: options.timeoutMs ?? this.defaults.timeoutMs,
       runWhen: options.runWhen ?? 'upstream-succeeded',
       conditional: typeof options.if === 'function',
       kind,
       ...(kind === 'map' ? { maxParallel: maxParallel ?? 0 } : {}),
-    };
-    const code2 = new Map(this.code);
-    code2.set(name, code);
-    return new Pipeline({ ...this.spec, steps: [...this.spec.steps, spec] }, this.paramsSchema, this.defaults, code2);
+    });
+    const store = this.store.specs.length === this.length ? this.store : copyPrefix(this.store, this.length);
+    store.specs.push(spec);
+    store.index.set(name, this.length);
+    store.code.set(name, code);
+    return new Pipeline(this.header, this.paramsSchema, this.defaults, store, this.length + 1);
   }
 }
 
@@ -154,14 +192,13 @@ export function definePipeline<S extends z.ZodType = z.ZodType<Record<string, ne
   const schedules = parsed.schedule === undefined ? [] : Array.isArray(parsed.schedule) ? parsed.schedule : [parsed.schedule];
   schedules.forEach((s, i) => parseOrThrow(scheduleSchema, s, `pipeline "${parsed.id}": schedule[${i}]`));
   const defaults: Required<StepPolicy> = { ...DEFAULT_POLICY, ...parsed.defaults };
-  const spec: PipelineSpec = {
+  const header: Omit<PipelineSpec, 'steps'> = {
     id: parsed.id,
     description: parsed.description ?? '',
-    steps: [],
     schedules: schedules.map((s, i) => ({ ...s, name: s.name ?? String(i) })),
     triggers: parsed.triggers ?? [],
   };
-  return new Pipeline(spec, parsed.params, defaults, new Map());
+  return new Pipeline(header, parsed.params, defaults, { specs: [], code: new Map(), index: new Map() }, 0);
 }
 
 export function isPipeline(value: unknown): value is Pipeline<any, any> {

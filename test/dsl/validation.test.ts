@@ -72,3 +72,26 @@ test('a valid DAG gives topological order, roots and a stable hash', (t) => {
   const c = validateDag(specOf([stepSpec('load', []), stepSpec('x', ['load'])]));
   t.not(a.hash, c.hash);
 });
+
+test('builders are immutable values: extending one twice gives two independent pipelines', (t) => {
+  const base = definePipeline({ id: 'branches' }).step('a', noop);
+  const left = base.step('b', { needs: ['a'] }, noop);
+  const right = base.step('c', { needs: ['a'] }, noop);
+  const rightAgain = right.step('b', noop); // "b" exists on the left branch only
+  t.deepEqual(base.spec.steps.map((s) => s.name), ['a']);
+  t.deepEqual(left.spec.steps.map((s) => s.name), ['a', 'b']);
+  t.deepEqual(right.spec.steps.map((s) => s.name), ['a', 'c']);
+  t.deepEqual(rightAgain.spec.steps.map((s) => s.name), ['a', 'c', 'b']);
+  t.is(left.stepCode('c'), undefined);
+  t.is(base.stepCode('b'), undefined);
+  t.truthy(left.stepCode('b'));
+  t.throws(() => left.step('b', noop), { message: 'pipeline "branches": duplicate step "b"' });
+  t.true(Object.isFrozen(left.spec) && Object.isFrozen(left.spec.steps) && Object.isFrozen(left.spec.steps[0]));
+});
+
+test('a 10,000-step pipeline builds and validates', (t) => {
+  let p: any = definePipeline({ id: 'big' }).step('s0', noop);
+  for (let i = 1; i < 10_000; i++) p = p.step(`s${i}`, { needs: [`s${i - 1}`] }, noop);
+  t.is(p.spec.steps.length, 10_000);
+  t.is(validateDag(p.spec).order[9_999], 's9999');
+});
