@@ -16,15 +16,21 @@ export interface NewRun {
   createdAt: number;
 }
 
+/** What never changes during a run: a worker fetches it once per run and caches it. */
+export interface RunFixedFields {
+  pipeline: string;
+  params: Record<string, unknown>;
+  trigger: Record<string, unknown>;
+  logicalTime: string;
+  dagHash: string;
+}
+
 export type StartResult =
   | {
       ok: true;
       runStatus: RunStatus;
-      pipeline: string;
-      params: Record<string, unknown>;
-      trigger: Record<string, unknown>;
-      logicalTime: string;
-      dagHash: string;
+      /** Present when asked for (`withFixed`). */
+      fixed: RunFixedFields | undefined;
       failedSoFar: number;
       parked: { state: unknown; count: number; since: number } | undefined;
       /** For a map instance: its item. */
@@ -92,11 +98,14 @@ export class RunStore {
     return { created: true, roots: reply.slice(1).map(String) };
   }
 
-  async startStep(runId: string, step: string, token: string, worker: string, attempt: number, needs: readonly string[], now: number, isMapItem = false): Promise<StartResult> {
+  async startStep(
+    runId: string, step: string, token: string, worker: string, attempt: number, needs: readonly string[], now: number,
+    options: { isMapItem?: boolean; withFixed?: boolean } = {},
+  ): Promise<StartResult> {
     const k = this.keys.run(runId);
     const reply = (await this.redis.stepStart(
       k.run, k.status, k.info, k.output, k.items,
-      step, token, worker, now, attempt, this.keys.eventsChannel, isMapItem ? '1' : '0', ...needs,
+      step, token, worker, now, attempt, this.keys.eventsChannel, options.isMapItem ? '1' : '0', runId, options.withFixed ? '1' : '0', ...needs,
     )) as number | string[];
     if (typeof reply === 'number') return { ok: false, reason: DROP_REASONS[reply] ?? 'missing' };
     const [, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, parked, item, ...outs] = reply;
@@ -107,14 +116,12 @@ export class RunStore {
     return {
       ok: true,
       runStatus: runStatus as RunStatus,
-      pipeline,
-      params: JSON.parse(params || '{}'),
-      trigger: JSON.parse(trigger || '{}'),
-      logicalTime,
-      dagHash,
+      fixed: options.withFixed
+        ? { pipeline, params: JSON.parse(params || '{}'), trigger: JSON.parse(trigger || '{}'), logicalTime, dagHash }
+        : undefined,
       failedSoFar: Number(failed),
       parked: parked ? JSON.parse(parked) : undefined,
-      item: isMapItem ? JSON.parse(item) : undefined,
+      item: options.isMapItem ? JSON.parse(item) : undefined,
       upstream,
     };
   }

@@ -12,7 +12,7 @@ import type { Engine } from '../engine/engine.ts';
 import { resolveStepSpec, stepSpecMap } from '../engine/snapshot.ts';
 import type { KeySpace } from '../redis/keys.ts';
 import { startConsumer, type ConsumedJob, type JobConsumer } from '../redis/job-consumer.ts';
-import type { CompleteResult, RunStore, StepOutcome } from '../redis/run-store.ts';
+import type { CompleteResult, RunFixedFields, RunStore, StepOutcome } from '../redis/run-store.ts';
 import { BufferedStepLogger } from './step-logger.ts';
 import { errorJson, runStep } from './step-runner.ts';
 import { parkStep } from './park-signal.ts';
@@ -59,8 +59,10 @@ export class ConveyorWorker {
   readonly id: string;
   private readonly pipelines: Map<string, Pipeline<any, any>>;
   private readonly consumers: JobConsumer[] = [];
-  /** runId -> abort controllers of its steps running here. */
-  private readonly running = new Map<string, Set<AbortController>>();
+  /** runId -> one cancel controller shared by that run's steps running here, and how many there are. */
+  private readonly running = new Map<string, { controller: AbortController; steps: number }>();
+  /** runId -> the run's fixed fields, fetched with the first step of the run this worker starts. */
+  private readonly fixedByRun = new Map<string, RunFixedFields>();
   private readonly presence: WorkerPresence;
   private closing = false;
   private cpuSampledAt = Number.NEGATIVE_INFINITY;
@@ -122,7 +124,7 @@ export class ConveyorWorker {
 
   activeSteps(): number {
     let n = 0;
-    for (const set of this.running.values()) n += set.size;
+    for (const entry of this.running.values()) n += entry.steps;
     return n;
   }
 
@@ -135,7 +137,11 @@ export class ConveyorWorker {
     if (!resolved) return;
     const { spec, instance } = resolved;
     const token = randomUUID();
-    const started = await store.startStep(runId, step, token, this.id, job.attempt, spec.needs, clock.now(), instance !== undefined);
+    const cachedFixed = this.fixedByRun.get(runId);
+    const started = await store.startStep(runId, step, token, this.id, job.attempt, spec.needs, clock.now(), {
+      isMapItem: instance !== undefined,
+      withFixed: !cachedFixed,
+    });
     if (!started.ok) {
       this.options.logger.debug('job dropped', { runId, step, reason: started.reason });
       return;
@@ -150,16 +156,17 @@ export class ConveyorWorker {
       await this.finishStep(runId, pipelineId, step, token, 'f', errorJson(error), job.attempt, startedAt, 0);
       return;
     }
+    const fixed = cachedFixed ?? this.rememberFixed(runId, started.fixed!);
     const run: RunInfo = {
       id: runId,
       pipelineId,
-      trigger: started.trigger as TriggerInfo,
+      trigger: fixed.trigger as TriggerInfo,
       status: started.failedSoFar > 0 ? 'failed' : started.runStatus,
-      logicalTime: started.logicalTime,
-      dagHash: started.dagHash,
+      logicalTime: fixed.logicalTime,
+      dagHash: fixed.dagHash,
     };
     if (spec.conditional && code.condition) {
-      const decided = await this.evaluateCondition(code, started.params, started.upstream, run);
+      const decided = await this.evaluateCondition(code, fixed.params, started.upstream, run);
       if (decided !== true) {
         const [outcome, payload] = decided === false ? (['k', 'condition was false'] as const) : (['f', errorJson(decided)] as const);
         await this.finishStep(runId, pipelineId, step, token, outcome, payload, job.attempt, startedAt, 0);
@@ -167,11 +174,11 @@ export class ConveyorWorker {
       }
     }
     if (spec.kind === 'map') {
-      await this.expandMap(runId, pipelineId, step, spec, code, run, token, started.params, started.upstream, job.attempt, startedAt);
+      await this.expandMap(runId, pipelineId, step, spec, code, run, token, fixed.params, started.upstream, job.attempt, startedAt);
       return;
     }
     await this.execute({
-      job, runId, pipelineId, step, spec, code, run, token, params: started.params, upstream: started.upstream, startedAt, parked: started.parked,
+      job, runId, pipelineId, step, spec, code, run, token, params: fixed.params, upstream: started.upstream, startedAt, parked: started.parked,
       item: instance ? { value: started.item, index: instance.index } : undefined,
     });
   }
@@ -183,10 +190,12 @@ export class ConveyorWorker {
     item?: { value: unknown; index: number };
   }): Promise<void> {
     const { store, clock } = this.options;
-    const cancel = new AbortController();
-    this.track(a.runId, cancel);
+    const cancel = this.track(a.runId);
     const log = new BufferedStepLogger(a.step, a.job.attempt, this.options.redact);
-    const services = this.options.services(a.run, a.step);
+    // Services are built on first use: most steps touch none of them, and building a registry client
+    // for every no-op step was measurable per-step cost.
+    let services: StepServices | undefined;
+    const service = () => (services ??= this.options.services(a.run, a.step));
     const cpuBefore = this.processCpuUs();
     // A parked step's timeout bounds the whole wait, counted from when it first parked.
     const timeoutMs = a.parked ? a.spec.timeoutMs - (clock.now() - a.parked.since) : a.spec.timeoutMs;
@@ -195,17 +204,21 @@ export class ConveyorWorker {
       result = await runStep({
         step: a.step,
         timeoutMs: Math.max(1, timeoutMs),
-        cancel: cancel.signal,
+        cancel,
         invoke: (signal) => {
           const ctx = {
-            ...services, params: a.params, upstream: a.upstream, run: a.run, step: a.step, attempt: a.job.attempt, signal, log,
+            params: a.params, upstream: a.upstream, run: a.run, step: a.step, attempt: a.job.attempt, signal, log,
             park: parkStep, parked: a.parked,
+            get secrets() { return service().secrets; },
+            get registry() { return service().registry; },
+            get monitor() { return service().monitor; },
+            get events() { return service().events; },
           };
           return a.item ? a.code.handler(ctx, a.item.value, a.item.index) : a.code.handler(ctx);
         },
       });
     } finally {
-      this.untrack(a.runId, cancel);
+      this.untrack(a.runId);
     }
     const cpuMs = (this.processCpuUs() - cpuBefore) / 1000;
     await store.appendLogs(a.runId, log.drain());
@@ -313,7 +326,10 @@ export class ConveyorWorker {
       return;
     }
     await this.options.engine.enqueue(runId, result.ready, undefined, generation);
-    if (result.finalStatus) await this.options.engine.finish(runId, result.finalStatus);
+    if (result.finalStatus) {
+      this.fixedByRun.delete(runId);
+      await this.options.engine.finish(runId, result.finalStatus);
+    }
   }
 
   /**
@@ -360,20 +376,35 @@ export class ConveyorWorker {
     return this.cpuSample;
   }
 
-  private track(runId: string, controller: AbortController): void {
-    const set = this.running.get(runId) ?? new Set();
-    set.add(controller);
-    this.running.set(runId, set);
+  /** The cancel signal of a run's steps here (aborted by `conveyor cancel` and by a drain timeout). */
+  private track(runId: string): AbortSignal {
+    let entry = this.running.get(runId);
+    if (!entry || entry.controller.signal.aborted) {
+      entry = { controller: new AbortController(), steps: 0 };
+      this.running.set(runId, entry);
+    }
+    entry.steps++;
+    return entry.controller.signal;
   }
 
-  private untrack(runId: string, controller: AbortController): void {
-    const set = this.running.get(runId);
-    set?.delete(controller);
-    if (set && set.size === 0) this.running.delete(runId);
+  private untrack(runId: string): void {
+    const entry = this.running.get(runId);
+    if (entry && --entry.steps <= 0) this.running.delete(runId);
+  }
+
+  /** Caches a run's fixed fields; params and trigger are frozen because the run's steps share them. */
+  private rememberFixed(runId: string, fixed: RunFixedFields): RunFixedFields {
+    if (this.fixedByRun.size >= FIXED_CACHE_SIZE) {
+      const oldest = this.fixedByRun.keys().next().value;
+      if (oldest !== undefined) this.fixedByRun.delete(oldest);
+    }
+    const frozen = { ...fixed, params: deepFreeze(fixed.params), trigger: deepFreeze(fixed.trigger) };
+    this.fixedByRun.set(runId, frozen);
+    return frozen;
   }
 
   private abortRun(runId: string, reason: Error): void {
-    for (const controller of this.running.get(runId) ?? []) controller.abort(reason);
+    this.running.get(runId)?.controller.abort(reason);
   }
 }
 
@@ -384,5 +415,16 @@ function redactError(error: Error, redact: (value: unknown) => unknown): Error {
 }
 
 const CPU_SAMPLE_MS = 5;
+
+/** Runs whose fixed fields a worker keeps (a few hundred bytes each). */
+const FIXED_CACHE_SIZE = 2_000;
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());

@@ -16,17 +16,26 @@
   ARGV[5] attempt number (1-based, from the queue's retry count)
   ARGV[6] events channel
   ARGV[7] '1' when the step is a map instance (its item is returned), else '0'
-  ARGV[8..] names of the upstream steps whose outputs the handler receives
+  ARGV[8] run id
+  ARGV[9] '1' to return the run's fixed fields (pipeline, params, trigger, logicalTime, dagHash); a
+          worker asks once per run and caches them, so a step costs no params copy and parse
+  ARGV[10..] names of the upstream steps whose outputs the handler receives
 
   Returns { 1, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, parked, item, out1, out2, ... }
-    where parked is '' or JSON { state, count, since } when the step resumes from step-park.lua
+    where the fixed fields are '' unless ARGV[9] asked for them, and parked is '' or JSON
+    { state, count, since } when the step resumes from step-park.lua
   Errors:
     -1  run does not exist (expired or never created)
     -3  run or step was cancelled: drop the job
     -4  step already finished: drop the job (at-least-once delivery repeat)
     -5  step is not ready (upstream unfinished): drop the job, the DAG will enqueue it
 ]]
-local run = redis.call('HMGET', KEYS[1], 'status', 'pipeline', 'params', 'trigger', 'logicalTime', 'dagHash', 'failed')
+local run
+if ARGV[9] == '1' then
+  run = redis.call('HMGET', KEYS[1], 'status', 'failed', 'pipeline', 'params', 'trigger', 'logicalTime', 'dagHash')
+else
+  run = redis.call('HMGET', KEYS[1], 'status', 'failed')
+end
 if not run[1] then return -1 end
 if run[1] == 'cancelled' then return -3 end
 
@@ -53,8 +62,8 @@ if runStatus == 'queued' then
   runStatus = 'running'
   redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', now)
 end
-redis.call('HSET', KEYS[1], 'updatedAt', now)
-redis.call('PUBLISH', ARGV[6], redis.call('HGET', KEYS[1], 'id') .. '|' .. step .. '|running')
+-- (updatedAt is written by completions only: the reconciler asks BullMQ about running steps anyway.)
+redis.call('PUBLISH', ARGV[6], ARGV[8] .. '|' .. step .. '|running')
 
 local parked = ''
 if info['pc'] then
@@ -62,11 +71,11 @@ if info['pc'] then
 end
 local item = ''
 if ARGV[7] == '1' then item = redis.call('HGET', KEYS[5], step) or 'null' end
-local reply = { 1, runStatus, run[2], run[3], run[4], run[5] or '', run[6] or '', run[7] or '0', parked, item }
-if #ARGV >= 8 then
+local reply = { 1, runStatus, run[3] or '', run[4] or '', run[5] or '', run[6] or '', run[7] or '', run[2] or '0', parked, item }
+if #ARGV >= 10 then
   -- HMGET in chunks: Lua's unpack() fails beyond a few thousand values (a join after a 10,000-step fan-out).
   local needs = {}
-  for i = 8, #ARGV do
+  for i = 10, #ARGV do
     needs[#needs + 1] = ARGV[i]
     if #needs == 1000 or i == #ARGV then
       local outs = redis.call('HMGET', KEYS[4], unpack(needs))
