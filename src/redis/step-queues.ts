@@ -23,6 +23,17 @@ export interface StepJobData {
 
 const ADD_CHUNK = 1_000;
 
+function jobOptions(job: StepJob): JobsOptions {
+  return {
+    jobId: job.jobId,
+    attempts: job.attempts,
+    backoff: { type: job.backoff.type, delay: job.backoff.delayMs },
+    removeOnComplete: true,
+    removeOnFail: { age: KEEP_FAILED_S },
+    ...(job.delayMs ? { delay: job.delayMs } : {}),
+  };
+}
+
 /** BullMQ keeps finished jobs only as long as needed: run state in Redis is the record. */
 const KEEP_FAILED_S = 7 * 24 * 3600;
 
@@ -62,22 +73,12 @@ export class StepQueues {
       for (let i = 0; i < list.length; i += ADD_CHUNK) chunks.push([queueName, list.slice(i, i + ADD_CHUNK)]);
     }
     await Promise.all(
-      chunks.map(([queueName, list]) =>
-        this.queue(queueName).addBulk(
-          list.map((job) => ({
-            name: job.step,
-            data: job.data,
-            opts: {
-              jobId: job.jobId,
-              attempts: job.attempts,
-              backoff: { type: job.backoff.type, delay: job.backoff.delayMs },
-              removeOnComplete: true,
-              removeOnFail: { age: KEEP_FAILED_S },
-              ...(job.delayMs ? { delay: job.delayMs } : {}),
-            } satisfies JobsOptions,
-          })),
-        ),
-      ),
+      chunks.map(([queueName, list]) => {
+        const queue = this.queue(queueName);
+        // One job (a chain hop): a plain add, without addBulk's MULTI/EXEC wrapping.
+        if (list.length === 1) return queue.add(list[0].step, list[0].data, jobOptions(list[0]));
+        return queue.addBulk(list.map((job) => ({ name: job.step, data: job.data, opts: jobOptions(job) })));
+      }),
     );
   }
 
