@@ -139,6 +139,10 @@ export const stepViewSchema = named(
     startedAt: iso.optional(),
     finishedAt: iso.optional(),
     durationMs: z.number().optional(),
+    resources: z
+      .object({ wallMs: z.number(), cpuMs: z.number(), rssBytes: z.number() })
+      .describe('measured by the worker for the final attempt; CPU and RSS are process-wide')
+      .optional(),
   }),
 );
 

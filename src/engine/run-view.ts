@@ -30,6 +30,8 @@ export interface StepView {
   startedAt?: string;
   finishedAt?: string;
   durationMs?: number;
+  /** Wall time, CPU time and RSS measured by the worker for the final attempt. */
+  resources?: { wallMs: number; cpuMs: number; rssBytes: number };
 }
 
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);
@@ -70,6 +72,7 @@ export function buildRunView(record: RunRecord, steps: StepState[], snapshot: Da
       ...(state.firstStartedAt ? { startedAt: iso(state.firstStartedAt) } : {}),
       ...(state.finishedAt ? { finishedAt: iso(state.finishedAt) } : {}),
       ...(state.finishedAt && state.firstStartedAt ? { durationMs: state.finishedAt - state.firstStartedAt } : {}),
+      ...(state.resources ? { resources: state.resources } : {}),
     };
   }
   return view;

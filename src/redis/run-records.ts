@@ -50,6 +50,13 @@ export interface RunRecord {
   cancelledBy?: string;
 }
 
+/** What the worker measured for a step's final attempt (CPU and RSS are process-wide figures). */
+export interface StepResources {
+  wallMs: number;
+  cpuMs: number;
+  rssBytes: number;
+}
+
 export interface StepState {
   name: string;
   status: StepStatus;
@@ -69,6 +76,7 @@ export interface StepState {
   output?: unknown;
   /** True when the step was skipped because an upstream step failed (counts against the run). */
   skippedByFailure?: boolean;
+  resources?: StepResources;
 }
 
 export function decodeRunRecord(hash: Record<string, string>): RunRecord | undefined {
@@ -103,6 +111,8 @@ interface StoredInfo {
   e?: StepError;
   prev?: StepError;
   r?: string;
+  /** resource figures, JSON text */
+  res?: string;
 }
 
 export function decodeStepState(name: string, letter: string, infoJson: string | undefined, outputJson: string | undefined): StepState {
@@ -121,6 +131,7 @@ export function decodeStepState(name: string, letter: string, infoJson: string |
   if (info.prev && typeof info.prev === 'object') state.previousError = info.prev;
   if (info.r) state.reason = info.r;
   if (letter === 'x') state.skippedByFailure = true;
+  if (info.res) state.resources = JSON.parse(info.res) as StepResources;
   if (outputJson !== undefined && outputJson !== '') state.output = JSON.parse(outputJson);
   return state;
 }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './keys.ts';
 import { SCRIPT_CODES, scriptError, withScripts } from './scripts.ts';
-import { decodeRunRecord, decodeStepState, type RunRecord, type RunStatus, type StepState } from './run-records.ts';
+import { decodeRunRecord, decodeStepState, type RunRecord, type RunStatus, type StepResources, type StepState } from './run-records.ts';
 
 export type StepOutcome = 's' | 'f' | 'k';
 
@@ -126,19 +126,21 @@ export class RunStore {
     };
   }
 
-  async completeStep(runId: string, step: string, token: string, outcome: StepOutcome, payload: string, now: number, force = false): Promise<CompleteResult> {
-    return (await this.completeStepWithGeneration(runId, step, token, outcome, payload, now, force)).result;
+  async completeStep(runId: string, step: string, token: string, outcome: StepOutcome, payload: string, now: number, force = false, resources?: StepResources): Promise<CompleteResult> {
+    return (await this.completeStepWithGeneration(runId, step, token, outcome, payload, now, force, resources)).result;
   }
 
   /**
    * completeStep plus the run's generation (which the ready steps' job ids include), read inside the
    * same script: the worker needs no extra read of the run record per completion.
    */
-  async completeStepWithGeneration(runId: string, step: string, token: string, outcome: StepOutcome, payload: string, now: number, force = false): Promise<{ result: CompleteResult; generation: number }> {
+  async completeStepWithGeneration(
+    runId: string, step: string, token: string, outcome: StepOutcome, payload: string, now: number, force = false, resources?: StepResources,
+  ): Promise<{ result: CompleteResult; generation: number }> {
     const k = this.keys.run(runId);
     const reply = (await this.redis.stepComplete(
       k.run, k.def, k.status, k.pending, k.bad, k.condSkip, k.output, k.info,
-      step, token, outcome, payload, now, this.keys.eventsChannel, force ? '1' : '0',
+      step, token, outcome, payload, now, this.keys.eventsChannel, force ? '1' : '0', resources ? JSON.stringify(resources) : '',
     )) as number | Array<string | number>;
     if (typeof reply === 'number') return { result: { ok: false, reason: COMPLETE_REASONS[reply] ?? 'missing' }, generation: 0 };
     const final = String(reply[1]);

@@ -305,7 +305,9 @@ export class ConveyorWorker {
   /** Records the outcome, then enqueues what became ready and closes the run if it ended. */
   private async finishStep(runId: string, pipelineId: string, step: string, token: string, outcome: StepOutcome, payload: string, attempt: number, startedAt: number, cpuMs: number): Promise<void> {
     const now = this.options.clock.now();
-    const { result, generation } = await this.options.store.completeStepWithGeneration(runId, step, token, outcome, payload, now);
+    // Stored with the step (shown by `status --json`, the API and UI) and sent to metrics below.
+    const resources = { wallMs: now - startedAt, cpuMs: Math.round(cpuMs * 1000) / 1000, rssBytes: process.memoryUsage.rss() };
+    const { result, generation } = await this.options.store.completeStepWithGeneration(runId, step, token, outcome, payload, now, false, resources);
     // A rejected completion (stale, duplicate, cancelled) is not a finished step: metrics count each step once.
     if (result.ok) {
       this.options.onEvent?.({

@@ -41,6 +41,8 @@ test('diamond: the join receives both branches typed outputs; run succeeds', asy
     t.is(view.status, 'succeeded');
     t.deepEqual(view.steps.join.output, { sum: 120 });
     t.deepEqual(Object.keys(view.steps), ['load', 'left', 'right', 'join']);
+    const resources = view.steps.join.resources!;
+    t.true(resources.wallMs >= 0 && resources.cpuMs >= 0 && resources.rssBytes > 10_000_000, JSON.stringify(resources));
   });
 });
 

@@ -22,6 +22,7 @@
   ARGV[5] now (ms)
   ARGV[6] events channel
   ARGV[7] '1' to skip the token check (the reconciler failing a step whose job died for good)
+  ARGV[8] resource figures of the attempt, JSON { wallMs, cpuMs, rssBytes }, or '' (stored as given)
 
   Returns { 1, finalRunStatus or '', generation, ready1, ready2, ... } — ready steps are now `queued`;
   the caller enqueues them under deterministic job ids (which include the run's generation, returned
@@ -52,6 +53,7 @@ if status == 'c' or runStatus == 'cancelled' then return -3 end
 if status ~= 'r' and not (force and status == 'q') then return -5 end
 
 info['fa'] = tonumber(now)
+if ARGV[8] and ARGV[8] ~= '' then info['res'] = ARGV[8] end
 if outcome == 's' then
   redis.call('HSET', KEYS[7], step, payload)
   info['e'] = nil
