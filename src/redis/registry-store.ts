@@ -165,23 +165,17 @@ export class RegistryStore {
 
   /** Meta and aliases of many models in one round trip; models with no record are left out. */
   async modelsWithAliases(names: string[]): Promise<{ meta: ModelMeta; aliases: Record<string, string> }[]> {
-    const pipe = this.redis.pipeline();
-    for (const name of names) {
-      const k = modelKeys(this.keys, name);
-      pipe.hgetall(k.model);
-      pipe.hgetall(k.aliases);
-    }
-    const results = (await pipe.exec()) ?? [];
-    const out: { meta: ModelMeta; aliases: Record<string, string> }[] = [];
-    for (let i = 0; i < names.length; i++) {
-      const [metaError, metaRaw] = results[2 * i];
-      const [aliasError, aliasRaw] = results[2 * i + 1];
-      if (metaError) throw metaError;
-      if (aliasError) throw aliasError;
-      const meta = toMeta(metaRaw as Record<string, string>);
-      if (meta) out.push({ meta, aliases: aliasRaw as Record<string, string> });
-    }
-    return out;
+    // Separate commands, not one pipeline: each model has its own hash tag, and a Cluster client
+    // refuses a pipeline spanning slots. Concurrent commands still go out back to back.
+    const rows = await Promise.all(
+      names.map(async (name) => {
+        const k = modelKeys(this.keys, name);
+        const [metaRaw, aliases] = await Promise.all([this.redis.hgetall(k.model), this.redis.hgetall(k.aliases)]);
+        const meta = toMeta(metaRaw);
+        return meta ? { meta, aliases } : undefined;
+      }),
+    );
+    return rows.filter((row): row is { meta: ModelMeta; aliases: Record<string, string> } => row !== undefined);
   }
 
   async aliases(name: string): Promise<Record<string, string>> {

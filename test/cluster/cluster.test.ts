@@ -206,3 +206,22 @@ test.serial('CONVEYOR_REDIS_CLUSTER=1 with one seed node: cancel and retry-run o
   }
   t.deepEqual(lines.filter((l) => /CROSSSLOT|slots allocation|MOVED|error/i.test(l)), []);
 });
+
+test.serial('the model registry on the cluster: versions, aliases and the model list across slots', async (t) => {
+  const lines: string[] = [];
+  const rt = await clusterRuntime(lines);
+  try {
+    // Each model has its own hash tag, so these land on different slots (and likely different nodes).
+    for (const name of ['churn', 'iris', 'fraud', 'ltv']) {
+      const { version } = await rt.registry.register({ name, artifact: { content: Buffer.from(`model ${name}`), filename: 'm.bin' }, framework: 'test', format: 'bin' });
+      await rt.registry.setAlias(name, 'production', version.version, { actor: 'test', reason: 'cluster' });
+    }
+    const page = await rt.registry.listModels({ limit: 10 });
+    t.deepEqual(page.items.map((m) => m.name).sort(), ['churn', 'fraud', 'iris', 'ltv']);
+    t.true(page.items.every((m) => m.aliases.production === 1));
+    t.deepEqual((await rt.registry.history('iris')).items.map((e) => e.action), ['set']);
+    t.deepEqual(lines.filter((l) => /CROSSSLOT|MOVED|slot/i.test(l)), []);
+  } finally {
+    await rt.close();
+  }
+});
