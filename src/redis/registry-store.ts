@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { ConflictError, ConveyorError, NotFoundError } from '../errors/conveyor-error.ts';
 import type { RedisClient } from './connection.ts';
 import type { KeySpace } from './keys.ts';
+import { defineScripts, type ScriptClient } from './lua-scripts.ts';
 
 /**
  * Redis side of the model registry. Layout (P = prefix; every key of one model shares the hash tag
@@ -84,25 +83,11 @@ function scriptError(script: string, code: number, detail: string, ctx: ScriptCo
   return new ConveyorError('INTERNAL', `${script}: unexpected result code ${code} (${detail}) for ${where}`, { script, code });
 }
 
-class Script {
-  private source?: string;
-  private sha?: string;
-  constructor(readonly name: string) {}
-
-  /** EVALSHA, falling back to EVAL once when the server does not have the script (restart, failover). */
-  async run(client: RedisClient, keys: string[], args: (string | number)[]): Promise<unknown> {
-    if (!this.source) {
-      this.source = readFileSync(new URL(`./lua/${this.name}.lua`, import.meta.url), 'utf8');
-      this.sha = createHash('sha1').update(this.source).digest('hex');
-    }
-    try {
-      return await client.evalsha(this.sha!, keys.length, ...keys, ...args);
-    } catch (error) {
-      if (!String((error as Error).message).startsWith('NOSCRIPT')) throw error;
-      return client.eval(this.source, keys.length, ...keys, ...args);
-    }
-  }
-}
+const SCRIPTS = {
+  registryRegister: { file: 'registry-register.lua', keys: 3 },
+  registryMoveAlias: { file: 'registry-move-alias.lua', keys: 4 },
+  registryAppendAudit: { file: 'registry-append-audit.lua', keys: 2 },
+} as const;
 
 export interface ModelMeta {
   name: string;
@@ -112,14 +97,14 @@ export interface ModelMeta {
 }
 
 export class RegistryStore {
-  private readonly register = new Script('registry-register');
-  private readonly moveAliasScript = new Script('registry-move-alias');
-  private readonly appendAuditScript = new Script('registry-append-audit');
+  private readonly scripts: ScriptClient<keyof typeof SCRIPTS>;
 
   constructor(
     readonly redis: RedisClient,
     readonly keys: KeySpace,
-  ) {}
+  ) {
+    this.scripts = defineScripts(redis, SCRIPTS);
+  }
 
   get eventsChannel(): string {
     return registryEventsChannel(this.keys);
@@ -129,7 +114,7 @@ export class RegistryStore {
   async registerVersion(name: string, recordJson: string, nowIso: string, idempotencyKey = ''): Promise<{ version: number; created: boolean }> {
     const k = modelKeys(this.keys, name);
     await this.redis.zadd(this.keys.global('models'), 'NX', Date.parse(nowIso), name);
-    const [code, detail] = (await this.register.run(this.redis, [k.model, k.versions, k.idem], [name, nowIso, recordJson, idempotencyKey])) as [number, number];
+    const [code, detail] = (await this.scripts.registryRegister(k.model, k.versions, k.idem, name, nowIso, recordJson, idempotencyKey)) as [number, number];
     if (code < 0) throw scriptError('registry-register', code, String(detail), { model: name });
     return { version: code, created: detail === 1 };
   }
@@ -141,10 +126,9 @@ export class RegistryStore {
   ): Promise<string> {
     const k = modelKeys(this.keys, name);
     const expected = move.expected === undefined ? '' : move.expected === null ? '-' : String(move.expected);
-    const [code, detail] = (await this.moveAliasScript.run(
-      this.redis,
-      [k.model, k.versions, k.aliases, k.audit],
-      [move.action, move.alias, move.version === undefined ? '' : String(move.version), expected, move.actor, move.nowIso, move.reason, name, this.eventsChannel, move.detailsJson ?? ''],
+    const [code, detail] = (await this.scripts.registryMoveAlias(
+      k.model, k.versions, k.aliases, k.audit,
+      move.action, move.alias, move.version === undefined ? '' : String(move.version), expected, move.actor, move.nowIso, move.reason, name, this.eventsChannel, move.detailsJson ?? '',
     )) as [number, string];
     if (code < 0) throw scriptError('registry-move-alias', code, String(detail), { model: name, alias: move.alias, version: move.version, expected: move.expected });
     return detail;
@@ -153,7 +137,7 @@ export class RegistryStore {
   /** Appends a non-move entry (deployment record); `entryJson` must be a non-empty object without `seq`. */
   async appendAudit(name: string, entryJson: string): Promise<string> {
     const k = modelKeys(this.keys, name);
-    const [code, detail] = (await this.appendAuditScript.run(this.redis, [k.model, k.audit], [entryJson])) as [number, string];
+    const [code, detail] = (await this.scripts.registryAppendAudit(k.model, k.audit, entryJson)) as [number, string];
     if (code < 0) throw scriptError('registry-append-audit', code, String(detail), { model: name });
     return detail;
   }

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './keys.ts';
+import { defineScripts, type ScriptClient } from './lua-scripts.ts';
 
 /**
  * Redis state of the scheduler. Every key lives under the global hash tag (KeySpace.global), so the
@@ -25,7 +24,6 @@ const SCRIPTS = {
   schedDequeue: { file: 'schedule-dequeue.lua', keys: 2 },
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
-type ScriptClient = Redis & Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
 
 /** Claims outlive any instance that could still plan the same tick from a stale cursor read. */
 export const DEFAULT_CLAIM_TTL_MS = 2 * 86_400_000;
@@ -42,17 +40,12 @@ export interface ScheduleState {
 }
 
 export class ScheduleStore {
-  private readonly redis: ScriptClient;
+  private readonly redis: ScriptClient<ScriptName>;
   private readonly keys: KeySpace;
   private readonly claimTtlMs: number;
 
   constructor(redis: Redis, keys: KeySpace, options: { claimTtlMs?: number } = {}) {
-    for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-      if (typeof (redis as unknown as Record<string, unknown>)[name] === 'function') continue;
-      const lua = readFileSync(fileURLToPath(new URL(`./lua/${SCRIPTS[name].file}`, import.meta.url)), 'utf8');
-      redis.defineCommand(name, { numberOfKeys: SCRIPTS[name].keys, lua });
-    }
-    this.redis = redis as ScriptClient;
+    this.redis = defineScripts(redis, SCRIPTS);
     this.keys = keys;
     this.claimTtlMs = options.claimTtlMs ?? DEFAULT_CLAIM_TTL_MS;
   }

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
+import { defineScripts, type ScriptClient } from './lua-scripts.ts';
 import { ConflictError, ConveyorError, NotFoundError } from '../errors/conveyor-error.ts';
 
 /** The Lua scripts and how many KEYS each takes. Each file starts with its contract header. */
@@ -28,25 +27,9 @@ export const SCRIPT_CODES = {
   NOT_RETRYABLE: -7,
 } as const;
 
-const sources = new Map<ScriptName, string>();
-function source(name: ScriptName): string {
-  let text = sources.get(name);
-  if (!text) {
-    text = readFileSync(fileURLToPath(new URL(`./lua/${SCRIPTS[name].file}`, import.meta.url)), 'utf8');
-    sources.set(name, text);
-  }
-  return text;
-}
-
-type ScriptClient = Redis & Record<ScriptName, (...args: (string | number)[]) => Promise<unknown>>;
-
-/** Registers the scripts on a client (ioredis sends EVALSHA and falls back to EVAL once per script). */
-export function withScripts(client: Redis): ScriptClient {
-  for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
-    if (typeof (client as unknown as Record<string, unknown>)[name] === 'function') continue;
-    client.defineCommand(name, { numberOfKeys: SCRIPTS[name].keys, lua: source(name) });
-  }
-  return client as ScriptClient;
+/** Registers the run scripts on a client (see defineScripts). */
+export function withScripts(client: Redis): ScriptClient<ScriptName> {
+  return defineScripts(client, SCRIPTS);
 }
 
 /**
