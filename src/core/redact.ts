@@ -8,7 +8,10 @@ export const REDACTED = '***';
 export const MIN_SECRET_LENGTH = 4;
 
 /** Key words that make a key's value secret; two-word ones (`api_key`, `privateKey`) are matched joined. */
-const SECRET_KEY_WORDS = new Set(['password', 'passwd', 'token', 'secret', 'apikey', 'authorization', 'accesskey', 'privatekey']);
+const SECRET_KEY_WORDS = new Set([
+  'password', 'passwd', 'pwd', 'passphrase', 'token', 'secret', 'apikey', 'authorization', 'accesskey', 'privatekey',
+  'secretkey', 'credential', 'credentials', 'cookie', 'sessionid',
+]);
 
 /**
  * True for keys like `password`, `DB_PASSWORD`, `api-key`, `apiKey`, `X-Auth-Token`, `private_key`,
@@ -33,15 +36,31 @@ export function isSecretKey(key: string): boolean {
 
 export type Redactor = (value: unknown) => unknown;
 
+export interface RedactorOptions {
+  /**
+   * Also mask inside free text: `password=hunter2` / `"token": "abc"` pairs and URL passwords
+   * (`scheme://user:***@host`). For values shown to people (API, logs) — not for JSON text that must
+   * stay parseable, which is why the worker, redacting serialised outputs, leaves it off.
+   */
+  inlinePairs?: boolean;
+}
+
+// `password=hunter2`, `token: abc`, `"api_key": "x"` inside free text (log lines, error messages).
+const INLINE_PAIR = /\b([A-Za-z][A-Za-z0-9_.-]*)(["']?\s*[:=]\s*["']?)([^\s"'&,;}]+)/g;
+// Credentials in URLs: scheme://user:password@host
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)([^\s@/]+)@/gi;
+
 /**
  * Builds a masker for a set of secret values. The result of `redact(value)`:
  * - strings: every occurrence of a secret value (also in its JSON-escaped form, so a step output
- *   serialised to JSON is masked too) replaced by `***`;
- * - arrays and plain objects: a deep copy, with the values of secret-looking keys masked entirely;
+ *   serialised to JSON is masked too) replaced by `***`; with `inlinePairs`, also secret `key=value`
+ *   pairs and URL passwords in the text;
+ * - arrays and plain objects: a deep copy; under a secret-looking key every leaf is masked (the
+ *   shape stays, `credentials: { user: '***', pass: '***' }`);
  * - Errors: `{ name, message }` masked (a raw Error logs as `{}` anyway);
  * - anything else: unchanged. Cycles become "[Circular]". The input is never mutated.
  */
-export function createRedactor(secretValues: Iterable<string>): Redactor {
+export function createRedactor(secretValues: Iterable<string>, options: RedactorOptions = {}): Redactor {
   const needles = new Set<string>();
   for (const value of secretValues) {
     if (typeof value !== 'string' || value.length < MIN_SECRET_LENGTH) continue;
@@ -53,33 +72,33 @@ export function createRedactor(secretValues: Iterable<string>): Redactor {
   const ordered = [...needles].sort((a, b) => b.length - a.length);
   const maskText = (text: string): string => {
     let out = text;
+    if (options.inlinePairs) {
+      out = out.replace(URL_USERINFO, `$1${REDACTED}@`);
+      out = out.replace(INLINE_PAIR, (all, key: string, sep: string, value: string) => (isSecretKey(key) && value !== REDACTED ? `${key}${sep}${REDACTED}` : all));
+    }
     for (const needle of ordered) if (out.includes(needle)) out = out.split(needle).join(REDACTED);
     return out;
   };
-  const walk = (value: unknown, seen: Set<object>): unknown => {
-    if (typeof value === 'string') return maskText(value);
-    if (value === null || typeof value !== 'object') return value;
+  const walk = (value: unknown, seen: Set<object>, secret: boolean): unknown => {
+    if (secret && (value === null || value === undefined || value === '')) return value;
+    if (typeof value === 'string') return secret ? REDACTED : maskText(value);
+    if (value === null || typeof value !== 'object') return secret ? REDACTED : value;
     if (seen.has(value)) return '[Circular]';
     seen.add(value);
     try {
-      if (Array.isArray(value)) return value.map((item) => walk(item, seen));
-      if (value instanceof Error) return { name: value.name, message: maskText(value.message) };
+      if (Array.isArray(value)) return value.map((item) => walk(item, seen, secret));
+      if (value instanceof Error) return { name: value.name, message: secret ? REDACTED : maskText(value.message) };
       const proto = Object.getPrototypeOf(value);
-      if (proto !== Object.prototype && proto !== null) return value; // Date, Map, class instances: left as they are
+      if (proto !== Object.prototype && proto !== null) return secret ? REDACTED : value; // Date, Map, class instances
       const out: Record<string, unknown> = {};
       for (const [key, child] of Object.entries(value)) {
         // defineProperty: a "__proto__" key copied by assignment would change the copy's prototype.
-        Object.defineProperty(out, key, {
-          value: isSecretKey(key) && child !== null && child !== undefined && child !== '' ? REDACTED : walk(child, seen),
-          enumerable: true,
-          writable: true,
-          configurable: true,
-        });
+        Object.defineProperty(out, key, { value: walk(child, seen, secret || isSecretKey(key)), enumerable: true, writable: true, configurable: true });
       }
       return out;
     } finally {
       seen.delete(value);
     }
   };
-  return (value) => walk(value, new Set());
+  return (value) => walk(value, new Set(), false);
 }

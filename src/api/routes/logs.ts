@@ -102,8 +102,12 @@ export function logRoutes(ctx: ApiContext): RouteDef[] {
             busy = false;
           }
         };
+        // Subscribe before the first snapshot (so nothing between them is lost), but hold live step
+        // events until that snapshot is out: a client always sees `run` first.
+        let held: unknown[] | undefined = [];
         const unsubscribe = await ctx.events.subscribe(runId, (event) => {
-          send('step', event);
+          if (held) held.push(event);
+          else send('step', event);
           void refresh();
         });
         let lastWrite = Date.now();
@@ -124,6 +128,9 @@ export function logRoutes(ctx: ApiContext): RouteDef[] {
         request.raw.on('close', close);
         res.on('close', close);
         await refresh();
+        const pending = held;
+        held = undefined;
+        for (const event of pending) send('step', event);
         return undefined;
       },
     }),
