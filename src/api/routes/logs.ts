@@ -75,6 +75,8 @@ export function logRoutes(ctx: ApiContext): RouteDef[] {
             if (entries.length < LOG_BATCH) return;
           }
         };
+        // Live step events wait here until the first `run` snapshot is sent: a client always sees `run` first.
+        let held: unknown[] | undefined = [];
         // Refreshes coalesce: events arriving while a refresh runs cause exactly one more.
         let busy = false;
         let again = false;
@@ -89,6 +91,12 @@ export function logRoutes(ctx: ApiContext): RouteDef[] {
               again = false;
               const view = ctx.redact(await engine.getRun(runId));
               send('run', view);
+              if (held) {
+                // The first snapshot is out: now the step events that arrived meanwhile, in order.
+                const pending = held;
+                held = undefined;
+                for (const event of pending) send('step', event);
+              }
               await flushLogs();
               if (TERMINAL_RUN_STATUSES.has(view.status as RunStatus)) {
                 send('end', { status: view.status });
@@ -104,7 +112,6 @@ export function logRoutes(ctx: ApiContext): RouteDef[] {
         };
         // Subscribe before the first snapshot (so nothing between them is lost), but hold live step
         // events until that snapshot is out: a client always sees `run` first.
-        let held: unknown[] | undefined = [];
         const unsubscribe = await ctx.events.subscribe(runId, (event) => {
           if (held) held.push(event);
           else send('step', event);
@@ -128,9 +135,6 @@ export function logRoutes(ctx: ApiContext): RouteDef[] {
         request.raw.on('close', close);
         res.on('close', close);
         await refresh();
-        const pending = held;
-        held = undefined;
-        for (const event of pending) send('step', event);
         return undefined;
       },
     }),

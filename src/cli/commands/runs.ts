@@ -1,10 +1,10 @@
 import { userInfo, hostname } from 'node:os';
 import { Command, Option } from 'commander';
 import { configFrom, withRuntime } from '../context.ts';
-import { parseDuration, resolvePipeline, type Runtime, type RunView } from '../../app/index.ts';
+import { liveWorkers, parseDuration, resolvePipeline, type Runtime, type RunView } from '../../app/index.ts';
 import { ValidationError } from '../../errors/index.ts';
 import { collectParams, repeatable } from './params.ts';
-import { colorStatus, describeRun, dim, formatMs, printJson, statusMark, table } from '../output.ts';
+import { colorStatus, describeRun, dim, formatMs, printJson, statusMark, table, yellow } from '../output.ts';
 
 /** Exit code of `run --wait`: 0 succeeded, 1 failed or cancelled. */
 const exitFor = (view: RunView) => (view.status === 'succeeded' ? 0 : 1);
@@ -29,6 +29,7 @@ export function runCommand(): Command {
           runId,
           trigger: { type: 'manual', by: safeUser(), via: `cli@${hostname()}` },
         });
+        await warnAboutUnservedQueues(runtime, pipeline.spec.steps.map((s) => s.queue));
         if (!opts.wait) {
           if (opts.json) printJson({ runId: id, created });
           else process.stdout.write(`${id}${created ? '' : dim('  (existing run for this idempotency key)')}\n`);
@@ -176,6 +177,21 @@ export function pruneCommand(): Command {
         else process.stdout.write(`removed ${removed} finished runs\n`);
       });
     });
+}
+
+/**
+ * A run whose queues no live worker serves waits forever in `queued`: say so at once, with the fix,
+ * rather than letting `--wait` hang silently.
+ */
+async function warnAboutUnservedQueues(runtime: Runtime, queues: string[]): Promise<void> {
+  const workers = await liveWorkers(runtime.redis, runtime.keys);
+  const served = new Set(workers.flatMap((w) => w.queues));
+  const missing = [...new Set(queues)].filter((q) => !served.has(q));
+  if (missing.length === 0) return;
+  process.stderr.write(
+    `${yellow('warning:')} no live worker serves ${missing.map((q) => `"${q}"`).join(', ')}; steps there wait until one starts ` +
+      `(conveyor worker --queues ${missing.join(',')}, or conveyor dev)\n`,
+  );
 }
 
 function safeUser(): string {
