@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.ts';
@@ -383,6 +384,8 @@ export class ConveyorWorker {
     let entry = this.running.get(runId);
     if (!entry || entry.controller.signal.aborted) {
       entry = { controller: new AbortController(), steps: 0 };
+      // Each concurrent step of the run listens on this signal (removed when the step ends): not a leak.
+      setMaxListeners(0, entry.controller.signal);
       this.running.set(runId, entry);
     }
     entry.steps++;
