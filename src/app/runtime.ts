@@ -36,6 +36,8 @@ export interface RuntimeOptions {
   clock?: Clock;
   onEngineEvent?: (event: EngineEvent) => void;
   connectTimeoutMs?: number;
+  /** One-shot commands: report a refused connection at once instead of waiting out the timeout. */
+  failFast?: boolean;
 }
 
 /** Connects to Redis (one-line error if unreachable), checks the eviction policy, wires the engine. */
@@ -46,7 +48,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
   const redis = createRedis(config.redisUrl, { ...connect, connectTimeoutMs: options.connectTimeoutMs });
   const extras: Redis[] = [];
   try {
-    await waitForRedis(redis, config.redisUrl, options.connectTimeoutMs ?? 5_000);
+    await waitForRedis(redis, config.redisUrl, options.connectTimeoutMs ?? 5_000, { failFast: options.failFast });
   } catch (error) {
     redis.disconnect();
     throw error;

@@ -32,7 +32,7 @@ export function configFrom(command: Command, options: { defaultLogLevel?: string
 export async function openRuntime(command: Command): Promise<Runtime> {
   const config = configFrom(command);
   const level = (command.optsWithGlobals() as GlobalOptions).logLevel ? config.logLevel : 'warn';
-  return createRuntime(config, { logger: createLogger(level as Config['logLevel']), connectTimeoutMs: 3_000 });
+  return createRuntime(config, { logger: createLogger(level as Config['logLevel']), connectTimeoutMs: 3_000, failFast: true });
 }
 
 /** Runs `fn` with a runtime and always closes it. */

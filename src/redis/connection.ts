@@ -105,12 +105,20 @@ export function createRedis(url: string, options: ConnectOptions = {}): RedisCli
 }
 
 /** Waits until the client is ready or fails with a one-line RedisUnavailableError naming the URL. */
-export async function waitForRedis(client: RedisClient, url: string, timeoutMs = 5_000): Promise<void> {
+export async function waitForRedis(client: RedisClient, url: string, timeoutMs = 5_000, options: { failFast?: boolean } = {}): Promise<void> {
   if (client.status === 'ready') return;
   await new Promise<void>((resolve, reject) => {
     let lastError: unknown;
+    let refusals = 0;
     const onError = (error: unknown) => {
       lastError = error;
+      // A one-shot command gains nothing from waiting out the timeout on a server that refuses or
+      // does not resolve: report it after a second try. Long-running processes keep waiting.
+      const code = (error as NodeJS.ErrnoException)?.code;
+      if (options.failFast && (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') && ++refusals >= 2) {
+        cleanup();
+        reject(new RedisUnavailableError(redactUrl(url), lastError));
+      }
     };
     const timer = setTimeout(() => {
       cleanup();
