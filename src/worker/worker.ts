@@ -13,7 +13,9 @@ import type { Engine } from '../engine/engine.ts';
 import { resolveStepSpec, stepSpecMap } from '../engine/snapshot.ts';
 import type { KeySpace } from '../redis/keys.ts';
 import { startConsumer, type ConsumedJob, type JobConsumer } from '../redis/job-consumer.ts';
-import type { CompleteResult, RunFixedFields, RunStore, StepOutcome } from '../redis/run-store.ts';
+import type { CompleteResult, RunStore, StepOutcome } from '../redis/run-store.ts';
+import { RunFieldsCache } from './run-fields-cache.ts';
+import { CpuClock } from './cpu-clock.ts';
 import { BufferedStepLogger } from './step-logger.ts';
 import { errorJson, runStep } from './step-runner.ts';
 import { parkStep } from './park-signal.ts';
@@ -62,12 +64,10 @@ export class ConveyorWorker {
   private readonly consumers: JobConsumer[] = [];
   /** runId -> one cancel controller shared by that run's steps running here, and how many there are. */
   private readonly running = new Map<string, { controller: AbortController; steps: number }>();
-  /** runId -> the run's fixed fields, fetched with the first step of the run this worker starts. */
-  private readonly fixedByRun = new Map<string, RunFixedFields>();
+  private readonly runFields = new RunFieldsCache();
+  private readonly cpu = new CpuClock();
   private readonly presence: WorkerPresence;
   private closing = false;
-  private cpuSampledAt = Number.NEGATIVE_INFINITY;
-  private cpuSample = 0;
   private readonly onRedisReady = () => void this.checkMarker();
 
   constructor(private readonly options: WorkerOptions) {
@@ -138,7 +138,7 @@ export class ConveyorWorker {
     if (!resolved) return;
     const { spec, instance } = resolved;
     const token = randomUUID();
-    const cachedFixed = this.fixedByRun.get(runId);
+    const cachedFixed = this.runFields.get(runId);
     const started = await store.startStep(runId, step, token, this.id, job.attempt, spec.needs, clock.now(), {
       isMapItem: instance !== undefined,
       withFixed: !cachedFixed,
@@ -157,7 +157,7 @@ export class ConveyorWorker {
       await this.finishStep(runId, pipelineId, step, token, 'f', errorJson(error), job.attempt, startedAt, 0);
       return;
     }
-    const fixed = cachedFixed ?? this.rememberFixed(runId, started.fixed!);
+    const fixed = cachedFixed ?? this.runFields.remember(runId, started.fixed!);
     const run: RunInfo = {
       id: runId,
       pipelineId,
@@ -197,7 +197,7 @@ export class ConveyorWorker {
     // for every no-op step was measurable per-step cost.
     let services: StepServices | undefined;
     const service = () => (services ??= this.options.services(a.run, a.step));
-    const cpuBefore = this.processCpuUs();
+    const cpuBefore = this.cpu.nowUs();
     // A parked step's timeout bounds the whole wait, counted from when it first parked.
     const timeoutMs = a.parked ? a.spec.timeoutMs - (clock.now() - a.parked.since) : a.spec.timeoutMs;
     let result;
@@ -221,7 +221,7 @@ export class ConveyorWorker {
     } finally {
       this.untrack(a.runId);
     }
-    const cpuMs = (this.processCpuUs() - cpuBefore) / 1000;
+    const cpuMs = (this.cpu.nowUs() - cpuBefore) / 1000;
     await store.appendLogs(a.runId, log.drain());
     if (result.ok) {
       // Secret values never reach Redis, outputs included (the redactor also matches their JSON-escaped form).
@@ -330,7 +330,7 @@ export class ConveyorWorker {
     }
     await this.options.engine.enqueue(runId, result.ready, undefined, generation);
     if (result.finalStatus) {
-      this.fixedByRun.delete(runId);
+      this.runFields.forget(runId);
       await this.options.engine.finish(runId, result.finalStatus);
     }
   }
@@ -364,21 +364,6 @@ export class ConveyorWorker {
     }
   }
 
-  /**
-   * Process CPU time in µs, sampled at most every CPU_SAMPLE_MS: two getrusage calls per step were ~7%
-   * of the engine's CPU per no-op step. A step's cpuMs is process-wide (concurrent steps share it), so
-   * a few milliseconds of resolution loses nothing it ever measured.
-   */
-  private processCpuUs(): number {
-    const now = performance.now();
-    if (now - this.cpuSampledAt >= CPU_SAMPLE_MS) {
-      const usage = process.cpuUsage();
-      this.cpuSample = usage.user + usage.system;
-      this.cpuSampledAt = now;
-    }
-    return this.cpuSample;
-  }
-
   /** The cancel signal of a run's steps here (aborted by `conveyor cancel` and by a drain timeout). */
   private track(runId: string): AbortSignal {
     let entry = this.running.get(runId);
@@ -397,17 +382,6 @@ export class ConveyorWorker {
     if (entry && --entry.steps <= 0) this.running.delete(runId);
   }
 
-  /** Caches a run's fixed fields; params and trigger are frozen because the run's steps share them. */
-  private rememberFixed(runId: string, fixed: RunFixedFields): RunFixedFields {
-    if (this.fixedByRun.size >= FIXED_CACHE_SIZE) {
-      const oldest = this.fixedByRun.keys().next().value;
-      if (oldest !== undefined) this.fixedByRun.delete(oldest);
-    }
-    const frozen = { ...fixed, params: deepFreeze(fixed.params), trigger: deepFreeze(fixed.trigger) };
-    this.fixedByRun.set(runId, frozen);
-    return frozen;
-  }
-
   private abortRun(runId: string, reason: Error): void {
     this.running.get(runId)?.controller.abort(reason);
   }
@@ -417,19 +391,6 @@ function redactError(error: Error, redact: (value: unknown) => unknown): Error {
   error.message = String(redact(error.message));
   if (error.stack) error.stack = String(redact(error.stack));
   return error;
-}
-
-const CPU_SAMPLE_MS = 5;
-
-/** Runs whose fixed fields a worker keeps (a few hundred bytes each). */
-const FIXED_CACHE_SIZE = 2_000;
-
-function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value)) deepFreeze(child);
-  }
-  return value;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
