@@ -98,3 +98,29 @@ async function waitForRunsOf(rt: Awaited<ReturnType<typeof testRuntime>>, pipeli
   }
   throw new Error(`no run of ${pipeline} appeared`);
 }
+
+test('clock skew: three schedulers whose clocks disagree by seconds still make exactly one run per tick', async (t) => {
+  const minutely = definePipeline({ id: 'skewed', schedule: { cron: '* * * * *', timezone: 'UTC', catchup: 'all', catchupWindow: '1h', overlap: 'allow', name: 'm' } })
+    .step('tick', async ({ run }) => ({ logicalTime: run.logicalTime }));
+  const rt = await testRuntime(redis);
+  const base = Date.parse('2026-11-26T10:00:30Z');
+  const skews = [-2_000, 0, 3_500];
+  const clocks = skews.map((skew) => new ManualClock(base + skew));
+  const schedulers = clocks.map((clock) => new Scheduler({ redis: rt.redis, keys: rt.keys, pipelines: [minutely], launcher: engineLauncher(rt), clock, logger: silentLogger }));
+  try {
+    await Promise.all(schedulers.map((s) => s.tick()));
+    // Five minutes pass, in 20-second steps; each scheduler ticks with its own (skewed) view of now.
+    for (let elapsed = 20_000; elapsed <= 300_000; elapsed += 20_000) {
+      clocks.forEach((clock, i) => clock.set(base + skews[i] + elapsed));
+      await Promise.all(schedulers.map((s) => s.tick()));
+    }
+    const runs = await rt.engine.listRuns({ pipeline: 'skewed', limit: 100 });
+    const ticks = runs.map((r) => r.logicalTime).sort();
+    t.deepEqual(ticks, [...new Set(ticks)], 'no tick has two runs');
+    t.true(ticks.length >= 5 && ticks.length <= 6, `one run per minute: ${ticks.join(', ')}`);
+    t.true(ticks.every((iso) => iso.endsWith(':00.000Z')), 'logical times are the ticks themselves, whichever clock fired them');
+  } finally {
+    await Promise.all(schedulers.map((s) => s.stop()));
+    await rt.close();
+  }
+});
