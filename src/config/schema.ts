@@ -18,6 +18,8 @@ const duration = (fallback: string) =>
 function isRedisUrl(value: string): boolean {
   const cluster = /^rediss?\+cluster:\/\/(?:[^@/]*@)?([^/?#]+)/i.exec(value);
   if (cluster) return cluster[1].split(',').every((node) => /^[^\s:,]+:\d{1,5}$/.test(node.trim()));
+  const sentinel = /^rediss?\+sentinel:\/\/(?:[^@/]*@)?([^/?#]+)\/[^/?#]+(?:\/\d+)?$/i.exec(value);
+  if (sentinel) return sentinel[1].split(',').every((node) => /^[^\s:,]+(:\d{1,5})?$/.test(node.trim()));
   try {
     return /^rediss?:$/i.test(new URL(value).protocol);
   } catch {
@@ -34,7 +36,7 @@ const port = z.coerce.number().int().min(0).max(65535);
 export const ENV_SCHEMA = z.object({
   REDIS_URL: z
     .string()
-    .refine(isRedisUrl, 'expected redis://[user:password@]host:port, rediss:// (TLS) or redis+cluster://host:port,host:port')
+    .refine(isRedisUrl, 'expected redis://[user:password@]host:port, rediss:// (TLS), redis+cluster://host:port,host:port or redis+sentinel://host:port,host:port/<master>')
     .default('redis://127.0.0.1:6379'),
   /** "1"/"true": REDIS_URL names a seed node of a Redis Cluster (same as a redis+cluster:// URL). */
   CONVEYOR_REDIS_CLUSTER: z.enum(['0', '1', 'true', 'false']).default('0'),

@@ -21,9 +21,14 @@ export interface ConnectOptions {
   tlsCa?: string | Buffer;
 }
 
-/** Where to connect, parsed from a `redis://`, `rediss://` or `redis+cluster://h1:p1,h2:p2` URL. */
+/**
+ * Where to connect, parsed from `redis://`, `rediss://`, `redis+cluster://h1:p1,h2:p2` or
+ * `redis+sentinel://h1:p1,h2:p2/<master name>[/<db>]` (the hosts are the sentinels).
+ */
 export interface RedisTarget {
   cluster: boolean;
+  /** Set for a Sentinel URL: the monitored master's name. */
+  sentinelMaster?: string;
   nodes: ClusterNode[];
   tls: boolean;
   username?: string;
@@ -32,6 +37,20 @@ export interface RedisTarget {
 }
 
 export function parseRedisTarget(url: string, cluster = false): RedisTarget {
+  const sentinel = /^(rediss?)\+sentinel:\/\/(?:([^@/]*)@)?([^/?#]+)\/([^/?#]+)(?:\/(\d+))?/i.exec(url);
+  if (sentinel) {
+    const [, scheme, userinfo, hosts, master, db] = sentinel;
+    const [user, pass] = userinfo ? splitUserinfo(userinfo) : [undefined, undefined];
+    return {
+      cluster: false,
+      sentinelMaster: decodeURIComponent(master),
+      nodes: parseHostList(hosts, 26379),
+      tls: scheme.toLowerCase() === 'rediss',
+      username: user,
+      password: pass,
+      db: db ? Number(db) : undefined,
+    };
+  }
   const multi = /^(rediss?)\+cluster:\/\/(?:([^@/]*)@)?([^/?#]+)/i.exec(url);
   if (multi) {
     const [, scheme, userinfo, hosts] = multi;
@@ -51,6 +70,14 @@ export function parseRedisTarget(url: string, cluster = false): RedisTarget {
     password: parsed.password ? decodeURIComponent(parsed.password) : undefined,
     db: parsed.pathname.length > 1 ? Number(parsed.pathname.slice(1)) : undefined,
   };
+}
+
+function parseHostList(hosts: string, defaultPort: number): ClusterNode[] {
+  return hosts.split(',').map((node) => {
+    const trimmed = node.trim();
+    const at = trimmed.lastIndexOf(':');
+    return at > 0 ? { host: trimmed.slice(0, at), port: Number(trimmed.slice(at + 1)) } : { host: trimmed, port: defaultPort };
+  });
 }
 
 function splitUserinfo(userinfo: string): [string | undefined, string | undefined] {
@@ -85,6 +112,22 @@ export function createRedis(url: string, options: ConnectOptions = {}): RedisCli
       slotsRefreshTimeout: 2_000,
     });
     client = cluster as unknown as Redis;
+  } else if (target.sentinelMaster) {
+    // Sentinel: ioredis asks the sentinels for the current master and follows failovers by itself.
+    // The password is the data nodes'; sentinels are expected to run without auth or with the same one.
+    client = new Redis({
+      ...redisOptions,
+      sentinels: target.nodes as Array<{ host: string; port: number }>,
+      name: target.sentinelMaster,
+      username: target.username,
+      password: target.password,
+      sentinelPassword: target.password,
+      db: target.db,
+      // Follow a failover at once (+switch-master), and reconnect when a demoted master answers READONLY.
+      failoverDetector: true,
+      reconnectOnError: (error) => (/READONLY/.test(error.message) ? 2 : false),
+      ...(tls ? { tls, enableTLSForSentinelMode: true } : {}),
+    });
   } else {
     client = new Redis(url, { ...redisOptions, ...(tls ? { tls } : {}) });
   }
@@ -140,7 +183,7 @@ export async function waitForRedis(client: RedisClient, url: string, timeoutMs =
 
 /** Hides the password of a Redis URL for messages and logs. */
 export function redactUrl(url: string): string {
-  if (/^rediss?\+cluster:/i.test(url)) return url.replace(/(\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+  if (/^rediss?\+(cluster|sentinel):/i.test(url)) return url.replace(/(\/\/[^:@/]*:)[^@/]*@/, '$1***@');
   try {
     const parsed = new URL(url);
     if (parsed.password) parsed.password = '***';

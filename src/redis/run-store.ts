@@ -66,6 +66,12 @@ const COMPLETE_REASONS: Record<number, 'missing' | 'stale' | 'cancelled' | 'dupl
   [SCRIPT_CODES.NOT_READY]: 'not-running',
 };
 
+/** ioredis returns errors inside a MULTI's results instead of throwing (OOM, READONLY...): surface them. */
+function throwFirstError(results: Array<[Error | null, unknown]> | null): void {
+  const failed = results?.find(([error]) => error);
+  if (failed) throw failed[0];
+}
+
 /**
  * Run state in Redis: every write that must be atomic is one Lua script on the run's keys (one hash
  * tag); global indexes (lists, active set) are separate commands, written before the run so the
@@ -89,7 +95,8 @@ export class RunStore {
       .zadd(this.keys.pipelineRuns(run.pipeline), run.createdAt, run.id)
       .zadd(this.keys.activeRuns, run.createdAt, run.id)
       .set(this.keys.marker, String(run.createdAt), 'NX')
-      .exec();
+      .exec()
+      .then(throwFirstError);
     const reply = (await this.redis.runTrigger(
       k.run, k.dag, k.def, k.status, k.pending,
       JSON.stringify(run.fields), run.dagJson, JSON.stringify(run.steps), this.keys.eventsChannel,
@@ -204,7 +211,7 @@ export class RunStore {
       | number
       | Array<string | number>;
     if (typeof reply === 'number') throw scriptError(reply, { runId, action: 'retry' });
-    await this.redis.multi().zrem(this.keys.finishedRuns, runId).zadd(this.keys.activeRuns, now, runId).exec();
+    await this.redis.multi().zrem(this.keys.finishedRuns, runId).zadd(this.keys.activeRuns, now, runId).exec().then(throwFirstError);
     return { generation: Number(reply[1]), ready: reply.slice(2).map(String) };
   }
 
@@ -234,10 +241,10 @@ export class RunStore {
   /** Bookkeeping once a run finished: leave the active set, enter the finished index, expire its keys. */
   async markFinished(runId: string, finishedAt: number, retentionMs: number): Promise<void> {
     const multi = this.redis.multi().zrem(this.keys.activeRuns, runId).zadd(this.keys.finishedRuns, finishedAt, runId);
-    await multi.exec();
+    await multi.exec().then(throwFirstError);
     const expire = this.redis.pipeline();
     for (const key of this.keys.runKeyList(runId)) expire.pexpire(key, retentionMs);
-    await expire.exec();
+    await expire.exec().then(throwFirstError);
   }
 
   /** Refreshes a run's position in the active set (the reconciler looks at the least recent first). */
@@ -291,7 +298,7 @@ export class RunStore {
         const pipeline = pipelines.get(id);
         if (pipeline) pipe.zrem(this.keys.pipelineRuns(pipeline), id);
       }
-      await pipe.exec();
+      await pipe.exec().then(throwFirstError);
       removed += ids.length;
     }
   }
