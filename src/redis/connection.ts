@@ -123,8 +123,9 @@ export function createRedis(url: string, options: ConnectOptions = {}): RedisCli
       password: target.password,
       sentinelPassword: target.password,
       db: target.db,
-      // Follow a failover at once (+switch-master), and reconnect when a demoted master answers READONLY.
-      failoverDetector: true,
+      // After a failover the demoted master answers writes with READONLY: reconnect, which asks the
+      // sentinels for the new master. (ioredis' failoverDetector is not used: its sentinel
+      // subscriptions outlive quit() on duplicated connections and keep the process alive.)
       reconnectOnError: (error) => (/READONLY/.test(error.message) ? 2 : false),
       ...(tls ? { tls, enableTLSForSentinelMode: true } : {}),
     });
