@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConveyorError, isConveyorError } from '../errors/index.ts';
 import { graphCommand, validateCommand } from './commands/pipelines.ts';
@@ -17,9 +18,18 @@ function exitCodeFor(error: unknown): number {
   return 1;
 }
 
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
 export function buildProgram(): Command {
   const program = new Command('conveyor')
     .description('Typed TypeScript DAG pipelines for MLOps on Redis/BullMQ')
+    .version(packageVersion(), '-V, --version', 'print the Conveyor version')
     .option('--redis-url <url>', 'Redis URL (default: REDIS_URL, a running `conveyor dev`, or redis://127.0.0.1:6379)')
     .option('--prefix <prefix>', 'key prefix (default: CONVEYOR_PREFIX or "conveyor")')
     .option('--pipelines <dir>', 'pipelines folder (default: CONVEYOR_PIPELINES or ./pipelines)')
