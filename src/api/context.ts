@@ -6,6 +6,7 @@ import type { Engine } from '../engine/engine.ts';
 import type { KeySpace } from '../redis/keys.ts';
 import type { RunStore } from '../redis/run-store.ts';
 import type { StepQueues } from '../redis/step-queues.ts';
+import type { WorkerRecord } from '../redis/worker-presence.ts';
 import type { ModelRegistry } from '../registry/model-registry.ts';
 import type { ScheduleStatus } from '../scheduler/scheduler.ts';
 import type { RunEvents } from './run-events.ts';
@@ -20,6 +21,7 @@ export interface ApiRuntime {
   queues: StepQueues;
   engine: Engine;
   extraClient(blocking?: boolean): Redis;
+  liveWorkers(): Promise<WorkerRecord[]>;
 }
 
 /** Schedules as the API sees them (the scheduler's status/pause/resume). */

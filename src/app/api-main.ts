@@ -7,7 +7,7 @@ import { loadPipelines } from './pipeline-loader.ts';
 import { startWorkerHost, type WorkerHost } from './worker-host.ts';
 import { attachMetrics } from './metrics-wiring.ts';
 import { checkAuthSetup, type AuthConfig } from '../api/auth.ts';
-import { scheduleService } from '../api/schedule-service.ts';
+import { scheduleService } from './schedule-service.ts';
 import { createApiServer, type ApiServer } from '../api/server.ts';
 
 export interface ServeOptions {

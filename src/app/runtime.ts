@@ -9,6 +9,7 @@ import { ConfigError } from '../errors/conveyor-error.ts';
 import { KeySpace } from '../redis/keys.ts';
 import { RunStore } from '../redis/run-store.ts';
 import { StepQueues } from '../redis/step-queues.ts';
+import { liveWorkers, type WorkerRecord } from '../redis/worker-presence.ts';
 import { createModelRegistry } from '../registry/create.ts';
 import type { ModelRegistry } from '../registry/model-registry.ts';
 
@@ -26,6 +27,8 @@ export interface Runtime {
   registry: ModelRegistry;
   /** Adds a listener for the engine events of this process (runs started/finished); returns its remover. */
   onEngineEvent(listener: (event: EngineEvent) => void): () => void;
+  /** Workers that sent a heartbeat recently (queues, pipeline versions, steps running). */
+  liveWorkers(): Promise<WorkerRecord[]>;
   /** Opens an extra client (subscriber, blocking BullMQ connection). Closed with the runtime. */
   extraClient(blocking?: boolean): Redis;
   close(): Promise<void>;
@@ -88,6 +91,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       engineListeners.add(listener);
       return () => engineListeners.delete(listener);
     },
+    liveWorkers: () => liveWorkers(redis, keys, clock.now()),
     extraClient(blocking = false) {
       const client = createRedis(config.redisUrl, { ...connect, blocking });
       extras.push(client);

@@ -7,7 +7,7 @@ import type { Pipeline } from '../../src/dsl/pipeline.ts';
 import { createModelRegistry } from '../../src/registry/create.ts';
 import type { ModelRegistry } from '../../src/registry/model-registry.ts';
 import { createApiServer, type ApiServer } from '../../src/api/server.ts';
-import { scheduleService } from '../../src/api/schedule-service.ts';
+import { scheduleService } from '../../src/app/schedule-service.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import type { WorkerHost } from '../../src/app/worker-host.ts';

@@ -1,4 +1,3 @@
-import { liveWorkers } from '../../redis/worker-presence.ts';
 import type { ApiContext } from '../context.ts';
 import { defineRoute, type RouteDef } from '../route.ts';
 import { queueListSchema, workerListSchema } from '../schemas.ts';
@@ -14,7 +13,7 @@ export function systemRoutes(ctx: ApiContext): RouteDef[] {
       tag: 'system',
       responses: { 200: { description: 'queues', schema: queueListSchema } },
       async handler() {
-        const workers = await liveWorkers(runtime.redis, runtime.keys);
+        const workers = await runtime.liveWorkers();
         const names = new Set([...ctx.knownQueues(), ...workers.flatMap((w) => w.queues)]);
         const now = Date.now();
         const items = await Promise.all(
@@ -42,7 +41,7 @@ export function systemRoutes(ctx: ApiContext): RouteDef[] {
       tag: 'system',
       responses: { 200: { description: 'workers', schema: workerListSchema } },
       async handler() {
-        const items = await liveWorkers(runtime.redis, runtime.keys);
+        const items = await runtime.liveWorkers();
         return { items: items.sort((a, b) => a.id.localeCompare(b.id)) };
       },
     }),

@@ -7,10 +7,10 @@ import type { KeySpace } from '../redis/keys.ts';
 import { validateSchedules } from '../scheduler/cron.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import type { Redis } from 'ioredis';
-import type { ScheduleService } from './context.ts';
+import type { ScheduleService } from '../api/context.ts';
 
 /**
- * The scheduler's view of schedules (status, pause, resume) without running its loop: the API only
+ * Composition for the API process: the scheduler's view of schedules (status, pause, resume) without running its loop: the API only
  * reads and toggles the state in Redis that the scheduler processes act on. Pipelines whose schedules
  * are invalid are left out (the scheduler refuses them too) and reported through `problems`.
  */
