@@ -77,12 +77,20 @@ export class Reconciler {
         const letters = await store.stepStatusLetters(runId);
         const open = Object.entries(letters).filter(([, letter]) => letter === 'q' || letter === 'r').map(([step]) => step);
         const parkedJobs = await store.parkedJobIds(runId, open);
-        const lost: string[] = [];
-        for (const step of open) {
+        // One batched presence check per queue instead of two round trips per step.
+        const jobs = open.flatMap((step) => {
           const spec = resolveStepSpec(specs, step)?.spec;
-          if (!spec) continue;
-          const jobId = parkedJobs.get(step) ?? jobIdFor(runId, step, run.generation);
-          const state = await queues.jobState(spec.queue, jobId);
+          return spec ? [{ step, queue: spec.queue, jobId: parkedJobs.get(step) ?? jobIdFor(runId, step, run.generation) }] : [];
+        });
+        const presence = new Map<string, 'missing' | 'failed' | 'present'>();
+        for (const queue of new Set(jobs.map((j) => j.queue))) {
+          const states = await queues.jobPresence(queue, jobs.filter((j) => j.queue === queue).map((j) => j.jobId));
+          for (const [jobId, state] of states) presence.set(`${queue}\u0000${jobId}`, state);
+        }
+        const lost: string[] = [];
+        for (const { step, queue, jobId } of jobs) {
+          const found = presence.get(`${queue}\u0000${jobId}`);
+          const state = found === 'missing' ? undefined : found;
           // The queue gave up on the job (stall limit) but the worker that saw it go did not record the
           // failure (it died too): without this the step would stay running and the run never end.
           if (state === 'failed' && (await this.failAbandoned(runId, step, snapshot, run.generation))) report.failedAbandoned++;
