@@ -37,6 +37,8 @@ export interface RouteDef<P = any, Q = any, B = any> {
   body?: z.ZodType<B>;
   headers?: Array<{ name: string; description: string }>;
   responses: Record<number, ResponseSpec>;
+  /** Served without a token. Routes are protected unless they say this (see access.ts). */
+  public?: boolean;
   /** Returns the JSON body (status 200 unless the handler set another), or undefined after writing the reply itself. */
   handler(input: HandlerInput<P, Q, B>): Promise<unknown>;
 }
@@ -75,6 +77,7 @@ export function registerRoute(app: FastifyInstance, def: RouteDef, options: Regi
   app.route({
     method: def.method,
     url: def.path,
+    config: { public: def.public === true },
     handler: async (request, reply) => {
       const params = parsePart(def.params, request.params, 'path');
       const query = parsePart(def.query, request.query, 'query');

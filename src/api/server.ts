@@ -1,12 +1,13 @@
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
-import { isConveyorError, type ErrorCode } from '../errors/conveyor-error.ts';
+import Fastify, { type FastifyInstance } from 'fastify';
 import type { Pipeline } from '../dsl/pipeline.ts';
 import type { ModelRegistry } from '../registry/model-registry.ts';
-import { TokenAuth, type AuthConfig, type Role } from './auth.ts';
+import { allowEmptyJsonBody, installAccessControl } from './access.ts';
+import { TokenAuth, type AuthConfig } from './auth.ts';
 import type { ApiContext, ApiRuntime, ScheduleService } from './context.ts';
 import { buildOpenApi } from './openapi.ts';
 import { redactSecrets } from './redact.ts';
-import { BadRequest, registerRoute, type RouteDef } from './route.ts';
+import { errorBody, frameworkError, installErrorEnvelope, MAX_PARAM_LENGTH } from './errors.ts';
+import { registerRoute, type RouteDef } from './route.ts';
 import { logRoutes } from './routes/logs.ts';
 import { modelRoutes } from './routes/models.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
@@ -31,27 +32,25 @@ export interface ApiServerOptions {
   /** Answer 500 when a response does not match its declared schema (tests). */
   strictResponses?: boolean;
   version?: string;
+  /** Local mode only: `host[:port]` values accepted in the Host header besides loopback on the server's port. */
+  allowedHosts?: readonly string[];
+}
+
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  public: boolean;
 }
 
 export interface ApiServer {
   app: FastifyInstance;
   routes: readonly RouteDef[];
+  /** Every method + path fastify registered (API, UI, health, HEAD twins), as the router sees them. */
+  registeredRoutes: readonly RegisteredRoute[];
   /** Starts listening; resolves to the bound address, e.g. `http://127.0.0.1:8080`. */
   listen(port: number, host: string): Promise<string>;
   close(): Promise<void>;
 }
-
-const STATUS_OF: Partial<Record<ErrorCode, number>> = {
-  VALIDATION: 422,
-  CYCLE: 422,
-  NOT_FOUND: 404,
-  CONFLICT: 409,
-  TIMEOUT: 504,
-  REDIS_UNAVAILABLE: 503,
-  OUTPUT_TOO_LARGE: 422,
-};
-
-const errorBody = (code: string, message: string, details?: Record<string, unknown>) => ({ error: { code, message, ...(details ? { details } : {}) } });
 
 /** Builds the HTTP API and UI on fastify. Nothing listens until `listen()`. */
 export function createApiServer(options: ApiServerOptions): ApiServer {
@@ -69,39 +68,19 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     knownQueues: () => [...new Set(['default', ...options.pipelines.flatMap((p) => p.spec.steps.map((s) => s.queue))])],
   };
   const auth = new TokenAuth(options.auth);
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 2 * 1024 * 1024, return503OnClosing: true, forceCloseConnections: true });
+  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 2 * 1024 * 1024, return503OnClosing: true, forceCloseConnections: true, routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, frameworkErrors: frameworkError });
+  allowEmptyJsonBody(app);
 
-  app.addHook('onRequest', async (request, reply) => {
-    if (!request.url.startsWith('/api/')) return;
-    const result = auth.check(request.method, request.headers.authorization);
-    if (!result.ok) {
-      if (result.status === 401) reply.header('www-authenticate', 'Bearer realm="conveyor"');
-      return reply.code(result.status).send(errorBody(result.status === 401 ? 'UNAUTHORIZED' : 'FORBIDDEN', result.message));
-    }
-    (request as FastifyRequest & { role?: Role }).role = result.role;
+  const registered: RegisteredRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) registered.push({ method, url: route.url, public: route.config?.public === true });
   });
+  installAccessControl(app, auth, options.auth.insecureLocal ? { allowedHosts: options.allowedHosts } : undefined);
   app.addHook('onSend', async (_request, reply) => {
     reply.header('x-content-type-options', 'nosniff');
   });
 
-  app.setErrorHandler((error: FastifyError | Error, request, reply) => {
-    if (error instanceof BadRequest) return reply.code(400).send(errorBody('BAD_REQUEST', error.message, { issues: error.issues }));
-    if (isConveyorError(error)) {
-      const status = STATUS_OF[error.code] ?? 500;
-      if (status === 500) runtime.logger.error('api request failed', { url: request.url, code: error.code, error: error.message });
-      return reply.code(status).send(ctx.redact(errorBody(error.code, error.message, error.details)));
-    }
-    const statusCode = (error as FastifyError).statusCode;
-    if (statusCode === 413) return reply.code(413).send(errorBody('PAYLOAD_TOO_LARGE', `request body is larger than the limit of ${app.initialConfig.bodyLimit} bytes`));
-    if (statusCode && statusCode >= 400 && statusCode < 500) {
-      return reply.code(statusCode).send(errorBody('BAD_REQUEST', `invalid request: ${error.message}`));
-    }
-    runtime.logger.error('api request failed', { url: request.url, error: error instanceof Error ? error.stack : String(error) });
-    return reply.code(500).send(errorBody('INTERNAL', 'internal error (see the server log)'));
-  });
-  app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send(errorBody('NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`));
-  });
+  installErrorEnvelope(app, runtime.logger, ctx.redact);
 
   const routes: RouteDef[] = [
     ...pipelineRoutes(ctx),
@@ -131,7 +110,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   };
   for (const route of routes) registerRoute(app, route, registerOptions);
 
-  app.get('/healthz', async (_request, reply) => {
+  app.get('/healthz', { config: { public: true } }, async (_request, reply) => {
     try {
       await runtime.redis.ping();
       return { status: 'ok' };
@@ -139,7 +118,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       return reply.code(503).send({ status: 'unavailable', error: error instanceof Error ? error.message : String(error) });
     }
   });
-  app.get('/metrics', async (_request, reply) => {
+  // Public like /healthz: Prometheus scrapes without a token (the numbers carry no params or outputs).
+  app.get('/metrics', { config: { public: true } }, async (_request, reply) => {
     if (!options.metrics) return reply.code(404).send(errorBody('NOT_FOUND', 'metrics are not enabled in this process'));
     const { contentType, body } = await options.metrics();
     return reply.type(contentType).send(body);
@@ -149,6 +129,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
   return {
     app,
     routes,
+    registeredRoutes: registered,
     async listen(port, host) {
       return app.listen({ port, host });
     },

@@ -29,6 +29,7 @@ export function registerUi(app: FastifyInstance): void {
     if (!file) return reply.code(404).send({ error: { code: 'NOT_FOUND', message: `no UI file "${name}"` } });
     return reply.type(file.type).header('content-security-policy', CSP).header('cache-control', 'no-cache').send(file.body);
   };
-  app.get('/', send('index.html'));
-  app.get<{ Params: { file: string } }>('/ui/:file', async (request, reply) => send(request.params.file)(request, reply));
+  const config = { public: true };
+  app.get('/', { config }, send('index.html'));
+  app.get<{ Params: { file: string } }>('/ui/:file', { config }, async (request, reply) => send(request.params.file)(request, reply));
 }
