@@ -9,7 +9,7 @@ declare module 'fastify' {
   }
 }
 
-/** Header the web UI sends on every request; a browser sends a custom header cross-site only after a CORS preflight, which this server never grants. */
+/** Header a script may send on a write without a body (the web UI always sends JSON); a browser sends a custom header cross-site only after a CORS preflight, which this server never grants. */
 export const CLIENT_HEADER = 'x-conveyor-client';
 
 export interface LocalModeOptions {

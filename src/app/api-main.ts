@@ -58,7 +58,7 @@ export async function startApi(options: ServeOptions): Promise<RunningApi> {
     // Metrics of this process on the API's own port (/metrics), not on a second one.
     const attached = options.metrics ? undefined : await attachMetrics(runtime, { serve: false });
     const metrics = options.metrics ?? (async () => ({ contentType: attached!.hub.contentType, body: await attached!.hub.metrics() }));
-    const server = createApiServer({ runtime, pipelines, registry, schedules, auth, strictResponses: options.strictResponses, metrics });
+    const server = createApiServer({ runtime, pipelines, registry, schedules, auth, strictResponses: options.strictResponses, metrics, allowedHosts: config.apiAllowedHosts });
     if (options.withWorker) {
       worker = await startWorkerHost(runtime, { pipelines });
       if (attached) worker.onEvent((event) => attached.hub.record(event));

@@ -42,6 +42,7 @@ export function loadConfig(overrides: Partial<Record<keyof typeof ENV_SCHEMA.sha
     apiHost: e.CONVEYOR_API_HOST,
     apiAdminTokens: e.CONVEYOR_API_TOKEN ? [e.CONVEYOR_API_TOKEN] : [],
     apiReadTokens: splitList(e.CONVEYOR_API_READ_TOKENS),
+    apiAllowedHosts: splitList(e.CONVEYOR_API_ALLOWED_HOSTS),
     metricsPort: e.CONVEYOR_METRICS_PORT,
     failureWebhook: e.CONVEYOR_FAILURE_WEBHOOK,
     secretsFile: e.CONVEYOR_SECRETS_FILE,

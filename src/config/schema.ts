@@ -56,6 +56,8 @@ export const ENV_SCHEMA = z.object({
   CONVEYOR_API_HOST: z.string().default('0.0.0.0'),
   CONVEYOR_API_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
   CONVEYOR_API_READ_TOKENS: z.string().optional(),
+  /** Token-less local mode: extra comma-separated `host:port` values accepted in the Host header (a proxy in front). */
+  CONVEYOR_API_ALLOWED_HOSTS: z.string().optional(),
   /** Port of the /metrics + /healthz server of each process; 0 turns the server off. */
   CONVEYOR_METRICS_PORT: port.default(9464),
   /** When set, each failed run is POSTed here ({ runId, pipeline, status, failedSteps }), with retries. */
@@ -84,6 +86,7 @@ export type Config = Readonly<{
   apiHost: string;
   apiAdminTokens: string[];
   apiReadTokens: string[];
+  apiAllowedHosts: string[];
   metricsPort: number;
   failureWebhook: string | undefined;
   secretsFile: string | undefined;

@@ -56,7 +56,7 @@ export interface ApiFixture {
   close(): Promise<void>;
 }
 
-export async function startApiFixture(redis: TestRedis, pipelines: Pipeline<any, any>[], options: { bodyLimit?: number; insecureLocal?: boolean } = {}): Promise<ApiFixture> {
+export async function startApiFixture(redis: TestRedis, pipelines: Pipeline<any, any>[], options: { bodyLimit?: number; insecureLocal?: boolean; allowedHosts?: string[] } = {}): Promise<ApiFixture> {
   const runtime = await testRuntime(redis);
   const artifactDir = mkdtempSync(join(tmpdir(), 'conveyor-api-artifacts-'));
   const registry = createModelRegistry({ redis: runtime.redis, config: runtime.config, artifactDir });
@@ -68,6 +68,7 @@ export async function startApiFixture(redis: TestRedis, pipelines: Pipeline<any,
     schedules,
     auth: { adminTokens: options.insecureLocal ? [] : [ADMIN], readTokens: options.insecureLocal ? [] : [READER], insecureLocal: options.insecureLocal ?? false },
     bodyLimit: options.bodyLimit,
+    allowedHosts: options.allowedHosts,
     strictResponses: true,
   });
   const worker = await withWorker(runtime, pipelines);
