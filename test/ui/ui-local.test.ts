@@ -1,5 +1,6 @@
 import test from 'ava';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { diamond, startApiFixture, type ApiFixture } from '../api/api-fixture.ts';
 
@@ -17,11 +18,7 @@ const gates = new Map([['hold', new Promise<void>((resolve) => (releaseGate = re
 test.before(async () => {
   redis = await startTestRedis();
   api = await startApiFixture(redis, [diamond(gates)], { insecureLocal: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 test.after.always(async () => {
   releaseGate();

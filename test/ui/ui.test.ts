@@ -1,6 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { mkdirSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { ADMIN, diamond, failing, seedModel, startApiFixture, type ApiFixture } from '../api/api-fixture.ts';
 
@@ -16,11 +17,7 @@ test.before(async () => {
   redis = await startTestRedis();
   api = await startApiFixture(redis, [diamond(gates), failing()]);
   await seedModel(api.registry);
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchChromium();
 });
 test.after.always(async () => {
   releaseGate();
