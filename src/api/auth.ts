@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ConfigError } from '../errors/conveyor-error.ts';
+import { TOKEN_ADVICE, tokenWeakness } from './token-strength.ts';
 
 export type Role = 'admin' | 'read';
 
@@ -59,7 +60,10 @@ export class TokenAuth {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-/** Refuses to serve without tokens unless `--insecure-local`, which must bind to loopback only. */
+/**
+ * Refuses to serve without tokens unless `--insecure-local`, which must bind to loopback only, and
+ * refuses placeholder or guessable tokens (the error is one line saying how to make a good one).
+ */
 export function checkAuthSetup(config: AuthConfig, host: string): void {
   if (config.insecureLocal) {
     if (!LOOPBACK.has(host)) throw new ConfigError(`--insecure-local binds to 127.0.0.1 only; found host "${host}"`);
@@ -67,7 +71,15 @@ export function checkAuthSetup(config: AuthConfig, host: string): void {
   }
   if (config.adminTokens.length === 0 && config.readTokens.length === 0) {
     throw new ConfigError(
-      'the API needs a token: set CONVEYOR_API_TOKEN (admin, 16+ characters) and optionally CONVEYOR_API_READ_TOKENS, or pass --insecure-local to serve without auth on 127.0.0.1',
+      `the API needs a token: set CONVEYOR_API_TOKEN (admin; ${TOKEN_ADVICE}) and optionally CONVEYOR_API_READ_TOKENS, or pass --insecure-local to serve without auth on 127.0.0.1`,
     );
+  }
+  const named = [
+    ...config.adminTokens.map((token) => ({ token, name: 'CONVEYOR_API_TOKEN' })),
+    ...config.readTokens.map((token, i) => ({ token, name: `CONVEYOR_API_READ_TOKENS entry ${i + 1}` })),
+  ];
+  for (const { token, name } of named) {
+    const weakness = tokenWeakness(token);
+    if (weakness) throw new ConfigError(`${name} ${weakness}; ${TOKEN_ADVICE}`);
   }
 }

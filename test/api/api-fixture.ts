@@ -14,8 +14,9 @@ import type { WorkerHost } from '../../src/app/worker-host.ts';
 import { testRuntime, withWorker } from '../helpers/harness.ts';
 import type { TestRedis } from '../helpers/redis-server.ts';
 
-export const ADMIN = 'admin-token-0123456789abcdef';
-export const READER = 'read-token-0123456789abcdef';
+// Random like real tokens (`conveyor serve` refuses guessable ones); fixed so failures are reproducible.
+export const ADMIN = 'adm-355b5020bfadb8f68ee7d07acd330584cd88b389';
+export const READER = 'rd-e50117cc37095685fb461755766170d704b63061';
 
 /** A diamond that logs a secret-looking line; its `gate` param lets a test hold step `b` until released. */
 export function diamond(gates: Map<string, Promise<void>> = new Map()): Pipeline<any, any> {
