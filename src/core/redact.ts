@@ -50,10 +50,43 @@ const INLINE_PAIR = /\b([A-Za-z][A-Za-z0-9_.-]*)(["']?\s*[:=]\s*["']?)([^\s"'&,;
 // Credentials in URLs: scheme://user:password@host
 const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)([^\s@/]+)@/gi;
 
+/** Shortest encoded fragment masked: shorter ones (a base64 core of a 4-byte secret) would hit ordinary text. */
+const MIN_ENCODED_LENGTH = 6;
+
+/**
+ * The secret and the forms a step is likely to print it in: URL-encoded (component, whole-URI, form
+ * `+` spaces, lower-case escapes), base64 / base64url, hex. Base64 also in the three alignments it
+ * can take inside a longer encoded text (`Basic base64(user:secret)`): only the characters that
+ * depend on the secret's bytes alone are kept, so they match wherever the secret sits.
+ */
+export function encodedForms(secret: string): string[] {
+  const forms = new Set<string>([secret]);
+  const component = encodeURIComponent(secret);
+  forms.add(component);
+  forms.add(component.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()));
+  forms.add(component.replace(/%20/g, '+'));
+  forms.add(new URLSearchParams({ s: secret }).toString().slice(2));
+  forms.add(encodeURI(secret));
+  const bytes = Buffer.from(secret, 'utf8');
+  forms.add(bytes.toString('hex'));
+  forms.add(bytes.toString('hex').toUpperCase());
+  for (const shift of [0, 1, 2]) {
+    const encoded = Buffer.concat([Buffer.alloc(shift), bytes]).toString('base64').replace(/=+$/, '');
+    // Leading characters mixing in the unknown bytes before; a trailing one mixing in those after.
+    const head = shift === 0 ? 0 : shift + 1;
+    const tail = (shift + bytes.length) % 3 === 0 ? 0 : 1;
+    const core = encoded.slice(head, encoded.length - tail);
+    for (const form of [core, core.replace(/\+/g, '-').replace(/\//g, '_')]) if (form.length >= MIN_ENCODED_LENGTH) forms.add(form);
+  }
+  forms.add(bytes.toString('base64'));
+  forms.add(bytes.toString('base64url'));
+  return [...forms].filter((form) => form === secret || form.length >= MIN_ENCODED_LENGTH);
+}
+
 /**
  * Builds a masker for a set of secret values. The result of `redact(value)`:
- * - strings: every occurrence of a secret value (also in its JSON-escaped form, so a step output
- *   serialised to JSON is masked too) replaced by `***`; with `inlinePairs`, also secret `key=value`
+ * - strings: every occurrence of a secret value, or of an encoded form of it (encodedForms), also
+ *   JSON-escaped (so a step output serialised to JSON is masked too), replaced by `***`; with `inlinePairs`, also secret `key=value`
  *   pairs and URL passwords in the text;
  * - arrays and plain objects: a deep copy; under a secret-looking key every leaf is masked (the
  *   shape stays, `credentials: { user: '***', pass: '***' }`);
@@ -64,9 +97,11 @@ export function createRedactor(secretValues: Iterable<string>, options: Redactor
   const needles = new Set<string>();
   for (const value of secretValues) {
     if (typeof value !== 'string' || value.length < MIN_SECRET_LENGTH) continue;
-    needles.add(value);
-    const escaped = JSON.stringify(value).slice(1, -1);
-    if (escaped !== value) needles.add(escaped);
+    for (const form of encodedForms(value)) {
+      needles.add(form);
+      const escaped = JSON.stringify(form).slice(1, -1);
+      if (escaped !== form) needles.add(escaped);
+    }
   }
   // Longest first, so a secret that contains another is masked whole.
   const ordered = [...needles].sort((a, b) => b.length - a.length);
