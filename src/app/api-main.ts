@@ -2,6 +2,7 @@ import { systemClock } from '../core/clock.ts';
 import type { Config } from '../config/schema.ts';
 import type { Pipeline } from '../dsl/pipeline.ts';
 import { createRuntime, type Runtime } from './runtime.ts';
+import { startRetention } from './retention.ts';
 import { createLogger } from './logger.ts';
 import { loadPipelines } from './pipeline-loader.ts';
 import { startWorkerHost, type WorkerHost } from './worker-host.ts';
@@ -64,6 +65,7 @@ export async function startApi(options: ServeOptions): Promise<RunningApi> {
       if (attached) worker.onEvent((event) => attached.hub.record(event));
     }
     const url = await server.listen(options.port ?? config.apiPort, host);
+    const retention = startRetention(runtime, { owner: `api:${process.pid}` });
     return {
       url,
       server,
@@ -71,6 +73,7 @@ export async function startApi(options: ServeOptions): Promise<RunningApi> {
       worker,
       async close() {
         await server.close();
+        await retention.stop();
         await worker?.stop(config.drainTimeoutMs);
         await attached?.close();
         await runtime.close();

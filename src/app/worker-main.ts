@@ -6,6 +6,7 @@ import { loadPipelines } from './pipeline-loader.ts';
 import { createRuntime } from './runtime.ts';
 import { startWorkerHost, type WorkerHost } from './worker-host.ts';
 import { EventTriggers } from './event-triggers.ts';
+import { startRetention } from './retention.ts';
 
 /** How long a starting worker waits for Redis before giving up (orchestrators restart it after). */
 const WAIT_FOR_REDIS_MS = 60_000;
@@ -43,6 +44,7 @@ export async function runWorkerMain(options: WorkerMainOptions): Promise<void> {
   });
   // This process finishes runs: it also starts the pipelines that trigger on their success.
   runtime.onEngineEvent(new EventTriggers(runtime, loaded.pipelines).onEngineEvent);
+  const retention = startRetention(runtime, { owner: `worker:${process.pid}` });
   options.onReady?.(host);
   await new Promise<void>((resolve) => {
     const stop = () => {
@@ -54,6 +56,7 @@ export async function runWorkerMain(options: WorkerMainOptions): Promise<void> {
     process.on('SIGINT', stop);
   });
   await host.stop(config.drainTimeoutMs);
+  await retention.stop();
   await metrics.close();
   await runtime.close();
 }

@@ -13,6 +13,9 @@
  *   P:run:{<runId>}:logs     list   structured log entries (JSON)
  *   P:run:{<runId>}:items    hash   map instance `step[i]` -> its item (JSON)
  *
+ * Global indexes (under the global tag): runs, runs:p:<pipeline>, active, finished (zsets) and
+ * run-pipeline (hash); `runIndexes` lists them for pruning.
+ *
  * Every key of one run shares the hash tag `{<runId>}`, so each run-scoped Lua script works on Redis
  * Cluster and runs spread over the cluster's nodes. Global indexes share their own tag.
  */
@@ -79,6 +82,21 @@ export class KeySpace {
   /** zset runId -> finished-at ms (what retention trims). */
   get finishedRuns(): string {
     return `${this.globalTag}:finished`;
+  }
+  /**
+   * hash runId -> pipeline id, written with the index entries: what pruning needs to find a run's
+   * per-pipeline indexes after the run's own hash has expired.
+   */
+  get runPipelines(): string {
+    return `${this.globalTag}:run-pipeline`;
+  }
+  /**
+   * Every index a run of `pipelineId` can be listed in: pruning removes the run from all of them.
+   * A new run index is added here (and written where the run enters it), nowhere else.
+   */
+  runIndexes(pipelineId: string | undefined): string[] {
+    const global = [this.runsIndex, this.activeRuns, this.finishedRuns];
+    return pipelineId === undefined ? global : [...global, this.pipelineRuns(pipelineId)];
   }
   /** string: set when Conveyor first wrote to this Redis; its absence later means data was lost. */
   get marker(): string {

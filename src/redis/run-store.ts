@@ -94,6 +94,7 @@ export class RunStore {
       .zadd(this.keys.runsIndex, run.createdAt, run.id)
       .zadd(this.keys.pipelineRuns(run.pipeline), run.createdAt, run.id)
       .zadd(this.keys.activeRuns, run.createdAt, run.id)
+      .hset(this.keys.runPipelines, run.id, run.pipeline)
       .set(this.keys.marker, String(run.createdAt), 'NX')
       .exec()
       .then(throwFirstError);
@@ -280,24 +281,28 @@ export class RunStore {
     return raw.map((line) => JSON.parse(line) as LogEntry);
   }
 
-  /** Deletes runs that finished before `before` (and index entries of runs already expired). */
+  /**
+   * Deletes runs that finished before `before` and removes them from every run index. The pipeline
+   * of each run (for its per-pipeline index) comes from `runPipelines`, written with the index
+   * entries, because the run's own hash may have expired already; only runs created before that
+   * hash existed fall back to the run hash. Idempotent: replicas pruning at once only repeat work.
+   */
   async pruneFinished(before: number, batch = 500): Promise<number> {
     let removed = 0;
     for (;;) {
       const ids = await this.redis.zrangebyscore(this.keys.finishedRuns, 0, before, 'LIMIT', 0, batch);
       if (ids.length === 0) return removed;
-      const runs = await this.getRuns(ids);
-      const pipelines = new Map(runs.map((r) => [r.id, r.pipeline]));
+      const recorded = await this.redis.hmget(this.keys.runPipelines, ...ids);
+      const unrecorded = ids.filter((_, i) => recorded[i] === null);
+      const fromRuns = new Map((await this.getRuns(unrecorded)).map((r) => [r.id, r.pipeline]));
       // One DEL per run (its keys share the run's hash tag), then the index updates in one pipeline
       // on the global tag: nothing here touches two slots, so it works on Redis Cluster.
       await Promise.all(ids.map((id) => this.redis.del(...this.keys.runKeyList(id))));
       const pipe = this.redis.pipeline();
-      for (const id of ids) {
-        pipe.zrem(this.keys.finishedRuns, id);
-        pipe.zrem(this.keys.runsIndex, id);
-        const pipeline = pipelines.get(id);
-        if (pipeline) pipe.zrem(this.keys.pipelineRuns(pipeline), id);
-      }
+      ids.forEach((id, i) => {
+        for (const index of this.keys.runIndexes(recorded[i] ?? fromRuns.get(id))) pipe.zrem(index, id);
+      });
+      pipe.hdel(this.keys.runPipelines, ...ids);
       await pipe.exec().then(throwFirstError);
       removed += ids.length;
     }

@@ -1,18 +1,24 @@
 import { CronExpressionParser } from 'cron-parser';
 import { parseDuration } from '../core/duration.ts';
 import { ValidationError } from '../errors/conveyor-error.ts';
+import { instantsOfWall, offsetAt, wallAt } from './zone-time.ts';
 import type { CatchupPolicy, OverlapPolicy, PipelineSpec, ScheduleSpec } from '../dsl/types.ts';
 
 /**
  * Pure cron work: validation, tick enumeration in a time zone, catch-up planning. Nothing here reads the
  * clock or touches Redis; every function takes the times it works on.
  *
- * DST rules (what cron-parser's forward iteration does, made independent of where iteration starts):
- * - A wall-clock time that does not exist (spring forward, e.g. 02:30 on 2026-03-29 in Europe/Berlin)
- *   runs once, moved forward by the gap: at 03:30 local (01:30Z). Exactly one run that day.
- * - A wall-clock time that happens twice (fall back, e.g. 02:30 on 2026-10-25 in Europe/Berlin) runs
- *   once, at its first occurrence (02:30 CEST, 00:30Z). Expressions with `*` in the hour field
- *   (e.g. hourly) still fire in both copies of the repeated hour: they mean "every hour" of elapsed time.
+ * DST rules. The expression is read on the local wall clock; how a wall time maps to instants depends
+ * on whether the hour field covers every hour (`*`, `0-23`, `@hourly`):
+ * - every hour covered ("interval" schedules such as `0 * * * *`, `*\/15 * * * *`): the schedule fires at
+ *   every instant whose local time matches, so both copies of a repeated hour fire and a missing hour
+ *   has nothing to fire (the cadence in elapsed time is kept across the gap).
+ * - other hours ("fixed-time" schedules such as `30 2 * * *`): each local time fires once per day. A
+ *   time that happens twice (fall back, 02:30 on 2026-10-25 in Europe/Berlin) fires at its first
+ *   occurrence (00:30Z); a time that does not exist (spring forward, 02:30 on 2026-03-29 in Berlin)
+ *   fires once, moved forward by the gap: at 03:30 local (01:30Z).
+ * Days: day-of-month and day-of-week restricted together match either (the Vixie cron OR rule);
+ * `L` and `#` are supported, the nearest-weekday `W` is refused at validation.
  */
 
 export interface ResolvedSchedule {
@@ -39,8 +45,8 @@ export const DEFAULT_NONE_GRACE_MS = 5 * 60_000;
 /** Most ticks one plan fires (`all`) or lists as skipped; the rest follow in later passes. */
 export const DEFAULT_PLAN_LIMIT = 1_000;
 
-/** Largest DST shift seen in any zone is 2h; walk back a bit more than that near a transition. */
-const DST_LOOKBACK_MS = 3 * 3_600_000;
+/** Largest DST shift of any zone is 2h: a wall time never lands further than this from its neighbours. */
+const DST_MARGIN_MS = 3 * 3_600_000;
 const MAX_DATE_MS = 8.64e15;
 
 export function isValidTimeZone(tz: string): boolean {
@@ -115,6 +121,11 @@ function checkCron(expr: string, tz: string, seed: string): string | undefined {
       return `expected 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, found ${fields}`;
     }
   }
+  const fields = trimmed.split(/\s+/);
+  const dayOfMonth = fields.length === 6 ? fields[3] : fields[2];
+  if (!trimmed.startsWith('@') && /w/i.test(dayOfMonth)) {
+    return `the nearest-weekday "W" in the day-of-month field ("${dayOfMonth}") is not supported; list the days or use a day-of-week range such as 1-5`;
+  }
   try {
     CronExpressionParser.parse(trimmed, { currentDate: new Date(0), tz, hashSeed: seed }).next();
     return undefined;
@@ -123,71 +134,95 @@ function checkCron(expr: string, tz: string, seed: string): string | undefined {
   }
 }
 
-const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
-/** The zone's UTC offset label at an instant ("GMT+01:00"); only compared, never parsed. */
-function zoneOffset(tz: string, ms: number): string {
-  let formatter = offsetFormatters.get(tz);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat('en-US', { timeZone: tz, timeZoneName: 'longOffset' });
-    offsetFormatters.set(tz, formatter);
+/** Hours in the hour field: 24 means the schedule reads as "every matching instant" (see the header). */
+function coversEveryHour(schedule: TickSource): boolean {
+  const key = `${seedOf(schedule)} ${schedule.cron}`;
+  let answer = everyHourCache.get(key);
+  if (answer === undefined) {
+    answer = CronExpressionParser.parse(schedule.cron, { hashSeed: seedOf(schedule) }).fields.hour.values.length === 24;
+    if (everyHourCache.size > 10_000) everyHourCache.clear();
+    everyHourCache.set(key, answer);
   }
-  return formatter.formatToParts(ms).find((p) => p.type === 'timeZoneName')?.value ?? '';
+  return answer;
+}
+/** Parsing costs about a millisecond; the scheduler asks about the same few expressions every pass. */
+const everyHourCache = new Map<string, boolean>();
+
+type TickSource = Pick<ResolvedSchedule, 'cron' | 'timezone' | 'pipelineId' | 'name'>;
+const seedOf = (schedule: TickSource) => `${schedule.pipelineId}/${schedule.name}`;
+
+/** Fails loudly: a tick that cannot be computed must never read as "no further tick". */
+function tickError(schedule: TickSource, afterWall: number, error: unknown): Error {
+  const reason = error instanceof Error ? error.message : String(error);
+  return new Error(
+    `schedule "${seedOf(schedule)}": cron "${schedule.cron}" in ${schedule.timezone}: cannot compute the tick after local ${new Date(afterWall).toISOString().slice(0, 19)}: ${reason}`,
+  );
+}
+
+/**
+ * The instants a schedule fires at for one local wall time: every copy of a repeated time when the hour
+ * field covers every hour, else the first; nothing for a missing time when every hour is covered, else
+ * the time moved forward by the gap.
+ */
+function firingInstants(tz: string, wall: number, everyHour: boolean): number[] {
+  const { instants, movedForward } = instantsOfWall(tz, wall);
+  if (movedForward !== undefined) return everyHour ? [] : [movedForward];
+  return everyHour ? instants : instants.slice(0, 1);
 }
 
 /**
  * Ticks in (fromExclusiveMs, toInclusiveMs], oldest first, at most `limit`, in the schedule's zone.
  *
- * cron-parser's answer near a DST transition depends on where iteration starts (starting inside the
- * repeated hour yields a second 02:30; starting just after a spring gap misses the moved 03:30), so
- * near a transition iteration starts a few hours earlier and the extra ticks are dropped. That makes
- * the set of ticks a pure function of the schedule, whatever window a caller asks about.
+ * The expression is enumerated on the local wall clock (in UTC, where no time is missing or repeated)
+ * and each wall time is mapped to its instants by the DST rules in the header. That makes the set of
+ * ticks a pure function of the schedule, whatever window a caller asks about. Any error in the
+ * arithmetic is thrown, never taken for "no further tick".
  */
-export function ticksBetween(schedule: Pick<ResolvedSchedule, 'cron' | 'timezone' | 'pipelineId' | 'name'>, fromExclusiveMs: number, toInclusiveMs: number, limit: number): number[] {
+export function ticksBetween(schedule: TickSource, fromExclusiveMs: number, toInclusiveMs: number, limit: number): number[] {
   const out: number[] = [];
   if (limit <= 0 || toInclusiveMs <= fromExclusiveMs) return out;
   const tz = schedule.timezone;
-  const start = zoneOffset(tz, fromExclusiveMs - DST_LOOKBACK_MS) === zoneOffset(tz, fromExclusiveMs) ? fromExclusiveMs : fromExclusiveMs - DST_LOOKBACK_MS;
-  const iterator = CronExpressionParser.parse(schedule.cron, {
-    currentDate: new Date(start),
-    tz,
-    hashSeed: `${schedule.pipelineId}/${schedule.name}`,
-  });
+  const everyHour = coversEveryHour(schedule);
+  let wall = wallAt(tz, fromExclusiveMs) - DST_MARGIN_MS;
+  const iterator = CronExpressionParser.parse(schedule.cron, { currentDate: new Date(wall), tz: 'UTC', hashSeed: seedOf(schedule) });
+  // Instants of a repeated hour arrive out of order: hold them until no later wall time can precede them.
+  const pending: number[] = [];
   while (out.length < limit) {
-    let tick: number;
     try {
-      tick = iterator.next().toDate().getTime();
-    } catch {
-      break; // no further tick representable
+      wall = iterator.next().toDate().getTime();
+    } catch (error) {
+      throw tickError(schedule, wall, error);
     }
-    if (tick > toInclusiveMs) break;
-    if (tick > fromExclusiveMs) out.push(tick);
+    const instants = firingInstants(tz, wall, everyHour);
+    for (const instant of instants) {
+      if (instant > fromExclusiveMs && instant <= toInclusiveMs && !pending.includes(instant)) pending.push(instant);
+    }
+    pending.sort((a, b) => a - b);
+    // A later wall time lands at most one DST shift before this one's earliest instant.
+    const settled = (instants[0] ?? wall - offsetAt(tz, wall)) - DST_MARGIN_MS;
+    while (pending.length && pending[0] < settled && out.length < limit) out.push(pending.shift()!);
+    if (settled > toInclusiveMs) break;
   }
+  while (pending.length && out.length < limit) out.push(pending.shift()!);
   return out;
 }
 
 /** The next `n` ticks strictly after `afterMs`. */
-export function nextTicks(schedule: Pick<ResolvedSchedule, 'cron' | 'timezone' | 'pipelineId' | 'name'>, afterMs: number, n: number): number[] {
+export function nextTicks(schedule: TickSource, afterMs: number, n: number): number[] {
   return ticksBetween(schedule, afterMs, MAX_DATE_MS, n);
 }
 
-/** The latest tick in (floorExclusiveMs, nowMs], or undefined. Cheap even after a long downtime. */
-export function latestTickAtOrBefore(schedule: Pick<ResolvedSchedule, 'cron' | 'timezone' | 'pipelineId' | 'name'>, nowMs: number, floorExclusiveMs: number): number | undefined {
-  // prev() is fast but not DST-consistent with next(): use two steps back only as a starting point,
-  // then walk forward with the same iteration every other function uses.
-  let anchor = floorExclusiveMs;
-  try {
-    const back = CronExpressionParser.parse(schedule.cron, {
-      currentDate: new Date(nowMs + 1),
-      tz: schedule.timezone,
-      hashSeed: `${schedule.pipelineId}/${schedule.name}`,
-    });
-    back.prev();
-    anchor = Math.max(floorExclusiveMs, back.prev().toDate().getTime() - 1);
-  } catch {
-    // fewer than two ticks before now: walk from the floor
+/**
+ * The latest tick in (floorExclusiveMs, nowMs], or undefined. Looks back in windows that grow fourfold,
+ * so a long downtime costs a few dozen windows, each holding few ticks.
+ */
+export function latestTickAtOrBefore(schedule: TickSource, nowMs: number, floorExclusiveMs: number): number | undefined {
+  for (let span = 3_600_000; ; span *= 4) {
+    const from = Math.max(floorExclusiveMs, nowMs - span);
+    const ticks = ticksBetween(schedule, from, nowMs, Number.MAX_SAFE_INTEGER);
+    if (ticks.length) return ticks[ticks.length - 1];
+    if (from === floorExclusiveMs || span > MAX_DATE_MS) return undefined;
   }
-  const ticks = ticksBetween(schedule, anchor, nowMs, 100_000);
-  return ticks.length ? ticks[ticks.length - 1] : undefined;
 }
 
 export interface PlanInput {

@@ -224,6 +224,33 @@ test('retry of a failed run re-runs failed and skipped steps and keeps succeeded
   });
 });
 
+test('retry re-decides condition skips: a step skipped because its upstream failed runs once that upstream succeeds', async (t) => {
+  let broken = true;
+  const p = definePipeline({ id: 'redecide', defaults: fast })
+    .step('train', async () => {
+      if (broken) throw new NonRetriableError('no data yet');
+      return { accuracy: 0.9 };
+    })
+    .step('publish', { needs: ['train'], runWhen: 'upstream-done', if: ({ upstream }) => upstream.train !== undefined }, async ({ upstream }) => ({
+      published: upstream.train!.accuracy,
+    }))
+    .step('announce', { needs: ['publish'] }, async ({ upstream }) => ({ said: upstream.publish.published }));
+  await withEngine([p], async (rt) => {
+    const { runId } = await rt.engine.trigger(p);
+    const failed = await rt.engine.waitForRun(runId, { timeoutMs: 15_000 });
+    t.is(failed.status, 'failed');
+    t.is(failed.steps.publish.status, 'skipped');
+    t.is(failed.steps.announce.status, 'skipped');
+    broken = false;
+    await rt.engine.retry(runId);
+    const done = await rt.engine.waitForRun(runId, { timeoutMs: 15_000 });
+    t.is(done.steps.train.status, 'succeeded');
+    t.deepEqual(done.steps.publish.output, { published: 0.9 });
+    t.deepEqual(done.steps.announce.output, { said: 0.9 });
+    t.is(done.status, 'succeeded');
+  });
+});
+
 test('bad params are rejected before anything is written; outputs over 1 MiB or not JSON fail the step', async (t) => {
   const p = definePipeline({ id: 'guarded', params: z.object({ n: z.number().int() }), defaults: fast })
     .step('big', async () => ({ blob: 'x'.repeat(1024 * 1024 + 10) }))

@@ -208,3 +208,16 @@ test('describeCron gives short descriptions of common forms and falls back to th
   t.is(describeCron('5 4 * * 0,3'), 'at 04:05 on Sunday, Wednesday');
   t.is(describeCron('0 0 L * *'), 'cron "0 0 L * *"');
 });
+
+test('the nearest-weekday "W" is refused with a clear message; day-of-month and day-of-week together follow the OR rule', (t) => {
+  for (const cron of ['0 9 15W * *', '0 9 LW * *', '0 0 9 1W * *']) {
+    const error = t.throws(() => sched(cron), { instanceOf: ValidationError });
+    t.regex(error!.message, /nearest-weekday "W" in the day-of-month field .* is not supported/, cron);
+  }
+  // 1st of the month OR Monday (Vixie cron): Thu 2026-01-01 and the Mondays after it.
+  t.deepEqual(iso(nextTicks(sched('0 0 1 * 1'), ms('2025-12-31T12:00:00Z'), 3)), [
+    '2026-01-01T00:00:00.000Z',
+    '2026-01-05T00:00:00.000Z',
+    '2026-01-12T00:00:00.000Z',
+  ]);
+});

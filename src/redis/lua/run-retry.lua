@@ -1,7 +1,8 @@
 --[[
-  Retries a failed or cancelled run from where it broke: failed, cancelled and skipped-by-failure
-  steps go back to pending with counters recomputed from their upstream; succeeded steps keep their
-  outputs. Bumps the run's generation so re-enqueued jobs get fresh ids.
+  Retries a failed or cancelled run from where it broke: every step that did not succeed (failed,
+  cancelled, skipped by failure or by condition, never finished) goes back to pending and is decided
+  again once its upstream ends; succeeded steps keep their outputs. Bumps the run's generation so
+  re-enqueued jobs get fresh ids.
 
   KEYS[1] run, KEYS[2] def, KEYS[3] st, KEYS[4] pend, KEYS[5] bad, KEYS[6] cskip, KEYS[7] info
 
@@ -15,35 +16,37 @@ if not status then return -1 end
 if status ~= 'failed' and status ~= 'cancelled' then return -7 end
 
 local all = redis.call('HGETALL', KEYS[3])
-local current, reset, resetCount = {}, {}, 0
+local reset, resetCount = {}, 0
 for i = 1, #all, 2 do
   local s = all[i + 1]
-  current[all[i]] = s
   -- Map instances (`name[i]`) are not reset here: re-running their map step re-expands them,
   -- keeping the instances that succeeded.
   local isInstance = string.find(all[i], '[', 1, true) ~= nil
   if isInstance then
     if s == 'c' then redis.call('HSET', KEYS[3], all[i], 'f') end
-  elseif s == 'f' or s == 'c' or s == 'x' or s == 'p' or s == 'q' or s == 'r' or s == 'm' then
+  elseif s ~= 's' then
+    -- Condition skips (`k`) too: their condition or runWhen rule read an upstream that may now succeed.
     reset[all[i]] = true
     resetCount = resetCount + 1
   end
 end
--- A step skipped because "no upstream failed" must be re-decided too if any of its upstream resets.
 local ready = {}
 for name, _ in pairs(reset) do
   local def = redis.call('HGET', KEYS[2], name) or ''
   local sep1 = string.find(def, '|', 1, true)
   local sep2 = sep1 and string.find(def, '|', sep1 + 1, true)
   local needsCsv = sep2 and string.sub(def, sep2 + 1) or ''
-  local pend, bad, cskip = 0, 0, 0
+  local pend = 0
   for need in string.gmatch(needsCsv, '[^,]+') do
-    if reset[need] then pend = pend + 1
-    elseif current[need] == 'k' then cskip = cskip + 1 end
+    if reset[need] then pend = pend + 1 end
   end
+  -- Every upstream is now either reset (counted in pend; its new outcome is counted by step-complete
+  -- when it ends) or succeeded, so the failed (`bad`) and condition-skipped (`cskip`) upstream counts
+  -- of this generation start at 0. They used to keep the old generation's counts for `k` upstreams,
+  -- which left a step downstream of a condition skip skipped for good.
   redis.call('HSET', KEYS[4], name, pend)
-  redis.call('HSET', KEYS[5], name, bad)
-  redis.call('HSET', KEYS[6], name, cskip)
+  redis.call('HSET', KEYS[5], name, 0)
+  redis.call('HSET', KEYS[6], name, 0)
   local raw = redis.call('HGET', KEYS[7], name)
   local info = raw and cjson.decode(raw) or {}
   info['prev'] = info['e']
