@@ -20,7 +20,8 @@ export function createS3Connection(settings: S3Settings, credentials?: S3Credent
     region: settings.region,
     ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
     forcePathStyle: settings.forcePathStyle,
-    ...(credentials ? { credentials } : {}),
+    // A copy: the SDK tags the object it is given, and ours is frozen.
+    ...(credentials ? { credentials: { ...credentials } } : {}),
     maxAttempts: S3_MAX_ATTEMPTS,
     retryMode: 'standard',
     requestChecksumCalculation: 'WHEN_REQUIRED',
