@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { text } from 'node:stream/consumers';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DecisionTreeClassifier } from 'ml-cart';
@@ -97,7 +98,7 @@ export default definePipeline({
     try {
       const current = await registry.get('iris', 'production');
       const stored = await registry.artifacts.get(current.artifact.uri);
-      const file = JSON.parse(await readFile(stored.path, 'utf8')) as { tree: unknown };
+      const file = JSON.parse(await text(stored.open())) as { tree: unknown };
       champion = { version: current.version, metrics: flattenMetrics(score(JSON.stringify(file.tree))) };
     } catch (error) {
       if (!(error instanceof NotFoundError)) throw error;

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { text } from 'node:stream/consumers';
 import { z } from 'zod';
 import { DecisionTreeClassifier } from 'ml-cart';
 import { definePipeline, NonRetriableError, readRows, reportFigures, validateData } from 'conveyor';
@@ -54,7 +54,7 @@ export default definePipeline({
     try {
       const version = await registry.get(params.model, params.alias);
       const stored = await registry.artifacts.get(version.artifact.uri);
-      const file = JSON.parse(await readFile(stored.path, 'utf8')) as IrisModelFile;
+      const file = JSON.parse(await text(stored.open())) as IrisModelFile;
       log.info('scoring with the registered model', { model: params.model, alias: params.alias, version: version.version });
       return { version: String(version.version), source: `registry:${params.model}@${params.alias}`, classes: file.classes, tree: JSON.stringify(file.tree) };
     } catch (error) {

@@ -1,5 +1,6 @@
 import { ConfigError } from '../errors/conveyor-error.ts';
 import { formatZodIssues } from '../errors/zod-issues.ts';
+import { artifactLocation, loadS3Settings } from './object-store.ts';
 import { ENV_SCHEMA, type Config } from './schema.ts';
 
 const splitList = (value: string | undefined): string[] =>
@@ -46,6 +47,8 @@ export function loadConfig(overrides: Partial<Record<keyof typeof ENV_SCHEMA.sha
     metricsPort: e.CONVEYOR_METRICS_PORT,
     failureWebhook: e.CONVEYOR_FAILURE_WEBHOOK,
     secretsFile: e.CONVEYOR_SECRETS_FILE,
+    artifacts: artifactLocation(e.CONVEYOR_ARTIFACTS),
+    s3: loadS3Settings(raw as NodeJS.ProcessEnv),
   });
 }
 

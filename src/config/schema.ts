@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
+import { OBJECT_STORE_ENV, type ArtifactLocation, type S3Settings } from './object-store.ts';
 
 const duration = (fallback: string) =>
   z
@@ -63,6 +64,7 @@ export const ENV_SCHEMA = z.object({
   /** When set, each failed run is POSTed here ({ runId, pipeline, status, failedSteps }), with retries. */
   CONVEYOR_FAILURE_WEBHOOK: z.string().url().optional(),
   CONVEYOR_SECRETS_FILE: z.string().optional(),
+  ...OBJECT_STORE_ENV,
 });
 
 export type EnvInput = z.input<typeof ENV_SCHEMA>;
@@ -90,6 +92,10 @@ export type Config = Readonly<{
   metricsPort: number;
   failureWebhook: string | undefined;
   secretsFile: string | undefined;
+  /** CONVEYOR_ARTIFACTS: a local directory (default) or an S3 bucket and prefix. */
+  artifacts: ArtifactLocation;
+  /** Where S3 clients connect (region, endpoint, path style); credentials are never in Config. */
+  s3: S3Settings;
 }>;
 
 /** The names of all environment variables the config reads (used by deployment-file tests). */

@@ -9,9 +9,10 @@ export interface PutResult {
 
 export interface StoredArtifact {
   uri: string;
-  /** A local path to read the bytes from (for deploy targets that copy files). */
-  path: string;
+  /** A local path to read the bytes from, when the store is on local disk (object stores have none: use `open()`). */
+  path?: string;
   bytes: number;
+  /** Streams the bytes; stores that verify on read fail the stream (not end it) when they do not match. */
   open(): Readable;
 }
 

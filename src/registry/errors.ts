@@ -5,8 +5,8 @@ export class ArtifactChecksumError extends ConveyorError {
   readonly uri: string;
   readonly expected: string;
   readonly actual: string;
-  constructor(where: string, uri: string, expected: string, actual: string) {
-    super('VALIDATION', `${where}: artifact ${uri} has sha256 ${actual}, expected ${expected}; refusing to register bytes that do not match their checksum`, {
+  constructor(where: string, uri: string, expected: string, actual: string, refusing: 'register' | 'read' = 'register') {
+    super('VALIDATION', `${where}: artifact ${uri} has sha256 ${actual}, expected ${expected}; refusing to ${refusing} bytes that do not match their checksum`, {
       uri,
       expected,
       actual,

@@ -69,7 +69,7 @@ export class LocalArtifactStore implements ArtifactStore {
     }
   }
 
-  async get(uri: string): Promise<StoredArtifact> {
+  async get(uri: string): Promise<StoredArtifact & { path: string }> {
     const path = this.pathOf(this.hashOf(uri));
     const info = await stat(path).catch(() => undefined);
     if (!info) throw new NotFoundError('artifact', uri);

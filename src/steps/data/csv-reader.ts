@@ -1,6 +1,6 @@
-import { createReadStream } from 'node:fs';
 import { parse, type CsvError } from 'csv-parse';
 import { ValidationError } from '../../errors/index.ts';
+import { describeDataLocation, openDataSource } from './open-source.ts';
 import { mapOpenError, type ReadItem, type Row } from './rows.ts';
 
 export interface CsvReadOptions {
@@ -16,7 +16,8 @@ interface CsvInfo {
  * CRLF or LF) as rows keyed by the header. Parsing is csv-parse's, the field's standard streaming
  * parser; this wrapper adds what a validation run needs: 1-based start lines, rows with the wrong field
  * count or broken quoting yielded as `{ ok: false }` with a message instead of ending the stream.
- * Memory stays bounded by the stream's buffers, whatever the file size.
+ * Memory stays bounded by the stream's buffers, whatever the file size. `path` may also be an
+ * `s3://bucket/key` or `https://…` URL (see `openDataSource`).
  */
 export async function* readCsv(path: string, options: CsvReadOptions = {}): AsyncGenerator<ReadItem> {
   const parser = parse({
@@ -29,7 +30,8 @@ export async function* readCsv(path: string, options: CsvReadOptions = {}): Asyn
     // Both endings, so a file mixing CRLF and LF does not glue a stray "\n" onto the last field.
     record_delimiter: ['\r\n', '\n'],
   });
-  const file = createReadStream(path);
+  const where = describeDataLocation(path);
+  const file = await openDataSource(path);
   // pipe() does not forward the file's errors (a missing file); destroying the parser with it makes iteration reject.
   file.on('error', (error) => parser.destroy(error));
   file.pipe(parser);
@@ -59,7 +61,7 @@ export async function* readCsv(path: string, options: CsvReadOptions = {}): Asyn
       const start = info.lines - quotedCr - quotedLf;
       while (skipped.length && skipped[0].line < start) yield { ok: false, ...skipped.shift()! };
       if (header === null) {
-        header = checkHeader(path, record);
+        header = checkHeader(where, record);
         continue;
       }
       if (record.length !== header.length) {
@@ -82,9 +84,9 @@ export async function* readCsv(path: string, options: CsvReadOptions = {}): Asyn
     // An early break by the consumer must not leave the file open.
     file.destroy();
   }
-  if (openError) throw mapOpenError(openError, path);
+  if (openError) throw mapOpenError(openError, where);
   while (skipped.length) yield { ok: false, ...skipped.shift()! };
-  if (header === null) throw new ValidationError(`${path}: expected a CSV header row, found an empty file`);
+  if (header === null) throw new ValidationError(`${where}: expected a CSV header row, found an empty file`);
 }
 
 function checkHeader(path: string, record: string[]): string[] {

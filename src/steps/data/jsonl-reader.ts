@@ -1,14 +1,16 @@
-import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { describeDataLocation, openDataSource } from './open-source.ts';
 import { mapOpenError, type ReadItem } from './rows.ts';
 
 /**
  * Streams a JSON Lines file: one JSON object per line. A line that is not valid JSON, or is JSON but not
  * an object, is yielded as `{ ok: false, line, error }` — counted and reported by the caller, never
- * thrown — so one corrupt line does not cost the whole batch. Blank lines are skipped.
+ * thrown — so one corrupt line does not cost the whole batch. Blank lines are skipped. `path` may
+ * also be an `s3://bucket/key` or `https://…` URL (see `openDataSource`).
  */
 export async function* readJsonl(path: string): AsyncGenerator<ReadItem> {
-  const file = createReadStream(path, { encoding: 'utf8' });
+  const where = describeDataLocation(path);
+  const file = await openDataSource(path);
   const lines = createInterface({ input: file, crlfDelay: Infinity });
   let openError: unknown;
   file.on('error', (error) => {
@@ -36,10 +38,10 @@ export async function* readJsonl(path: string): AsyncGenerator<ReadItem> {
       yield { ok: true, line, row: value as Record<string, unknown> };
     }
   } catch (error) {
-    throw mapOpenError(error, path);
+    throw mapOpenError(error, where);
   } finally {
     lines.close();
     file.destroy();
   }
-  if (openError) throw mapOpenError(openError, path);
+  if (openError) throw mapOpenError(openError, where);
 }

@@ -13,6 +13,7 @@ export type Row = Record<string, unknown>;
 export type ReadItem = { ok: true; line: number; row: Row } | { ok: false; line: number; error: string };
 
 export interface DataSource {
+  /** A local path, `s3://bucket/key` or `https://…` URL. */
   path: string;
   format: DataFormat;
   /** CSV only; default ",". */

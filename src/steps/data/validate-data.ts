@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { CancelledError, ValidationError, formatZodIssues } from '../../errors/index.ts';
 import { CheckAccumulator, type CheckResult, type DataChecks, type Severity } from './checks.ts';
 import { FeatureDriftAccumulator, ReferenceProfile, type DriftMethod, type DriftSettings, type FeatureType } from './feature-drift.ts';
+import { describeDataLocation } from './open-source.ts';
 import { readRows } from './read-rows.ts';
 import type { DataReport, DriftReport, InvalidExample } from './report.ts';
 import { seededRandom } from './reservoir.ts';
@@ -109,7 +110,8 @@ export async function validateData(options: ValidateDataOptions): Promise<DataRe
   }
   const { source, checks = {}, reference, drift, rowSchema, signal } = options;
   if (drift && !reference) throw new ValidationError('validateData: drift: expected a reference { path, format } to compare against, found none');
-  const dataset = options.dataset ?? basename(source.path, extname(source.path));
+  const sourceName = describeDataLocation(source.path);
+  const dataset = options.dataset ?? basename(sourceName, extname(sourceName));
   const notes: string[] = [];
   const progressEvery = options.progressEvery ?? 100_000;
 
@@ -141,7 +143,7 @@ export async function validateData(options: ValidateDataOptions): Promise<DataRe
       profile.add(row);
       if (profile.rows % 10_000 === 0) checkAbort(signal, `validateData(${dataset}) reading the reference`);
     }
-    if (profile.rows === 0) throw new ValidationError(`validateData: reference ${reference.path}: expected rows to compare against, found none valid`);
+    if (profile.rows === 0) throw new ValidationError(`validateData: reference ${describeDataLocation(reference.path)}: expected rows to compare against, found none valid`);
     driftAccumulators = drift.features.map((f) => {
       const name = typeof f === 'string' ? f : f.name;
       const type = typeof f === 'string' ? profile!.inferType(name) : f.type;
@@ -190,7 +192,7 @@ export async function validateData(options: ValidateDataOptions): Promise<DataRe
     const datasetThreshold = drift.datasetShare ?? 0.5;
     const sampled = features.some((f) => f.reference.sampled || f.current.sampled);
     driftReport = {
-      reference: { path: reference.path, format: reference.format, rows: profile.rows },
+      reference: { path: describeDataLocation(reference.path), format: reference.format, rows: profile.rows },
       features,
       driftedFeatures,
       driftedShare,
@@ -220,7 +222,7 @@ export async function validateData(options: ValidateDataOptions): Promise<DataRe
   const status = failedErrors ? 'failed' : failedWarnings ? 'warned' : 'passed';
   return {
     dataset,
-    source: { ...source },
+    source: { ...source, path: sourceName },
     status,
     passed: !failedErrors,
     rows: { read, valid: acc.rows, invalid },

@@ -7,6 +7,7 @@ import { isStepRegistryClient, type StepRegistryClient, type StepRegisterInput }
 import type { AuditEntry, JsonValue, ModelVersion } from '../../registry/types.ts';
 import { postWebhook } from '../../registry/webhook.ts';
 import { publishToDirectory } from './directory-target.ts';
+import { localCopy } from './local-copy.ts';
 
 const targetSchema = z.discriminatedUnion('type', [
   z.strictObject({
@@ -170,10 +171,14 @@ async function publish(
     deployedBy: client.actor,
   };
   if (target.type === 'directory') {
-    const stored = await client.artifacts.get(version.artifact.uri);
+    const artifact = await localCopy(await client.artifacts.get(version.artifact.uri));
     const releaseName = `${Date.now().toString().padStart(15, '0')}-${version.name}-v${version.version}-${randomBytes(3).toString('hex')}`;
-    const result = await publishToDirectory({ root: target.path, releaseName, artifactPath: stored.path, filename: version.artifact.filename, manifest, keepExtra: target.keepExtra });
-    return result.release;
+    try {
+      const result = await publishToDirectory({ root: target.path, releaseName, artifactPath: artifact.path, filename: version.artifact.filename, manifest, keepExtra: target.keepExtra });
+      return result.release;
+    } finally {
+      await artifact.release();
+    }
   }
   await postWebhook(target.url, { type: 'model.deployed', ...manifest }, { headers: target.headers, retries: target.retries, backoffMs: target.backoffMs, timeoutMs: target.timeoutMs, signal });
   return describeTarget(target);
