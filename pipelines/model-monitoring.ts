@@ -1,7 +1,7 @@
 import { text } from 'node:stream/consumers';
 import { z } from 'zod';
 import { DecisionTreeClassifier } from 'ml-cart';
-import { definePipeline, NonRetriableError, readRows, reportFigures, validateData } from 'conveyor';
+import { definePipeline, NonRetriableError, readRows, reportFigures, validateData } from 'conveyor-mlops';
 // The data step library and the monitor client type are not re-exported by 'conveyor' yet.
 
 const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;

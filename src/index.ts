@@ -1,5 +1,5 @@
 /**
- * Conveyor's public API: what pipeline files and embedding applications import from 'conveyor'.
+ * Conveyor's public API: what pipeline files and embedding applications import from 'conveyor-mlops'.
  * Named exports only; internals stay behind their modules.
  */
 export { definePipeline, isPipeline, Pipeline, parseParams, paramsJsonSchema, MAX_PARAMS_BYTES } from './dsl/index.ts';

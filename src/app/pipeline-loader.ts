@@ -7,6 +7,7 @@ import { ConveyorError, NotFoundError, ValidationError } from '../errors/conveyo
 import { isPipeline, type Pipeline } from '../dsl/pipeline.ts';
 import { validateDag } from '../graph/dag.ts';
 import { validateSchedules } from '../scheduler/cron.ts';
+import { ensureTypeScriptLoader } from './typescript-loader.ts';
 
 export interface LoadProblem {
   file: string;
@@ -58,6 +59,7 @@ export async function loadPipelines(target: string): Promise<LoadedPipelines> {
 }
 
 async function importPipeline(file: string, shown: string): Promise<Pipeline<any, any>> {
+  await ensureTypeScriptLoader();
   const module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
   const candidate = module.default;
   if (!isPipeline(candidate)) {

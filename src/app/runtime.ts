@@ -4,7 +4,7 @@ import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Config } from '../config/schema.ts';
 import { Engine, type EngineEvent } from '../engine/engine.ts';
-import { checkEvictionPolicy, createRedis, waitForRedis, type ConnectOptions } from '../redis/connection.ts';
+import { checkEvictionPolicy, closeRedis, createRedis, waitForRedis, type ConnectOptions } from '../redis/connection.ts';
 import { ConfigError } from '../errors/conveyor-error.ts';
 import { KeySpace } from '../redis/keys.ts';
 import { RunStore } from '../redis/run-store.ts';
@@ -100,9 +100,7 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
     async close() {
       await registry.flush().catch(() => {});
       await queues.close();
-      for (const client of [...extras, redis]) {
-        await client.quit().catch(() => client.disconnect());
-      }
+      for (const client of [...extras, redis]) await closeRedis(client);
     },
   };
 }

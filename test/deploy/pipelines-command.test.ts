@@ -1,7 +1,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { definePipeline } from 'conveyor';
+import { definePipeline } from 'conveyor-mlops';
 import irisTraining from '../../pipelines/iris-training.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import type { WorkerHost } from '../../src/app/worker-host.ts';

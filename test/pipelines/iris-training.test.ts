@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { testPipeline } from 'conveyor/testing';
+import { testPipeline } from 'conveyor-mlops/testing';
 import irisTraining from '../../pipelines/iris-training.ts';
 import { createRedis, type RedisClient } from '../../src/redis/connection.ts';
 import { createModelRegistry } from '../../src/registry/create.ts';

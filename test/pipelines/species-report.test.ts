@@ -1,5 +1,5 @@
 import test from 'ava';
-import { testPipeline } from 'conveyor/testing';
+import { testPipeline } from 'conveyor-mlops/testing';
 import speciesReport from '../../pipelines/species-report.ts';
 
 test('the diamond joins both extracts and reports every species; alert is skipped', async (t) => {

@@ -10,7 +10,7 @@ import type { WorkerHost } from '../../src/app/worker-host.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { testRuntime, withWorker } from '../helpers/harness.ts';
 
-// The example pipelines, loaded the way `conveyor worker` loads them (they import from 'conveyor'),
+// The example pipelines, loaded the way `conveyor worker` loads them (they import from 'conveyor-mlops'),
 // run end to end through a real worker on a private Redis.
 const PIPELINES = fileURLToPath(new URL('../../pipelines/', import.meta.url));
 const reportDir = mkdtempSync(join(tmpdir(), 'conveyor-reports-'));

@@ -1,6 +1,6 @@
 import test from 'ava';
-import { definePipeline, NonRetriableError, type Pipeline } from 'conveyor';
-import { testPipeline, type TestStepResult } from 'conveyor/testing';
+import { definePipeline, NonRetriableError, type Pipeline } from 'conveyor-mlops';
+import { testPipeline, type TestStepResult } from 'conveyor-mlops/testing';
 import type { Runtime } from '../../src/app/runtime.ts';
 import type { WorkerHost } from '../../src/app/worker-host.ts';
 import type { StepView } from '../../src/engine/run-view.ts';

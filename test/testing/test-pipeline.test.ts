@@ -1,7 +1,7 @@
 import test from 'ava';
 import { z } from 'zod';
-import { definePipeline, NonRetriableError } from 'conveyor';
-import { testPipeline } from 'conveyor/testing';
+import { definePipeline, NonRetriableError } from 'conveyor-mlops';
+import { testPipeline } from 'conveyor-mlops/testing';
 
 test('diamond: typed hand-off, outputs after the JSON round trip, run succeeded', async (t) => {
   const pipeline = definePipeline({ id: 'diamond' })
