@@ -25,8 +25,11 @@ export const LAYERS: Record<string, LayerRule> = {
   // Runs handlers and reports to the engine; it does not talk to Redis (the engine owns the lifecycle).
   worker: { imports: ['core', 'errors', 'config', 'dsl', 'engine'], packages: ['zod'] },
   scheduler: { imports: ['core', 'errors', 'config', 'dsl', 'graph', 'redis', 'engine'], packages: ['cron-parser', 'zod'] },
-  registry: { imports: ['core', 'errors', 'config', 'redis'], types: ['dsl'], packages: ['zod', '@aws-sdk/client-s3', '@aws-sdk/lib-storage'] },
-  steps: { imports: ['core', 'errors', 'dsl', 'registry'], types: ['engine', 'config'], packages: '*' },
+  // The only code that builds object-store (S3 SDK) clients and maps their errors.
+  storage: { imports: ['core', 'errors', 'config'], packages: ['@aws-sdk/client-s3', '@aws-sdk/lib-storage'] },
+  registry: { imports: ['core', 'errors', 'config', 'redis', 'storage'], types: ['dsl'], packages: ['zod', '@aws-sdk/client-s3', '@aws-sdk/lib-storage'] },
+  // Steps may parse object-store URIs with config/'s pure parsers.
+  steps: { imports: ['core', 'errors', 'config', 'dsl', 'registry', 'storage'], types: ['engine'], packages: '*' },
   // Fed by typed events: it sees the event types of the modules it measures, never their code.
   monitoring: { imports: ['core', 'errors'], types: ['dsl', 'engine', 'registry', 'scheduler', 'steps', 'worker'], packages: ['prom-client'] },
   // The API may use the scheduler's pure cron arithmetic (next fire times) besides the engine.
