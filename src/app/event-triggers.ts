@@ -4,6 +4,7 @@ import type { Pipeline } from '../dsl/pipeline.ts';
 import type { TriggerSpec } from '../dsl/types.ts';
 import type { EngineEvent } from '../engine/engine.ts';
 import type { AliasMovedEvent } from '../registry/types.ts';
+import { deliverFollowUps } from './outbox.ts';
 import type { Runtime } from './runtime.ts';
 
 export interface FiredRun {
@@ -24,15 +25,25 @@ export class EventTriggers {
     private readonly pipelines: Pipeline<any, any>[],
   ) {}
 
-  /** Engine listener: fan out `onSucceeded` triggers when a run of this process finished well. */
+  /**
+   * Engine listener: delivers the follow-ups of a run this process finished, at once. Should this fail
+   * or the process die first, the outbox sweeper of any live worker or scheduler delivers them.
+   */
   readonly onEngineEvent = (event: EngineEvent): void => {
     if (event.type !== 'run-finished' || event.status !== 'succeeded') return;
-    void this.fire(
-      (t) => 'onSucceeded' in t && t.onSucceeded === event.pipeline,
-      (p) => deterministicRunId('e', p.id, event.runId),
-      { type: 'event', event: `succeeded:${event.pipeline}`, upstreamRunId: event.runId },
-    ).catch((error) => this.runtime.logger.error('onSucceeded trigger failed', { error: coerceError(error).message }));
+    void deliverFollowUps(this.runtime, this, event.runId).catch((error) =>
+      this.runtime.logger.error('onSucceeded trigger failed; the outbox sweep retries it', { error: coerceError(error).message }),
+    );
   };
+
+  /** Starts the pipelines with `onSucceeded: <upstream pipeline>`, once per upstream run (idempotent). */
+  fireOnSucceeded(upstreamPipeline: string, upstreamRunId: string): Promise<FiredRun[]> {
+    return this.fire(
+      (t) => 'onSucceeded' in t && t.onSucceeded === upstreamPipeline,
+      (p) => deterministicRunId('e', p.id, upstreamRunId),
+      { type: 'event', event: `succeeded:${upstreamPipeline}`, upstreamRunId },
+    );
+  }
 
   /** Registry listener: `onModelAlias` triggers. The audit sequence number makes the run id unique per move. */
   readonly onAliasMoved = (event: AliasMovedEvent): void => {

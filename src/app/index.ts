@@ -14,6 +14,7 @@ export { runWorkerMain } from './worker-main.ts';
 export { engineLauncher } from './launcher.ts';
 export { EventTriggers, type FiredRun } from './event-triggers.ts';
 export { startRetention } from './retention.ts';
+export { startOutboxSweeper } from './outbox.ts';
 export { Scheduler, type ScheduleStatus } from '../scheduler/scheduler.ts';
 export { backfill, type BackfillProgress } from '../scheduler/backfill.ts';
 export type { ModelVersion, AuditEntry, ModelSummary } from '../registry/types.ts';

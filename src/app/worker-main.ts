@@ -7,6 +7,7 @@ import { createRuntime } from './runtime.ts';
 import { startWorkerHost, type WorkerHost } from './worker-host.ts';
 import { EventTriggers } from './event-triggers.ts';
 import { startRetention } from './retention.ts';
+import { startOutboxSweeper } from './outbox.ts';
 
 /** How long a starting worker waits for Redis before giving up (orchestrators restart it after). */
 const WAIT_FOR_REDIS_MS = 60_000;
@@ -42,8 +43,11 @@ export async function runWorkerMain(options: WorkerMainOptions): Promise<void> {
     onEvent: (event) => metrics.hub.record(event),
     services: () => ({ monitor: metrics.monitor }),
   });
-  // This process finishes runs: it also starts the pipelines that trigger on their success.
-  runtime.onEngineEvent(new EventTriggers(runtime, loaded.pipelines).onEngineEvent);
+  // This process finishes runs: it also starts the pipelines that trigger on their success, and
+  // delivers such follow-ups that a process which died after finishing a run left in the outbox.
+  const triggers = new EventTriggers(runtime, loaded.pipelines);
+  runtime.onEngineEvent(triggers.onEngineEvent);
+  const outbox = startOutboxSweeper(runtime, triggers);
   const retention = startRetention(runtime, { owner: `worker:${process.pid}` });
   options.onReady?.(host);
   await new Promise<void>((resolve) => {
@@ -57,6 +61,7 @@ export async function runWorkerMain(options: WorkerMainOptions): Promise<void> {
   });
   await host.stop(config.drainTimeoutMs);
   await retention.stop();
+  await outbox.stop();
   await metrics.close();
   await runtime.close();
 }

@@ -13,7 +13,7 @@
  *   P:run:{<runId>}:logs     list   structured log entries (JSON)
  *   P:run:{<runId>}:items    hash   map instance `step[i]` -> its item (JSON)
  *
- * Global indexes (under the global tag): runs, runs:p:<pipeline>, active, finished (zsets) and
+ * Global indexes (under the global tag): runs, runs:p:<pipeline>, active, finished, outbox (zsets) and
  * run-pipeline (hash); `runIndexes` lists them for pruning.
  *
  * Every key of one run shares the hash tag `{<runId>}`, so each run-scoped Lua script works on Redis
@@ -83,6 +83,10 @@ export class KeySpace {
   get finishedRuns(): string {
     return `${this.globalTag}:finished`;
   }
+  /** zset runId -> finished-at ms of finished runs whose follow-ups (outbox) are not delivered yet. */
+  get outbox(): string {
+    return `${this.globalTag}:outbox`;
+  }
   /**
    * hash runId -> pipeline id, written with the index entries: what pruning needs to find a run's
    * per-pipeline indexes after the run's own hash has expired.
@@ -95,7 +99,7 @@ export class KeySpace {
    * A new run index is added here (and written where the run enters it), nowhere else.
    */
   runIndexes(pipelineId: string | undefined): string[] {
-    const global = [this.runsIndex, this.activeRuns, this.finishedRuns];
+    const global = [this.runsIndex, this.activeRuns, this.finishedRuns, this.outbox];
     return pipelineId === undefined ? global : [...global, this.pipelineRuns(pipelineId)];
   }
   /** string: set when Conveyor first wrote to this Redis; its absence later means data was lost. */

@@ -67,6 +67,12 @@ const COMPLETE_REASONS: Record<number, 'missing' | 'stale' | 'cancelled' | 'dupl
 };
 
 /** ioredis returns errors inside a MULTI's results instead of throwing (OOM, READONLY...): surface them. */
+/**
+ * Value of a run's `outbox` field, set by the script that ends the run when the end owes follow-ups
+ * (onSucceeded triggers). Whether they are still due is membership of the outbox index.
+ */
+export const OUTBOX_OWED = 'owed';
+
 function throwFirstError(results: Array<[Error | null, unknown]> | null): void {
   const failed = results?.find(([error]) => error);
   if (failed) throw failed[0];
@@ -241,11 +247,25 @@ export class RunStore {
 
   /** Bookkeeping once a run finished: leave the active set, enter the finished index, expire its keys. */
   async markFinished(runId: string, finishedAt: number, retentionMs: number): Promise<void> {
+    // The run leaves the active set (where the reconciler finds it) in the same MULTI that lists its
+    // pending follow-ups in the outbox index: at every instant one of the two leads to it.
+    const owesFollowUps = (await this.redis.hget(this.keys.run(runId).run, 'outbox')) === OUTBOX_OWED;
     const multi = this.redis.multi().zrem(this.keys.activeRuns, runId).zadd(this.keys.finishedRuns, finishedAt, runId);
+    if (owesFollowUps) multi.zadd(this.keys.outbox, finishedAt, runId);
     await multi.exec().then(throwFirstError);
     const expire = this.redis.pipeline();
     for (const key of this.keys.runKeyList(runId)) expire.pexpire(key, retentionMs);
     await expire.exec().then(throwFirstError);
+  }
+
+  /** Runs whose follow-ups are still owed, finished at or before `before`, oldest first. */
+  async outboxDue(before: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.outbox, 0, before, 'LIMIT', 0, limit);
+  }
+
+  /** Marks a run's follow-ups delivered: it leaves the outbox index (the run's `outbox` field stays as a record). */
+  async closeOutbox(runId: string): Promise<void> {
+    await this.redis.zrem(this.keys.outbox, runId);
   }
 
   /** Refreshes a run's position in the active set (the reconciler looks at the least recent first). */

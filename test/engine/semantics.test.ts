@@ -29,6 +29,17 @@ async function withEngine(pipelines: Pipeline<any, any>[], fn: (rt: Runtime, hos
 
 const fast = { retries: 0, backoff: { type: 'fixed' as const, delayMs: 10 } };
 
+/** Waits for `promise`, failing after `ms` with what was awaited. */
+async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`gave up waiting for ${what} after ${ms} ms`)), ms)));
+  try {
+    return await Promise.race([promise, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 test('diamond: the join receives both branches typed outputs; run succeeds', async (t) => {
   const p = definePipeline({ id: 'diamond', defaults: fast })
     .step('load', async () => ({ rows: 10 }))
@@ -173,11 +184,12 @@ test('timeout aborts ctx.signal and fails the attempt with a TimeoutError', asyn
 test('cancel aborts running steps and marks the rest cancelled', async (t) => {
   let started!: () => void;
   const running = new Promise<void>((r) => (started = r));
-  let aborted = false;
+  let sawAbort!: () => void;
+  const aborted = new Promise<void>((r) => (sawAbort = r));
   const p = definePipeline({ id: 'cancel-me', defaults: fast })
     .step('long', async ({ signal }) => {
       started();
-      await new Promise<void>((resolve) => signal.addEventListener('abort', () => ((aborted = true), resolve())));
+      await new Promise<void>((resolve) => signal.addEventListener('abort', () => (sawAbort(), resolve())));
       return {};
     })
     .step('later', { needs: ['long'] }, async () => ({}));
@@ -189,8 +201,7 @@ test('cancel aborts running steps and marks the rest cancelled', async (t) => {
     const view = await rt.engine.waitForRun(runId, { timeoutMs: 5_000 });
     t.is(view.status, 'cancelled');
     t.is(view.steps.later.status, 'cancelled');
-    await new Promise((r) => setTimeout(r, 200));
-    t.true(aborted, 'the running handler saw its signal abort');
+    await within(aborted, 5_000, 'the running handler to see its signal abort');
     t.is((await rt.engine.getRun(runId)).steps.long.status, 'cancelled');
     await t.throwsAsync(rt.engine.cancel(runId), { message: /already finished/ });
   });

@@ -299,11 +299,15 @@ test.serial('status lists each schedule with its description, next ticks and las
 
 test.serial('start() runs passes until stop()', async (t) => {
   const { launcher, clock, make } = setup();
-  const s = make([pipe('etl', { cron: '0 * * * *' })]);
+  let fired!: () => void;
+  const firedOnce = new Promise<void>((resolve) => (fired = resolve));
+  const s = make([pipe('etl', { cron: '0 * * * *' })], { onEvent: (e) => e.type === 'tick-fired' && fired() });
   await s.tick();
   clock.set(ms('2026-05-01T10:00:01Z'));
   s.start();
-  while ((await launcher.created()).length === 0) await new Promise((r) => setTimeout(r, 10));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([firedOnce, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('no tick fired within 10 s of start()')), 10_000)))]);
+  clearTimeout(timer);
   await s.stop();
   t.deepEqual(await launcher.created(), ['s.etl.0.20260501T100000Z']);
 });

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { configFrom, openRuntime, withRuntime } from '../context.ts';
-import { Scheduler, EventTriggers, attachMetrics, backfill, engineLauncher, loadPipelines, resolvePipeline, startRetention, type Runtime, type LoadedPipelines } from '../../app/index.ts';
+import { Scheduler, EventTriggers, attachMetrics, backfill, engineLauncher, loadPipelines, resolvePipeline, startOutboxSweeper, startRetention, type Runtime, type LoadedPipelines } from '../../app/index.ts';
 import { ConfigError, NotFoundError, ValidationError } from '../../errors/index.ts';
 import { colorStatus, dim, printJson, table } from '../output.ts';
 import { reportProblems, untilSignal } from './worker.ts';
@@ -46,11 +46,13 @@ export function schedulerCommand(): Command {
       const unsubscribe = await runtime.registry.subscribe(triggers.onAliasMoved);
       scheduler.start();
       const retention = startRetention(runtime, { owner: `scheduler:${process.pid}` });
+      const outbox = startOutboxSweeper(runtime, triggers);
       const schedules = loaded.pipelines.reduce((n, p) => n + p.spec.schedules.length, 0);
       process.stderr.write(`scheduler running: ${schedules} schedules in ${loaded.pipelines.length} pipelines\n`);
       await untilSignal();
       await scheduler.stop();
       await retention.stop();
+      await outbox.stop();
       await unsubscribe();
       await metrics.close();
       await runtime.close();

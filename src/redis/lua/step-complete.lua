@@ -151,6 +151,9 @@ local final = ''
 if remaining <= 0 then
   final = tonumber(redis.call('HGET', KEYS[1], 'failed') or '0') > 0 and 'failed' or 'succeeded'
   redis.call('HSET', KEYS[1], 'status', final, 'finishedAt', now, 'updatedAt', now)
+  -- Outbox: the run's follow-ups (onSucceeded triggers) are owed from the same instant it ends, so a
+  -- crash right after this script cannot lose them (delivered by app/outbox.ts).
+  if final == 'succeeded' then redis.call('HSET', KEYS[1], 'outbox', 'owed') end
   redis.call('PUBLISH', channel, runId .. '||' .. final)
 else
   redis.call('HSET', KEYS[1], 'updatedAt', now)
