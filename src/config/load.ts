@@ -30,6 +30,7 @@ export function loadConfig(overrides: Partial<Record<keyof typeof ENV_SCHEMA.sha
     redisTlsCa: e.CONVEYOR_REDIS_TLS_CA,
     prefix: e.CONVEYOR_PREFIX,
     pipelinesDir: e.CONVEYOR_PIPELINES,
+    pipelineImportTimeoutMs: e.CONVEYOR_PIPELINE_IMPORT_TIMEOUT,
     dataDir: e.CONVEYOR_DATA_DIR,
     retentionMs: e.CONVEYOR_RETENTION,
     logLevel: e.CONVEYOR_LOG_LEVEL,
