@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { ConfigError } from '../errors/conveyor-error.ts';
 import { formatZodIssues } from '../errors/zod-issues.ts';
 import { ENV_SCHEMA, type Config } from './schema.ts';
@@ -32,6 +33,7 @@ export function loadConfig(overrides: Partial<Record<keyof typeof ENV_SCHEMA.sha
     pipelinesDir: e.CONVEYOR_PIPELINES,
     pipelineImportTimeoutMs: e.CONVEYOR_PIPELINE_IMPORT_TIMEOUT,
     dataDir: e.CONVEYOR_DATA_DIR,
+    deployRoot: e.CONVEYOR_DEPLOY_ROOT ?? join(e.CONVEYOR_DATA_DIR, 'serving'),
     retentionMs: e.CONVEYOR_RETENTION,
     logLevel: e.CONVEYOR_LOG_LEVEL,
     workerConcurrency: e.CONVEYOR_WORKER_CONCURRENCY,

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Clock } from '../core/clock.ts';
@@ -9,7 +10,7 @@ import type { WebhookConfig } from './webhook.ts';
 
 export interface CreateModelRegistryOptions {
   redis: RedisClient;
-  config: Pick<Config, 'prefix' | 'dataDir'>;
+  config: Pick<Config, 'prefix' | 'dataDir'> & Partial<Pick<Config, 'deployRoot'>>;
   logger?: Logger;
   clock?: Clock;
   webhooks?: WebhookConfig[];
@@ -26,5 +27,6 @@ export function createModelRegistry(options: CreateModelRegistryOptions): ModelR
     logger: options.logger,
     clock: options.clock,
     webhooks: options.webhooks,
+    deployRoot: options.config.deployRoot ?? join(options.config.dataDir, 'serving'),
   });
 }
