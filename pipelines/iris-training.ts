@@ -37,7 +37,8 @@ export default definePipeline({
     maxDepth: z.number().int().min(1).max(10).default(3),
     /** Every n-th row is held out for evaluation. */
     holdoutEvery: z.number().int().min(2).max(10).default(5),
-    servingDir: z.string().default('.conveyor/serving'),
+    /** Folder of the deploy root (CONVEYOR_DEPLOY_ROOT) that serving reads; a run picks a name, never a path. */
+    servingTarget: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/).default('iris'),
   }),
   defaults: { retries: 2, backoff: { type: 'exponential', delayMs: 200 }, timeoutMs: 60_000, queue: 'default' },
   // Continuous learning: model-monitoring emits this when live accuracy drops or the data drifts.
@@ -133,7 +134,7 @@ export default definePipeline({
       version: ctx.upstream.register.version,
       alias: 'production',
       gates: { ...ctx.upstream.evaluate.gates },
-      target: { type: 'directory', path: ctx.params.servingDir },
+      target: { type: 'directory', name: ctx.params.servingTarget },
       reason: `accuracy ${ctx.upstream.evaluate.accuracy.toFixed(3)} (run ${ctx.run.id})`,
     });
     return { deployed: result.status === 'deployed', version: result.version, previous: result.previous, location: result.location };

@@ -53,6 +53,9 @@ export function buildOpenApi(routes: readonly RouteDef[], info: { version: strin
     const errorContent = { content: { 'application/json': { schema: { $ref: `${REF_PREFIX}Error` } } } };
     responses['401'] ??= { description: 'missing or unknown bearer token', ...errorContent };
     if (route.method !== 'GET') responses['403'] ??= { description: 'read-only token used for a write', ...errorContent };
+    if (route.params) responses['414'] ??= { description: 'a path parameter is longer than the router accepts', ...errorContent };
+    // Every error the server answers has this one shape (errors.ts), whatever its status.
+    responses.default ??= { description: 'any other error (400 bad request, 413, 415, 422, 5xx): always the Error envelope', ...errorContent };
     const operation: JsonObject = {
       operationId: route.operationId,
       summary: route.summary,

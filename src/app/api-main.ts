@@ -49,7 +49,7 @@ export async function startApi(options: ServeOptions): Promise<RunningApi> {
   try {
     let pipelines = options.pipelines;
     if (!pipelines) {
-      const loaded = await loadPipelines(config.pipelinesDir);
+      const loaded = await loadPipelines(config.pipelinesDir, { importTimeoutMs: config.pipelineImportTimeoutMs });
       for (const problem of loaded.problems) options.onProblem?.(problem.message);
       pipelines = loaded.pipelines;
     }

@@ -7,6 +7,7 @@ import { ConveyorError, NotFoundError, ValidationError } from '../errors/conveyo
 import { isPipeline, type Pipeline } from '../dsl/pipeline.ts';
 import { validateDag } from '../graph/dag.ts';
 import { validateSchedules } from '../scheduler/cron.ts';
+import { DEFAULT_IMPORT_TIMEOUT_MS, ImportProbe } from './import-probe.ts';
 import { ensureTypeScriptLoader } from './typescript-loader.ts';
 
 export interface LoadProblem {
@@ -24,14 +25,19 @@ export interface LoadedPipelines {
   problems: LoadProblem[];
 }
 
+export interface LoadOptions {
+  /** Deadline for importing one file (CONVEYOR_PIPELINE_IMPORT_TIMEOUT); a file past it is skipped. 0 = none. */
+  importTimeoutMs?: number;
+}
+
 const PIPELINE_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
 
 /**
  * Loads every pipeline file of a folder (or one file). A file that fails — syntax error, throws at
- * import, no default-exported pipeline, invalid DAG, duplicate id — is reported and skipped; the
- * others still load. Nothing is written anywhere.
+ * import, does not finish importing within the deadline, no default-exported pipeline, invalid DAG,
+ * duplicate id — is reported and skipped; the others still load. Nothing is written anywhere.
  */
-export async function loadPipelines(target: string): Promise<LoadedPipelines> {
+export async function loadPipelines(target: string, options: LoadOptions = {}): Promise<LoadedPipelines> {
   const path = resolve(target);
   if (!existsSync(path)) throw new NotFoundError('pipelines folder or file', target);
   const files = statSync(path).isDirectory()
@@ -41,8 +47,14 @@ export async function loadPipelines(target: string): Promise<LoadedPipelines> {
         .map((f) => join(path, f))
     : [path];
   const result: LoadedPipelines = { pipelines: [], files: new Map(), problems: [] };
+  const timeoutMs = options.importTimeoutMs ?? DEFAULT_IMPORT_TIMEOUT_MS;
+  const probe = timeoutMs > 0 ? new ImportProbe(files.map((f) => pathToFileURL(f).href), timeoutMs) : undefined;
   for (const file of files) {
     const shown = relative(process.cwd(), file) || basename(file);
+    if ((await probe?.verdict(pathToFileURL(file).href)) === 'hanging') {
+      result.problems.push(importTimeoutProblem(shown, timeoutMs));
+      continue;
+    }
     try {
       const pipeline = await importPipeline(file, shown);
       validateDag(pipeline.spec, `${shown}: pipeline "${pipeline.id}"`);
@@ -56,6 +68,14 @@ export async function loadPipelines(target: string): Promise<LoadedPipelines> {
     }
   }
   return result;
+}
+
+function importTimeoutProblem(file: string, timeoutMs: number): LoadProblem {
+  return {
+    file,
+    code: 'IMPORT_TIMEOUT',
+    message: `${file}: importing did not finish within ${timeoutMs} ms (a loop or a top-level await that never settles?); skipped. The deadline is CONVEYOR_PIPELINE_IMPORT_TIMEOUT`,
+  };
 }
 
 async function importPipeline(file: string, shown: string): Promise<Pipeline<any, any>> {

@@ -28,7 +28,7 @@ export interface WorkerMainOptions {
  */
 export async function runWorkerMain(options: WorkerMainOptions): Promise<void> {
   const { config } = options;
-  const loaded = await loadPipelines(config.pipelinesDir);
+  const loaded = await loadPipelines(config.pipelinesDir, { importTimeoutMs: config.pipelineImportTimeoutMs });
   for (const problem of loaded.problems) options.onProblem?.(problem.message);
   if (loaded.pipelines.length === 0) throw new ConfigError(`no valid pipelines in ${config.pipelinesDir}: nothing to serve`);
   // A worker started before Redis (compose, k8s) waits for it for a while, then fails with one line.

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { ConfigError } from '../errors/conveyor-error.ts';
 import { formatZodIssues } from '../errors/zod-issues.ts';
 import { artifactLocation, loadS3Settings } from './object-store.ts';
@@ -31,7 +32,9 @@ export function loadConfig(overrides: Partial<Record<keyof typeof ENV_SCHEMA.sha
     redisTlsCa: e.CONVEYOR_REDIS_TLS_CA,
     prefix: e.CONVEYOR_PREFIX,
     pipelinesDir: e.CONVEYOR_PIPELINES,
+    pipelineImportTimeoutMs: e.CONVEYOR_PIPELINE_IMPORT_TIMEOUT,
     dataDir: e.CONVEYOR_DATA_DIR,
+    deployRoot: e.CONVEYOR_DEPLOY_ROOT ?? join(e.CONVEYOR_DATA_DIR, 'serving'),
     retentionMs: e.CONVEYOR_RETENTION,
     logLevel: e.CONVEYOR_LOG_LEVEL,
     workerConcurrency: e.CONVEYOR_WORKER_CONCURRENCY,

@@ -45,7 +45,11 @@ export const ENV_SCHEMA = z.object({
   CONVEYOR_REDIS_TLS_CA: z.string().optional(),
   CONVEYOR_PREFIX: z.string().regex(/^[A-Za-z0-9_-]+$/, 'letters, digits, "_" or "-"').default('conveyor'),
   CONVEYOR_PIPELINES: z.string().default('./pipelines'),
+  /** Deadline for importing one pipeline file; a file past it is skipped with an error ("0" = none). */
+  CONVEYOR_PIPELINE_IMPORT_TIMEOUT: duration('10s'),
   CONVEYOR_DATA_DIR: z.string().default('.conveyor'),
+  /** The only folder directory deploys may write to; runs pick a target folder inside it (default <data dir>/serving). */
+  CONVEYOR_DEPLOY_ROOT: z.string().optional(),
   CONVEYOR_RETENTION: duration('14d'),
   CONVEYOR_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   CONVEYOR_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
@@ -76,7 +80,9 @@ export type Config = Readonly<{
   redisTlsCa: string | undefined;
   prefix: string;
   pipelinesDir: string;
+  pipelineImportTimeoutMs: number;
   dataDir: string;
+  deployRoot: string;
   retentionMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   workerConcurrency: number;

@@ -19,3 +19,28 @@ export function findForbiddenKey(value: unknown, path = '$'): string | undefined
   }
   return undefined;
 }
+
+/** Deepest nesting accepted in untrusted JSON (run params); real params are a few levels deep. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * The first thing in an untrusted, already-parsed value that later code cannot handle, described
+ * with its path, or undefined: nesting deeper than `maxDepth` (recursive walkers would overflow the
+ * stack), a number that is not finite (`1e999` parses as Infinity and would be stored as null), a
+ * prototype-polluting key. Walks with its own stack, so the check itself cannot overflow.
+ */
+export function findJsonProblem(value: unknown, root: string, maxDepth = MAX_JSON_DEPTH): string | undefined {
+  const pending: Array<[unknown, string, number]> = [[value, root, 0]];
+  while (pending.length > 0) {
+    const [current, path, depth] = pending.pop()!;
+    if (typeof current === 'number' && !Number.isFinite(current)) return `${path} must be a finite number, found ${current}`;
+    if (current === null || typeof current !== 'object') continue;
+    if (depth >= maxDepth) return `${root} nest deeper than the limit of ${maxDepth} levels (at ${path.slice(0, 80)}${path.length > 80 ? '…' : ''})`;
+    for (const key of Object.keys(current)) {
+      const childPath = Array.isArray(current) ? `${path}[${key}]` : `${path}.${key}`;
+      if (FORBIDDEN_KEYS.has(key)) return `forbidden key at ${childPath}`;
+      pending.push([(current as Record<string, unknown>)[key], childPath, depth + 1]);
+    }
+  }
+  return undefined;
+}

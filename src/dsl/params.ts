@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { findForbiddenKey } from '../core/json.ts';
+import { findJsonProblem } from '../core/json.ts';
 import { ValidationError } from '../errors/conveyor-error.ts';
 import { formatZodIssues } from '../errors/zod-issues.ts';
 
@@ -7,19 +7,20 @@ import { formatZodIssues } from '../errors/zod-issues.ts';
 export const MAX_PARAMS_BYTES = 1024 * 1024;
 
 /**
- * Validates run params against the pipeline's schema: size, prototype-polluting keys, then zod.
+ * Validates run params against the pipeline's schema: depth, finite numbers, prototype-polluting
+ * keys, size, then zod.
  * Returns the parsed value (defaults applied). Nothing is written anywhere before this passes.
  */
 export function parseParams(schema: z.ZodType | undefined, input: unknown, pipelineId: string): Record<string, unknown> {
   const value = input ?? {};
+  const problem = findJsonProblem(value, 'params');
+  if (problem) throw new ValidationError(`pipeline "${pipelineId}": ${problem}`);
   const json = JSON.stringify(value);
   if (json === undefined) throw new ValidationError(`pipeline "${pipelineId}": params must be a JSON object`);
   const bytes = Buffer.byteLength(json);
   if (bytes > MAX_PARAMS_BYTES) {
     throw new ValidationError(`pipeline "${pipelineId}": params are ${bytes} bytes of JSON; the limit is ${MAX_PARAMS_BYTES}`);
   }
-  const forbidden = findForbiddenKey(value, 'params');
-  if (forbidden) throw new ValidationError(`pipeline "${pipelineId}": forbidden key at ${forbidden}`);
   if (!schema) {
     if (typeof value !== 'object' || Array.isArray(value)) throw new ValidationError(`pipeline "${pipelineId}": params must be an object`);
     return value as Record<string, unknown>;

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Config } from '../config/schema.ts';
 import { loadS3Credentials } from '../config/object-store.ts';
 import type { Logger } from '../core/logger.ts';
@@ -13,7 +14,7 @@ import type { WebhookConfig } from './webhook.ts';
 
 export interface CreateModelRegistryOptions {
   redis: RedisClient;
-  config: Pick<Config, 'prefix' | 'dataDir'> & Partial<Pick<Config, 'artifacts' | 's3'>>;
+  config: Pick<Config, 'prefix' | 'dataDir'> & Partial<Pick<Config, 'artifacts' | 's3' | 'deployRoot'>>;
   logger?: Logger;
   clock?: Clock;
   webhooks?: WebhookConfig[];
@@ -30,6 +31,7 @@ export function createModelRegistry(options: CreateModelRegistryOptions): ModelR
     logger: options.logger,
     clock: options.clock,
     webhooks: options.webhooks,
+    deployRoot: options.config.deployRoot ?? join(options.config.dataDir, 'serving'),
   });
 }
 

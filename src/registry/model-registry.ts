@@ -1,4 +1,4 @@
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { silentLogger, type Logger } from '../core/logger.ts';
 import { NotFoundError } from '../errors/conveyor-error.ts';
@@ -30,6 +30,8 @@ export interface ModelRegistryOptions {
   logger?: Logger;
   /** Each alias move is POSTed (JSON: the audit entry) to these, in the background; see `flush()`. */
   webhooks?: WebhookConfig[];
+  /** The folder directory deploys are confined to (CONVEYOR_DEPLOY_ROOT); default `.conveyor/serving`. */
+  deployRoot?: string;
 }
 
 export interface AliasMoveOptions {
@@ -59,6 +61,7 @@ type StoredRecord = Omit<ModelVersion, 'name' | 'version'>;
  */
 export class ModelRegistry {
   readonly artifacts: ArtifactStore;
+  readonly deployRoot: string;
   readonly store: RegistryStore;
   private readonly clock: Clock;
   private readonly logger: Logger;
@@ -72,6 +75,7 @@ export class ModelRegistry {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.webhooks = options.webhooks ?? [];
+    this.deployRoot = resolve(options.deployRoot ?? '.conveyor/serving');
   }
 
   /** Registers a new version. Idempotent per `idempotencyKey` (default: run/step/sha256 when lineage is given). */

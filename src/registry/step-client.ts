@@ -22,6 +22,8 @@ export interface StepRegistryClient {
   readonly actor: string;
   readonly lineage: Readonly<{ runId: string; step: string; dagHash: string }>;
   readonly artifacts: ArtifactStore;
+  /** The folder directory deploys are confined to (the registry's, from CONVEYOR_DEPLOY_ROOT). */
+  readonly deployRoot: string;
   register(input: StepRegisterInput): Promise<RegisterResult>;
   get(name: string, versionOrAlias: number | string): Promise<ModelVersion>;
   aliases(name: string): Promise<Record<string, number>>;
@@ -48,6 +50,7 @@ export function createStepRegistryClient(registry: ModelRegistry, lineage: StepL
     actor,
     lineage: Object.freeze({ runId, step, dagHash }),
     artifacts: registry.artifacts,
+    deployRoot: registry.deployRoot,
     register: (input) => registry.register({ ...input, lineage: { runId, step, dagHash } }),
     get: (name, ref) => registry.get(name, ref),
     aliases: (name) => registry.aliases(name),

@@ -32,7 +32,7 @@ test.after.always(async () => {
 function freshRegistry(): { registry: ModelRegistry; servingDir: string } {
   const name = `iris${++prefixCount}`;
   const registry = createModelRegistry({ redis: client, config: { prefix: name, dataDir: join(dir, name) } });
-  return { registry, servingDir: join(dir, name, 'serving') };
+  return { registry, servingDir: join(dir, name, 'serving', 'iris') };
 }
 
 /** A tiny `load` output whose held-out rows (every 2nd) contradict the training rows with the same features. */
@@ -44,7 +44,7 @@ function contradictoryLoad() {
 
 test('on the real iris data: validated, trained, evaluated, registered, deployed to the serving folder', async (t) => {
   const { registry, servingDir } = freshRegistry();
-  const result = await testPipeline(irisTraining, { registry, params: { servingDir } });
+  const result = await testPipeline(irisTraining, { registry, params: {} });
   t.is(result.status, 'succeeded');
   t.is(result.outputs.validate.rows, 150);
   t.is(result.outputs.load.labels.length, 150);
@@ -64,7 +64,7 @@ test('a model below minAccuracy is registered but not deployed; notify still run
   const { registry, servingDir } = freshRegistry();
   const result = await testPipeline(irisTraining, {
     registry,
-    params: { servingDir, holdoutEvery: 2, minAccuracy: 0.9 },
+    params: { holdoutEvery: 2, minAccuracy: 0.9 },
     stub: { load: contradictoryLoad() },
   });
   t.true(result.outputs.evaluate.accuracy < 0.9, `accuracy ${result.outputs.evaluate.accuracy}`);
@@ -79,15 +79,15 @@ test('a model below minAccuracy is registered but not deployed; notify still run
 
 test('the same poor model passes when minAccuracy is 0 and there is no production model yet', async (t) => {
   const { registry, servingDir } = freshRegistry();
-  const result = await testPipeline(irisTraining, { registry, params: { servingDir, holdoutEvery: 2, minAccuracy: 0 }, stub: { load: contradictoryLoad() } });
+  const result = await testPipeline(irisTraining, { registry, params: { holdoutEvery: 2, minAccuracy: 0 }, stub: { load: contradictoryLoad() } });
   t.is(result.steps.deploy.status, 'succeeded');
   t.is(result.outputs.notify.deployed, true);
 });
 
 test('a second identical run is not promoted: the challenger must beat production', async (t) => {
   const { registry, servingDir } = freshRegistry();
-  await testPipeline(irisTraining, { registry, params: { servingDir } });
-  const second = await testPipeline(irisTraining, { registry, params: { servingDir } });
+  await testPipeline(irisTraining, { registry, params: {} });
+  const second = await testPipeline(irisTraining, { registry, params: {} });
   t.is(second.outputs.register.version, 2);
   t.is(second.outputs.evaluate.champion?.version, 1);
   t.is(second.steps.deploy.status, 'skipped');
@@ -99,7 +99,7 @@ test('a failing train step is retried (retries: 3), then the downstream steps ar
   let calls = 0;
   const result = await testPipeline(irisTraining, {
     registry,
-    params: { servingDir },
+    params: {},
     stub: {
       train: () => {
         calls++;

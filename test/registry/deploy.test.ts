@@ -29,7 +29,7 @@ test.before(async () => {
   redis = await startTestRedis();
   work = await mkdtemp(join(tmpdir(), 'conveyor-deploy-'));
   conn = createRedis(redis.url);
-  registry = new ModelRegistry({ redis: conn, keys: new KeySpace('deploytest'), artifacts: new LocalArtifactStore(join(work, 'artifacts')) });
+  registry = new ModelRegistry({ redis: conn, keys: new KeySpace('deploytest'), artifacts: new LocalArtifactStore(join(work, 'artifacts')), deployRoot: work });
 });
 
 test.after.always(async () => {

@@ -34,7 +34,7 @@ export function devCommand(): Command {
     .action(async (opts: { concurrency: number; port: number; run?: string; scheduler: boolean }, command: Command) => {
       // An interactive terminal: warnings and errors only, unless --log-level asks for more.
       const base = configFrom(command, { defaultLogLevel: 'warn' });
-      const loaded = await loadPipelines(base.pipelinesDir);
+      const loaded = await loadPipelines(base.pipelinesDir, { importTimeoutMs: base.pipelineImportTimeoutMs });
       reportProblems(loaded);
       if (loaded.pipelines.length === 0) throw new ConfigError(`no valid pipelines in ${base.pipelinesDir}`);
       const { config, embedded } = await redisFor(base, hasExplicitRedis(command), true);

@@ -16,7 +16,7 @@ export function pipelinesListCommand(): Command {
     .option('--json', 'machine-readable: { pipelines: [{ id, file?, localHash?, versions: [{ hash, local, workers }] }], workers, unservedRuns, problems }')
     .action(async (opts: { json?: boolean }, command: Command) => {
       const config = configFrom(command);
-      const loaded = await loadPipelines(config.pipelinesDir);
+      const loaded = await loadPipelines(config.pipelinesDir, { importTimeoutMs: config.pipelineImportTimeoutMs });
       const report = await withRuntime(command, (runtime) => pipelineVersions(runtime, loaded));
       if (opts.json) {
         printJson({

@@ -10,8 +10,9 @@ export function validateCommand(): Command {
     .argument('[path]', 'pipelines folder or file (default: --pipelines / CONVEYOR_PIPELINES / ./pipelines)')
     .option('--json', 'machine-readable result: { valid, pipelines: [...], errors: [{ file, line?, code, message }] }')
     .action(async (path: string | undefined, opts: { json?: boolean }, command: Command) => {
-      const target = path ?? configFrom(command).pipelinesDir;
-      const loaded = await loadPipelines(target);
+      const config = configFrom(command);
+      const target = path ?? config.pipelinesDir;
+      const loaded = await loadPipelines(target, { importTimeoutMs: config.pipelineImportTimeoutMs });
       const valid = loaded.problems.length === 0;
       if (opts.json) {
         printJson({

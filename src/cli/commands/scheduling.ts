@@ -6,7 +6,8 @@ import { colorStatus, dim, printJson, table } from '../output.ts';
 import { reportProblems, untilSignal } from './worker.ts';
 
 async function loadAll(command: Command): Promise<LoadedPipelines> {
-  const loaded = await loadPipelines(configFrom(command).pipelinesDir);
+  const config = configFrom(command);
+  const loaded = await loadPipelines(config.pipelinesDir, { importTimeoutMs: config.pipelineImportTimeoutMs });
   reportProblems(loaded);
   return loaded;
 }

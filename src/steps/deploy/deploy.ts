@@ -8,14 +8,17 @@ import type { AuditEntry, JsonValue, ModelVersion } from '../../registry/types.t
 import { postWebhook } from '../../registry/webhook.ts';
 import { publishToDirectory } from './directory-target.ts';
 import { localCopy } from './local-copy.ts';
+import { resolveServingDir } from './serving-path.ts';
 
 const targetSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('directory'),
-    path: z.string().min(1),
+    /** A folder of the deploy root (CONVEYOR_DEPLOY_ROOT), e.g. `churn`; or `path`, which must lie inside the root. */
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'a folder name: letters, digits, ".", "_", "-"').optional(),
+    path: z.string().min(1).optional(),
     /** Releases kept besides current and previous. */
     keepExtra: z.number().int().min(0).max(100).optional(),
-  }),
+  }).refine((t) => (t.name === undefined) !== (t.path === undefined), 'expected exactly one of "name" (a folder of the deploy root) or "path"'),
   z.strictObject({
     type: z.literal('webhook'),
     url: z.url({ protocol: /^https?$/ }),
@@ -26,6 +29,8 @@ const targetSchema = z.discriminatedUnion('type', [
   }),
 ]);
 export type DeployTarget = z.input<typeof targetSchema>;
+/** A target with its directory resolved inside the deploy root. */
+type ResolvedTarget = Exclude<z.output<typeof targetSchema>, { type: 'directory' }> | (Extract<z.output<typeof targetSchema>, { type: 'directory' }> & { dir: string });
 
 const optionsSchema = z.strictObject({
   model: modelNameSchema,
@@ -89,7 +94,10 @@ export async function deploy(ctx: DeployContext, input: DeployOptions): Promise<
     const issues = formatZodIssues(parsed.error);
     throw new ValidationError(`deploy: invalid options: ${issues.join('; ')}`, issues);
   }
-  const { model, alias, target } = parsed.data;
+  const { model, alias } = parsed.data;
+  // Resolved before anything is registered or moved: a target outside the deploy root touches nothing.
+  const target: ResolvedTarget =
+    parsed.data.target.type === 'directory' ? { ...parsed.data.target, dir: await resolveServingDir(client.deployRoot, parsed.data.target) } : parsed.data.target;
   const gates = toJson(input.gates);
   const version = await resolveVersion(client, model, input.version);
   const previous = (await client.aliases(model))[alias] ?? null;
@@ -150,7 +158,7 @@ async function publish(
   version: ModelVersion,
   alias: string,
   previous: number | null,
-  target: z.output<typeof targetSchema>,
+  target: ResolvedTarget,
   signal?: AbortSignal,
 ): Promise<string> {
   const manifest = {
@@ -174,7 +182,7 @@ async function publish(
     const artifact = await localCopy(await client.artifacts.get(version.artifact.uri));
     const releaseName = `${Date.now().toString().padStart(15, '0')}-${version.name}-v${version.version}-${randomBytes(3).toString('hex')}`;
     try {
-      const result = await publishToDirectory({ root: target.path, releaseName, artifactPath: artifact.path, filename: version.artifact.filename, manifest, keepExtra: target.keepExtra });
+      const result = await publishToDirectory({ root: target.dir, releaseName, artifactPath: artifact.path, filename: version.artifact.filename, manifest, keepExtra: target.keepExtra });
       return result.release;
     } finally {
       await artifact.release();
@@ -184,8 +192,8 @@ async function publish(
   return describeTarget(target);
 }
 
-function describeTarget(target: z.output<typeof targetSchema>): string {
-  if (target.type === 'directory') return `directory:${target.path}`;
+function describeTarget(target: ResolvedTarget): string {
+  if (target.type === 'directory') return `directory:${target.dir}`;
   const url = new URL(target.url);
   return `webhook:${url.origin}${url.pathname}`;
 }

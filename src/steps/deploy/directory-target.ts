@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, open, readdir, readlink, rename, rm, symlink, writeFile, lstat } from 'node:fs/promises';
+import { copyFile, mkdir, open, readdir, readFile, readlink, rename, rm, symlink, writeFile, lstat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { ConveyorError } from '../../errors/conveyor-error.ts';
+
+/** Written into every release Conveyor makes; pruning removes only folders that carry it, naming themselves. */
+export const RELEASE_MARKER = '.conveyor-release';
 
 export interface DirectoryPublish {
   /** Serving folder; consumers read `<root>/current/` (a symlink to the live release). */
@@ -36,6 +39,10 @@ export async function publishToDirectory(options: DirectoryPublish): Promise<Dir
   const root = resolve(options.root);
   const releases = join(root, 'releases');
   await mkdir(releases, { recursive: true });
+  const releasesInfo = await lstat(releases);
+  if (!releasesInfo.isDirectory()) {
+    throw new ConveyorError('CONFLICT', `deploy target ${root}: expected "releases" to be a folder made by Conveyor, found a ${releasesInfo.isSymbolicLink() ? 'symlink' : 'file'}; nothing was written`, { root });
+  }
   const nonce = randomBytes(6).toString('hex');
   const tmp = join(root, `.tmp-${nonce}`);
   const release = join(releases, options.releaseName);
@@ -43,6 +50,7 @@ export async function publishToDirectory(options: DirectoryPublish): Promise<Dir
     await mkdir(tmp);
     await copyFile(options.artifactPath, join(tmp, options.filename));
     await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(options.manifest, null, 2)}\n`);
+    await writeFile(join(tmp, RELEASE_MARKER), `${JSON.stringify({ release: options.releaseName, writtenBy: 'conveyor' })}\n`);
     await syncFile(join(tmp, options.filename));
     await syncFile(join(tmp, 'manifest.json'));
     await rename(tmp, release);
@@ -76,17 +84,34 @@ async function swapLink(root: string, path: string, target: string, nonce: strin
   await rename(tmpLink, path);
 }
 
-/** Removes releases that are neither current nor previous (beyond `keepExtra` of the newest others). */
+/**
+ * Removes releases that are neither current nor previous (beyond `keepExtra` of the newest others).
+ * Only folders Conveyor wrote (their marker names them) are candidates: anything else someone put
+ * into `releases/` — files, symlinks, foreign folders — stays.
+ */
 async function prune(releases: string, root: string, keepExtra: number): Promise<void> {
   const live = new Set<string>();
   for (const link of ['current', 'previous']) {
     const target = await readlink(join(root, link)).catch(() => undefined);
     if (target) live.add(resolve(root, target));
   }
-  const others = (await readdir(releases)).map((name) => join(releases, name)).filter((path) => !live.has(path));
+  const ours: string[] = [];
+  for (const name of await readdir(releases)) if (await isOurRelease(releases, name)) ours.push(name);
+  const others = ours.map((name) => join(releases, name)).filter((path) => !live.has(path));
   // Release names start with a sortable timestamp: keep the newest `keepExtra`.
   others.sort();
   for (const path of others.slice(0, Math.max(0, others.length - keepExtra))) await rm(path, { recursive: true, force: true });
+}
+
+async function isOurRelease(releases: string, name: string): Promise<boolean> {
+  const info = await lstat(join(releases, name)).catch(() => undefined);
+  if (!info?.isDirectory()) return false;
+  try {
+    const marker = JSON.parse(await readFile(join(releases, name, RELEASE_MARKER), 'utf8')) as { release?: unknown };
+    return marker.release === name;
+  } catch {
+    return false;
+  }
 }
 
 async function syncFile(path: string): Promise<void> {
