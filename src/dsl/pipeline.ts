@@ -3,6 +3,8 @@ import { ValidationError } from '../errors/conveyor-error.ts';
 import type { ConditionContext, StepContext } from './context.ts';
 import { mapOptionsSchema, parseOrThrow, pipelineOptionsSchema, scheduleSchema, stepOptionsSchema, nameSchema } from './options-schema.ts';
 import { checkParamDefaults } from './params.ts';
+import { canonicalRule } from './trigger-rules.ts';
+import type { MinSuccess, PartialMapOutput } from './map-partial.ts';
 import {
   DEFAULT_POLICY,
   type PipelineOptions,
@@ -32,6 +34,14 @@ export interface MapOptions<P, O extends Outputs, N extends keyof O & string, It
   over: (ctx: ConditionContext<P, Simplify<Pick<O, N>>>) => readonly Item[] | Promise<readonly Item[]>;
   /** How many item instances may run at once (default: no limit). */
   maxParallel?: number;
+}
+
+export interface PartialMapOptions<P, O extends Outputs, N extends keyof O & string, Item> extends MapOptions<P, O, N, Item> {
+  /**
+   * Accept partial success: the map succeeds when at least this many items (or this share, '80%')
+   * succeed, and its dependents get `{ succeeded, failed }` instead of the bare array.
+   */
+  minSuccess: MinSuccess;
 }
 
 /** Runtime parts of a step that cannot be serialised: the code the worker calls. */
@@ -125,9 +135,15 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
   /** Fans out over the items `over` returns: one instance per item; dependents get the outputs in item order. */
   map<Name extends string, const N extends keyof O & string, Item, R>(
     name: Name,
+    options: PartialMapOptions<P, O, N, Item>,
+    handler: MapHandler<P, Simplify<Pick<O, N>>, Item, R>,
+  ): Pipeline<P, Simplify<O & { [K in Name]: PartialMapOutput<Awaited<R>, Item> }>>;
+  map<Name extends string, const N extends keyof O & string, Item, R>(
+    name: Name,
     options: MapOptions<P, O, N, Item>,
     handler: MapHandler<P, Simplify<Pick<O, N>>, Item, R>,
-  ): Pipeline<P, Simplify<O & { [K in Name]: Awaited<R>[] }>> {
+  ): Pipeline<P, Simplify<O & { [K in Name]: Awaited<R>[] }>>;
+  map(name: string, options: MapOptions<any, any, any, unknown> & { minSuccess?: MinSuccess }, handler: MapHandler<any, any, unknown, unknown>): Pipeline<any, any> {
     const where = `pipeline "${this.id}": map step "${name}"`;
     const parsed = parseOrThrow(mapOptionsSchema, options, where);
     return this.withStep(
@@ -139,8 +155,8 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
         over: parsed.over as StepCode['over'],
       },
       'map',
-      parsed.maxParallel ?? 0,
-    ) as Pipeline<any, any>;
+      { maxParallel: parsed.maxParallel ?? 0, ...(parsed.minSuccess !== undefined ? { minSuccess: parsed.minSuccess as MinSuccess } : {}) },
+    );
   }
 
   private withStep(
@@ -148,7 +164,7 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
     options: { needs?: string[]; runWhen?: RunWhen; if?: unknown } & StepPolicy,
     code: StepCode,
     kind: StepSpec['kind'],
-    maxParallel?: number,
+    mapSpec?: Pick<StepSpec, 'maxParallel' | 'minSuccess'>,
   ): Pipeline<any, any> {
     const id = this.id;
     parseOrThrow(nameSchema, name, `pipeline "${id}": step name`);
@@ -170,10 +186,10 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
       retries: options.retries ?? this.defaults.retries,
       backoff: Object.freeze({ ...(options.backoff ?? this.defaults.backoff) }),
       timeoutMs: options.timeoutMs ?? this.defaults.timeoutMs,
-      runWhen: options.runWhen ?? 'upstream-succeeded',
+      runWhen: canonicalRule(options.runWhen ?? 'all-succeeded'),
       conditional: typeof options.if === 'function',
       kind,
-      ...(kind === 'map' ? { maxParallel: maxParallel ?? 0 } : {}),
+      ...(kind === 'map' ? { maxParallel: 0, ...mapSpec } : {}),
     });
     const store = this.store.specs.length === this.length ? this.store : copyPrefix(this.store, this.length);
     store.specs.push(spec);
@@ -197,6 +213,7 @@ export function definePipeline<S extends z.ZodType = z.ZodType<Record<string, ne
     description: parsed.description ?? '',
     schedules: schedules.map((s, i) => ({ ...s, name: s.name ?? String(i) })),
     triggers: parsed.triggers ?? [],
+    ...(parsed.runOutcome && parsed.runOutcome !== 'leaves' ? { runOutcome: parsed.runOutcome } : {}),
   };
   return new Pipeline(header, parsed.params, defaults, { specs: [], code: new Map(), index: new Map() }, 0);
 }

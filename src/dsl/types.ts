@@ -1,6 +1,7 @@
 import type { z } from 'zod';
+import type { RunOutcomeRule, RunWhen, TriggerRule } from './trigger-rules.ts';
 
-export type RunWhen = 'upstream-succeeded' | 'upstream-done' | 'upstream-failed';
+export type { RunWhen, TriggerRule, RunOutcomeRule };
 export type BackoffPolicy = { type: 'fixed' | 'exponential'; delayMs: number };
 export type CatchupPolicy = 'none' | 'latest' | 'all';
 export type OverlapPolicy = 'allow' | 'skip' | 'queue';
@@ -40,12 +41,15 @@ export interface StepSpec {
   retries: number;
   backoff: BackoffPolicy;
   timeoutMs: number;
-  runWhen: RunWhen;
+  /** The trigger rule (aliases already resolved to their rule). */
+  runWhen: TriggerRule;
   /** True when the step has an `if` condition (evaluated by the worker before the handler). */
   conditional: boolean;
   kind: 'task' | 'map';
   /** For map steps: how many item instances may run at once (0 = no limit). */
   maxParallel?: number;
+  /** For map steps that accept partial success: how many items must succeed (count or share). */
+  minSuccess?: number | `${number}%`;
 }
 
 /** Serialisable description of a pipeline. Two specs with the same content have the same hash. */
@@ -55,6 +59,8 @@ export interface PipelineSpec {
   steps: StepSpec[];
   schedules: ScheduleSpec[];
   triggers: TriggerSpec[];
+  /** Present only when not the default ('leaves'), so existing pipelines keep their hash. */
+  runOutcome?: RunOutcomeRule;
 }
 
 export interface PipelineOptions<P extends z.ZodType> {
@@ -64,6 +70,12 @@ export interface PipelineOptions<P extends z.ZodType> {
   defaults?: StepPolicy;
   schedule?: ScheduleSpec | ScheduleSpec[];
   triggers?: TriggerSpec[];
+  /**
+   * How the run's status is decided. 'leaves' (default, Airflow's rule): failed when a leaf step failed
+   * or was skipped because of a failure, so a handled failure (a fallback) leaves the run succeeded.
+   * 'any-failure': failed whenever any step failed.
+   */
+  runOutcome?: RunOutcomeRule;
 }
 
 export const DEFAULT_POLICY: Required<StepPolicy> = Object.freeze({
