@@ -7,7 +7,7 @@ import type { StepSpec } from '../dsl/types.ts';
 import { parseParams } from '../dsl/params.ts';
 import { validateDag } from '../graph/dag.ts';
 import type { LogEntry } from '../redis/run-store.ts';
-import { serialiseOutput } from '../worker/output-check.ts';
+import { checkCollectedOutput, serialiseOutput } from '../worker/output-check.ts';
 import { deepFreeze } from '../worker/run-fields-cache.ts';
 import { typedParams } from '../worker/typed-params.ts';
 import { emptyMapOutputJson, minSuccessCount } from '../dsl/map-partial.ts';
@@ -17,6 +17,9 @@ import { ModelRegistry } from '../registry/model-registry.ts';
 import { createStepRegistryClient } from '../registry/step-client.ts';
 import { parkStep } from '../worker/park-signal.ts';
 import { DagState, type StepLetter, type StepOutcome } from './dag-state.ts';
+import { backoffMs, maskError, naturalCompare, secretMasker, sleep } from './kit-helpers.ts';
+
+export { backoffMs };
 import type { SkipKind } from '../dsl/trigger-rules.ts';
 import type { UpstreamStatus } from '../redis/run-records.ts';
 
@@ -403,43 +406,16 @@ class TestRun {
       error.name = 'MapItemsFailed';
       return { outcome: 'f', attempts: 1, error };
     }
-    if (!partial) return { outcome: 's', attempts: 1, outputJson: `[${outs.join(',')}]` };
     const failed = failedIdx.map((index) => ({
       index,
       item: items[index],
       error: { message: results[index].error?.message ?? 'failed', name: results[index].error?.name },
     }));
-    return { outcome: 's', attempts: 1, outputJson: `{"succeeded":[${outs.join(',')}],"failed":${JSON.stringify(failed)}}` };
+    const collected = partial ? `{"succeeded":[${outs.join(',')}],"failed":${JSON.stringify(failed)}}` : `[${outs.join(',')}]`;
+    try {
+      return { outcome: 's', attempts: 1, outputJson: checkCollectedOutput(spec.name, collected) };
+    } catch (tooLarge) {
+      return { outcome: 'f', attempts: 1, error: coerceError(tooLarge) };
+    }
   }
 }
-
-/** The delay BullMQ waits after failed attempt `attempt` (1-based): fixed, or delay · 2^(attempt-1). */
-export function backoffMs(spec: Pick<StepSpec, 'backoff'>, attempt: number): number {
-  const { type, delayMs } = spec.backoff;
-  return type === 'exponential' ? Math.round(delayMs * 2 ** (attempt - 1)) : delayMs;
-}
-
-function secretMasker(values: string[]): (value: unknown) => unknown {
-  const secrets = values.filter((v) => v.length > 0).sort((a, b) => b.length - a.length);
-  if (secrets.length === 0) return (v) => v;
-  const maskString = (s: string) => secrets.reduce((acc, secret) => acc.split(secret).join('***'), s);
-  const mask = (value: unknown): unknown => {
-    if (typeof value === 'string') return maskString(value);
-    if (Array.isArray(value)) return value.map(mask);
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v)]));
-    return value;
-  };
-  return mask;
-}
-
-function maskError(error: Error, redact: (value: unknown) => unknown): Error {
-  error.message = String(redact(error.message));
-  if (error.stack) error.stack = String(redact(error.stack));
-  return error;
-}
-
-function naturalCompare(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -159,7 +159,9 @@ const mapOverBad = definePipeline({ id: 'eq-map-over-bad', defaults: fast })
   .map('not-a-list', { over: () => 'abc' as never }, (_ctx, item: string) => item)
   .step('big', () => 1)
   // Each item is within the 1 MiB limit though all of them together are not: the limit is per item.
-  .map('items-large', { needs: ['big'], over: () => ['a', 'b', 'c'].map((c) => c.repeat(400_000)) }, (_ctx, item: string) => item.length);
+  .map('items-large', { needs: ['big'], over: () => ['a', 'b', 'c'].map((c) => c.repeat(400_000)) }, (_ctx, item: string) => item.length)
+  // …but what dependents receive is one output: three 400 KB outputs collected pass the limit.
+  .map('collected-large', { needs: ['big'], over: () => ['a', 'b', 'c'] }, (_ctx, item: string) => item.repeat(400_000));
 
 /** Params: the schema applies again at step start (a Date arrives as a Date) and they are deep-frozen. */
 const typedParams = definePipeline({
@@ -180,7 +182,7 @@ const typedParams = definePipeline({
 const CHECKS = new Map<Pipeline<any, any>, (view: RunView) => unknown>([
   [mapPartial, (v) => v.steps.use.output],
   [typedParams, (v) => v.steps.look.output],
-  [mapOverBad, (v) => [v.steps['not-a-list'].error?.message, v.steps['items-large'].output]],
+  [mapOverBad, (v) => [v.steps['not-a-list'].error?.message, v.steps['items-large'].output, v.steps['collected-large'].error?.message]],
 ]);
 const EXPECTED = new Map<Pipeline<any, any>, unknown>([
   [
@@ -192,7 +194,14 @@ const EXPECTED = new Map<Pipeline<any, any>, unknown>([
     },
   ],
   [typedParams, { isDate: true, year: 2024, mutation: 'TypeError', tags: 1 }],
-  [mapOverBad, ['map step "not-a-list": over() must return an array, found string', [400_000, 400_000, 400_000]]],
+  [
+    mapOverBad,
+    [
+      'map step "not-a-list": over() must return an array, found string',
+      [400_000, 400_000, 400_000],
+      'map step "collected-large" collected 1200010 bytes of JSON from its items; the limit is 1048576 bytes',
+    ],
+  ],
 ]);
 
 const CASES: Array<[string, Pipeline<any, any>, 'succeeded' | 'failed']> = [
@@ -222,7 +231,7 @@ let host: WorkerHost;
 test.before(async () => {
   redis = await startTestRedis();
   runtime = await testRuntime(redis);
-  host = await withWorker(runtime, CASES.map(([, p]) => p));
+  host = await withWorker(runtime, [...CASES.map(([, p]) => p), retried]);
 });
 
 test.after.always(async () => {
@@ -282,3 +291,46 @@ for (const [title, pipeline, expected] of CASES) {
     if (check) t.deepEqual(check(view), EXPECTED.get(pipeline));
   });
 }
+
+/** Fails the first time a name runs in a run (per run id, so the kit and the engine each see it once). */
+const firstTimes = new Set<string>();
+function failFirstTime(runId: string, name: string): void {
+  const key = `${runId}/${name}`;
+  if (firstTimes.has(key)) return;
+  firstTimes.add(key);
+  throw new NonRetriableError(`${name} fails the first time`);
+}
+const prepCalls = new Map<string, number>();
+const retried = definePipeline({ id: 'eq-retry', defaults: fast })
+  .step('prep', ({ run }) => {
+    prepCalls.set(run.id, (prepCalls.get(run.id) ?? 0) + 1);
+    return [1, 2, 3];
+  })
+  .step('flaky', { needs: ['prep'] }, ({ run }) => {
+    failFirstTime(run.id, 'flaky');
+    return 'fixed';
+  })
+  .map('items', { needs: ['prep'], over: ({ upstream }) => upstream.prep }, ({ run }, item: number) => {
+    if (item === 2) failFirstTime(run.id, 'item 2');
+    return item * 10;
+  })
+  .step('after', { needs: ['flaky', 'items'] }, ({ upstream }) => ({ flaky: upstream.flaky, items: upstream.items }));
+
+test('testPipeline matches real workers: a failed run retried (result.retry() vs conveyor retry)', async (t) => {
+  const { runId } = await runtime.engine.trigger(retried);
+  t.is((await runtime.engine.waitForRun(runId, { timeoutMs: 60_000, pollMs: 50 })).status, 'failed');
+  await runtime.engine.retry(runId);
+  const view = await runtime.engine.waitForRun(runId, { timeoutMs: 60_000, pollMs: 50 });
+  const first = await testPipeline(retried);
+  t.is(first.status, 'failed');
+  const kit = await first.retry();
+
+  t.is(view.status, 'succeeded');
+  t.is(kit.status, 'succeeded');
+  t.deepEqual(view.steps.after.output, { flaky: 'fixed', items: [10, 20, 30] });
+  t.deepEqual(kit.outputs.after, { flaky: 'fixed', items: [10, 20, 30] });
+  t.deepEqual([prepCalls.get(runId), prepCalls.get(kit.runId)], [1, 1], 'succeeded steps keep their outputs');
+  const engineSteps = Object.fromEntries(Object.entries(view.steps).map(([name, s]) => [name, fromEngine(s, name)]));
+  const kitSteps = Object.fromEntries(Object.entries(kit.steps).map(([name, s]) => [name, fromKit(s, (kit.outputs as Record<string, unknown>)[name])]));
+  t.deepEqual(kitSteps, engineSteps);
+});

@@ -191,15 +191,24 @@ while head <= #work do
         mi['fa'] = tonumber(now)
         -- mins: the map's minSuccess as a count of items (set when expanded); absent = every item.
         local partial = mi['mins'] ~= nil
+        local collected
         if failedItems > 0 and (not partial or #outs < mi['mins']) then
           decision = 'f'
           local needed = partial and (' (minSuccess: ' .. mi['mins'] .. ')') or ''
           mi['e'] = { message = failedItems .. ' of ' .. mi['mn'] .. ' items failed' .. needed, name = 'MapItemsFailed' }
-          redis.call('HINCRBY', KEYS[1], 'failed', 1)
-        elseif partial then
-          redis.call('HSET', KEYS[7], succ, partialMapOutput(succ, outs, failedIdx))
         else
-          redis.call('HSET', KEYS[7], succ, '[' .. table.concat(outs, ',') .. ']')
+          collected = partial and partialMapOutput(succ, outs, failedIdx) or ('[' .. table.concat(outs, ',') .. ']')
+          -- The output limit (MAX_OUTPUT_BYTES in src/worker/output-check.ts) holds for what dependents receive too.
+          if #collected > 1048576 then
+            decision = 'f'
+            mi['e'] = { message = 'map step "' .. succ .. '" collected ' .. #collected .. ' bytes of JSON from its items; the limit is 1048576 bytes',
+              name = 'OutputTooLargeError', code = 'OUTPUT_TOO_LARGE' }
+          end
+        end
+        if decision == 's' then
+          redis.call('HSET', KEYS[7], succ, collected)
+        else
+          redis.call('HINCRBY', KEYS[1], 'failed', 1)
         end
         redis.call('HSET', KEYS[3], succ, decision)
         remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
