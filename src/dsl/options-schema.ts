@@ -17,6 +17,7 @@ export const policySchema = z.strictObject({
   backoff: backoffSchema.optional(),
   timeoutMs: z.number().int().min(1).max(7 * 86_400_000).optional(),
   queue: nameSchema.optional(),
+  isolation: z.enum(['in-process', 'process']).optional(),
 });
 
 export const stepOptionsSchema = policySchema.extend({

@@ -4,11 +4,13 @@ import type { ConditionContext, StepContext } from './context.ts';
 import { mapOptionsSchema, parseOrThrow, pipelineOptionsSchema, scheduleSchema, stepOptionsSchema, nameSchema } from './options-schema.ts';
 import { checkParamDefaults } from './params.ts';
 import { canonicalRule } from './trigger-rules.ts';
+import { callerFile } from './source-file.ts';
 import type { MinSuccess, PartialMapOutput } from './map-partial.ts';
 import {
   DEFAULT_POLICY,
   type PipelineOptions,
   type PipelineSpec,
+  type ResolvedPolicy,
   type RunWhen,
   type StepPolicy,
   type StepSpec,
@@ -64,6 +66,8 @@ interface StepStore {
   code: Map<string, StepCode>;
   /** step name -> position in `specs` */
   index: Map<string, number>;
+  /** The file that called definePipeline (isolated steps re-import it). */
+  sourceFile: string | undefined;
 }
 
 function copyPrefix(store: StepStore, length: number): StepStore {
@@ -72,6 +76,7 @@ function copyPrefix(store: StepStore, length: number): StepStore {
     specs,
     code: new Map(specs.map((s) => [s.name, store.code.get(s.name)!])),
     index: new Map(specs.map((s, i) => [s.name, i])),
+    sourceFile: store.sourceFile,
   };
 }
 
@@ -84,14 +89,14 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
   readonly [PIPELINE_BRAND] = true;
   readonly paramsSchema: z.ZodType | undefined;
   private readonly header: Omit<PipelineSpec, 'steps'>;
-  private readonly defaults: Required<StepPolicy>;
+  private readonly defaults: ResolvedPolicy;
   private readonly store: StepStore;
   /** How many of the store's steps belong to this builder. */
   private readonly length: number;
   private materialised: PipelineSpec | undefined;
 
   /** @internal use definePipeline() */
-  constructor(header: Omit<PipelineSpec, 'steps'>, paramsSchema: z.ZodType | undefined, defaults: Required<StepPolicy>, store: StepStore, length: number) {
+  constructor(header: Omit<PipelineSpec, 'steps'>, paramsSchema: z.ZodType | undefined, defaults: ResolvedPolicy, store: StepStore, length: number) {
     this.header = deepFreeze(header);
     this.paramsSchema = paramsSchema;
     this.defaults = defaults;
@@ -107,6 +112,11 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
 
   get id(): string {
     return this.header.id;
+  }
+
+  /** The file this pipeline was defined in, if the call stack named one (see source-file.ts). */
+  get sourceFile(): string | undefined {
+    return this.store.sourceFile;
   }
 
   /** The code of a step, or undefined when this definition has no such step. */
@@ -186,6 +196,8 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
       retries: options.retries ?? this.defaults.retries,
       backoff: Object.freeze({ ...(options.backoff ?? this.defaults.backoff) }),
       timeoutMs: options.timeoutMs ?? this.defaults.timeoutMs,
+      // Only when set, so pipelines without it keep their hash; in-process defers to the worker's default.
+      ...((options.isolation ?? this.defaults.isolation) ? { isolation: options.isolation ?? this.defaults.isolation } : {}),
       runWhen: canonicalRule(options.runWhen ?? 'all-succeeded'),
       conditional: typeof options.if === 'function',
       kind,
@@ -207,7 +219,7 @@ export function definePipeline<S extends z.ZodType = z.ZodType<Record<string, ne
   if (parsed.params) checkParamDefaults(parsed.params, parsed.id);
   const schedules = parsed.schedule === undefined ? [] : Array.isArray(parsed.schedule) ? parsed.schedule : [parsed.schedule];
   schedules.forEach((s, i) => parseOrThrow(scheduleSchema, s, `pipeline "${parsed.id}": schedule[${i}]`));
-  const defaults: Required<StepPolicy> = { ...DEFAULT_POLICY, ...parsed.defaults };
+  const defaults: ResolvedPolicy = { ...DEFAULT_POLICY, ...parsed.defaults };
   const header: Omit<PipelineSpec, 'steps'> = {
     id: parsed.id,
     description: parsed.description ?? '',
@@ -215,7 +227,7 @@ export function definePipeline<S extends z.ZodType = z.ZodType<Record<string, ne
     triggers: parsed.triggers ?? [],
     ...(parsed.runOutcome && parsed.runOutcome !== 'leaves' ? { runOutcome: parsed.runOutcome } : {}),
   };
-  return new Pipeline(header, parsed.params, defaults, { specs: [], code: new Map(), index: new Map() }, 0);
+  return new Pipeline(header, parsed.params, defaults, { specs: [], code: new Map(), index: new Map(), sourceFile: callerFile() }, 0);
 }
 
 export function isPipeline(value: unknown): value is Pipeline<any, any> {

@@ -14,6 +14,11 @@ export interface StepPolicy {
   timeoutMs?: number;
   /** Worker pool (BullMQ queue) that runs the step. */
   queue?: string;
+  /**
+   * 'process': each attempt runs in a child process, killed at its timeout or cancel; a crash fails
+   * only that attempt. 'in-process' (the fast default) runs it in the worker. Unset: the worker's default.
+   */
+  isolation?: 'in-process' | 'process';
 }
 
 export interface ScheduleSpec {
@@ -48,6 +53,8 @@ export interface StepSpec {
   kind: 'task' | 'map';
   /** For map steps: how many item instances may run at once (0 = no limit). */
   maxParallel?: number;
+  /** Set only when the step (or its pipeline's defaults) chose one. */
+  isolation?: 'in-process' | 'process';
   /** For map steps that accept partial success: how many items must succeed (count or share). */
   minSuccess?: number | `${number}%`;
 }
@@ -78,7 +85,10 @@ export interface PipelineOptions<P extends z.ZodType> {
   runOutcome?: RunOutcomeRule;
 }
 
-export const DEFAULT_POLICY: Required<StepPolicy> = Object.freeze({
+/** A step policy with every default applied (isolation stays optional: unset defers to the worker). */
+export type ResolvedPolicy = Required<Omit<StepPolicy, 'isolation'>> & Pick<StepPolicy, 'isolation'>;
+
+export const DEFAULT_POLICY: ResolvedPolicy = Object.freeze({
   retries: 0,
   backoff: Object.freeze({ type: 'exponential', delayMs: 1_000 }) as BackoffPolicy,
   timeoutMs: 15 * 60_000,

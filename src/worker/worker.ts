@@ -23,6 +23,7 @@ import { errorJson, runStep } from './step-runner.ts';
 import { parkStep } from './park-signal.ts';
 import { serialiseOutput } from './output-check.ts';
 import { typedParams } from './typed-params.ts';
+import type { Isolation } from './isolated-step.ts';
 import { WorkerPresence } from '../redis/worker-presence.ts';
 
 export type WorkerEvent =
@@ -54,6 +55,8 @@ export interface WorkerOptions {
   redact?: (value: unknown) => unknown;
   onEvent?: (event: WorkerEvent) => void;
   id?: string;
+  /** How steps that do not choose run their handlers (default 'in-process'). */
+  isolation?: Isolation;
 }
 
 /**
@@ -212,6 +215,15 @@ export class ConveyorWorker {
         step: a.step,
         timeoutMs: Math.max(1, timeoutMs),
         cancel,
+        isolated: (a.spec.isolation ?? this.options.isolation) === 'process' ? {
+          file: this.pipelines.get(a.pipelineId)?.sourceFile,
+          log,
+          request: {
+            pipelineId: a.pipelineId, stepName: a.item ? a.step.replace(/\[\d+\]$/, '') : a.step, step: a.step,
+            attempt: a.job.attempt, params: a.params, upstream: a.upstream, upstreamStatus: a.upstreamStatus, run: a.run, parked: a.parked,
+            secrets: { ...service().secrets }, item: a.item,
+          },
+        } : undefined,
         invoke: (signal) => {
           const ctx = {
             params: a.params, upstream: a.upstream, upstreamStatus: a.upstreamStatus, run: a.run, step: a.step, attempt: a.job.attempt, signal, log,
