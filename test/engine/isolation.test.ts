@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { busy, crashing } from '../fixtures/isolation/pipelines.ts';
+import { busy, crashing, plain } from '../fixtures/isolation/pipelines.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import type { WorkerHost } from '../../src/app/worker-host.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
@@ -46,4 +46,19 @@ test.serial('process.exit fails only its attempt (the retry succeeds); a segfaul
   t.regex(view.steps.segfaults.error!.message, /step "segfaults" ran in its own process, which was killed by SIGSEGV/);
   t.is(view.steps.beside.output, process.pid, 'the in-process step ran in the worker, which survived both');
   t.is(view.status, 'failed');
+});
+
+test.serial('CONVEYOR_STEP_ISOLATION=process makes it the worker default for steps that do not choose', async (t) => {
+  const isolatedRuntime = await testRuntime(redis, { CONVEYOR_STEP_ISOLATION: 'process' });
+  const isolatedHost = await withWorker(isolatedRuntime, [plain]);
+  try {
+    const { runId } = await isolatedRuntime.engine.trigger(plain);
+    const view = await isolatedRuntime.engine.waitForRun(runId, { timeoutMs: 60_000, pollMs: 50 });
+    t.is(view.status, 'succeeded');
+    t.not(view.steps.where.output, process.pid);
+    t.is(typeof view.steps.where.output, 'number');
+  } finally {
+    await isolatedHost.stop(1_000);
+    await isolatedRuntime.close();
+  }
 });
