@@ -29,6 +29,8 @@ const irisRow = z.object({
  */
 export default definePipeline({
   id: 'iris-training',
+  // notify (runWhen: all-done) is the only leaf and always runs: judge the run by every step instead.
+  runOutcome: 'any-failure',
   description: 'Validate, train, evaluate and promote the iris classifier',
   params: z.object({
     minAccuracy: z.number().min(0).max(1).default(0.9),
@@ -139,7 +141,7 @@ export default definePipeline({
     });
     return { deployed: result.status === 'deployed', version: result.version, previous: result.previous, location: result.location };
   })
-  .step('notify', { needs: ['evaluate', 'deploy'], runWhen: 'upstream-done' }, async ({ run, upstream, log }) => {
+  .step('notify', { needs: ['evaluate', 'deploy'], runWhen: 'all-done' }, async ({ run, upstream, log }) => {
     const deployed = upstream.deploy?.deployed === true;
     const why = upstream.evaluate?.gates.gates.filter((g) => !g.passed).map((g) => g.reason) ?? [];
     log.info(deployed ? 'new model in production' : 'production unchanged', { run: run.id, why });

@@ -6,7 +6,9 @@ const FEATURES = ['sepal_length', 'sepal_width', 'petal_length', 'petal_width'] 
 
 /**
  * A small data pipeline with a diamond: two extracts run in parallel, a join waits for both, a report
- * follows, and an alert step runs only if something upstream failed (`runWhen: 'upstream-failed'`).
+ * follows, and an alert step runs as soon as something upstream failed (`runWhen: 'one-failed'`).
+ * The alert is a leaf that succeeds when it handled a failure, so the run's status comes from every
+ * step (`runOutcome: 'any-failure'`): an alerted failure still fails the run.
  */
 export default definePipeline({
   id: 'species-report',
@@ -17,6 +19,7 @@ export default definePipeline({
   schedule: { cron: '30 2 * * *', timezone: 'Europe/Berlin', catchup: 'latest', overlap: 'skip', name: 'nightly' },
   // Also re-run whenever the iris model is retrained successfully.
   triggers: [{ onSucceeded: 'iris-training' }],
+  runOutcome: 'any-failure',
 })
   .step('extract-measurements', async () => ({ rows: getNumbers() }))
   .step('extract-labels', async () => ({ labels: getClasses().map((l) => l.replace(/^iris-/i, '').toLowerCase()) }))
@@ -43,7 +46,7 @@ export default definePipeline({
     }
     return { report };
   })
-  .step('alert', { needs: ['report'], runWhen: 'upstream-failed' }, async ({ run, log }) => {
+  .step('alert', { needs: ['report'], runWhen: 'one-failed' }, async ({ run, log }) => {
     log.warn('species report failed', { run: run.id });
     return { alerted: true };
   });

@@ -6,7 +6,9 @@ export { definePipeline, isPipeline, Pipeline, parseParams, paramsJsonSchema, MA
 export type {
   StepContext, ConditionContext, RunInfo, TriggerInfo, StepLogger, StepOptions, MapOptions, StepHandler, MapHandler,
   PipelineSpec, StepSpec, RunWhen, BackoffPolicy, StepPolicy, ScheduleSpec, TriggerSpec, CatchupPolicy, OverlapPolicy,
+  PartialMapOptions, UpstreamStatusOf, TriggerRule, UpstreamStatus, SkipKind, RunOutcomeRule, MinSuccess, PartialMapOutput, FailedMapItem,
 } from './dsl/index.ts';
+export { TRIGGER_RULES, RUN_WHEN_ALIASES } from './dsl/index.ts';
 export {
   ConveyorError, ValidationError, CycleError, NotFoundError, ConflictError, TimeoutError, CancelledError,
   NonRetriableError, StaleCompletionError, RedisUnavailableError, ConfigError, OutputTooLargeError, isConveyorError,

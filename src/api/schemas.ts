@@ -133,6 +133,10 @@ export const stepViewSchema = named(
     output: json.optional(),
     error: z.object({ message: z.string(), name: z.string().optional(), stack: z.string().optional() }).optional(),
     reason: z.string().optional(),
+    skip: z
+      .enum(['condition', 'upstream-failed', 'upstream-skipped', 'trigger-rule'])
+      .describe('for a skipped step: its own condition was false, an upstream step failed, an upstream step was skipped, or its trigger rule was not met')
+      .optional(),
     queue: z.string().optional(),
     needs: z.array(z.string()).optional(),
     worker: z.string().optional(),

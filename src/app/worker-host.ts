@@ -77,6 +77,7 @@ export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptio
     logger: runtime.logger,
     services,
     redact,
+    isolation: runtime.config.stepIsolation,
     onEvent: (event) => {
       for (const listener of listeners) {
         try {

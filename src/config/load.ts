@@ -38,6 +38,7 @@ export function loadConfig(overrides: Partial<Record<keyof typeof ENV_SCHEMA.sha
     retentionMs: e.CONVEYOR_RETENTION,
     logLevel: e.CONVEYOR_LOG_LEVEL,
     workerConcurrency: e.CONVEYOR_WORKER_CONCURRENCY,
+    stepIsolation: e.CONVEYOR_STEP_ISOLATION,
     queues: e.CONVEYOR_QUEUES ? splitList(e.CONVEYOR_QUEUES) : undefined,
     lockDurationMs: e.CONVEYOR_LOCK_DURATION,
     stalledIntervalMs: e.CONVEYOR_STALLED_INTERVAL,

@@ -53,6 +53,7 @@ export const ENV_SCHEMA = z.object({
   CONVEYOR_RETENTION: duration('14d'),
   CONVEYOR_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   CONVEYOR_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(10),
+  CONVEYOR_STEP_ISOLATION: z.enum(['in-process', 'process']).default('in-process'),
   CONVEYOR_QUEUES: z.string().optional(),
   CONVEYOR_LOCK_DURATION: duration('30s'),
   CONVEYOR_STALLED_INTERVAL: duration('30s'),
@@ -86,6 +87,8 @@ export type Config = Readonly<{
   retentionMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
   workerConcurrency: number;
+  /** How a worker runs steps that choose no isolation: 'in-process' (fast) or 'process' (a child process per attempt). */
+  stepIsolation: 'in-process' | 'process';
   queues: string[] | undefined;
   lockDurationMs: number;
   stalledIntervalMs: number;

@@ -1,4 +1,8 @@
 import type { LogFields } from '../core/logger.ts';
+import type { UpstreamStatus } from './trigger-rules.ts';
+
+/** Per upstream step: succeeded, failed, skipped, skipped-by-failure, or pending (early-firing rules only). */
+export type UpstreamStatusOf<U> = { readonly [K in keyof U]: UpstreamStatus };
 
 export type TriggerInfo =
   | { type: 'manual'; by?: string; via?: string }
@@ -57,7 +61,9 @@ export interface StepServices {
 
 export interface StepContext<P, U> extends StepServices {
   params: P;
+  /** Outputs of the upstream steps that succeeded (undefined for the others: see upstreamStatus). */
   upstream: U;
+  upstreamStatus: UpstreamStatusOf<U>;
   run: RunInfo;
   /** Name of this step (for map items: `name[index]`). */
   step: string;
@@ -87,5 +93,6 @@ export interface ParkedState {
 export interface ConditionContext<P, U> {
   params: P;
   upstream: U;
+  upstreamStatus: UpstreamStatusOf<U>;
   run: RunInfo;
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { NAME_PATTERN } from '../core/ids.ts';
 import { ValidationError } from '../errors/conveyor-error.ts';
 import { formatZodIssues } from '../errors/zod-issues.ts';
+import { RUN_WHEN_VALUES } from './trigger-rules.ts';
 
 const fn = z.custom<(...args: never[]) => unknown>((value) => typeof value === 'function', 'expected a function');
 export const nameSchema = z.string().regex(NAME_PATTERN, 'expected a name of letters, digits, "_" or "-" starting with a letter (max 100)');
@@ -16,17 +17,24 @@ export const policySchema = z.strictObject({
   backoff: backoffSchema.optional(),
   timeoutMs: z.number().int().min(1).max(7 * 86_400_000).optional(),
   queue: nameSchema.optional(),
+  isolation: z.enum(['in-process', 'process']).optional(),
 });
 
 export const stepOptionsSchema = policySchema.extend({
   needs: z.array(nameSchema).optional(),
   if: fn.optional(),
-  runWhen: z.enum(['upstream-succeeded', 'upstream-done', 'upstream-failed']).optional(),
+  runWhen: z.enum(RUN_WHEN_VALUES).optional(),
 });
 
 export const mapOptionsSchema = stepOptionsSchema.extend({
   over: fn,
   maxParallel: z.number().int().min(0).max(100_000).optional(),
+  minSuccess: z
+    .union([
+      z.number().int().min(0),
+      z.string().regex(/^(100|[0-9]{1,2}(\.[0-9]+)?)%$/, 'expected a count of items or a share such as "80%"'),
+    ])
+    .optional(),
 });
 
 export const scheduleSchema = z.strictObject({
@@ -55,6 +63,7 @@ export const pipelineOptionsSchema = z.strictObject({
   defaults: policySchema.optional(),
   schedule: z.union([scheduleSchema, z.array(scheduleSchema)]).optional(),
   triggers: z.array(triggerSchema).optional(),
+  runOutcome: z.enum(['leaves', 'any-failure']).optional(),
 });
 
 /** Parses `value` with `schema` or throws a ValidationError whose issues start with `where`. */

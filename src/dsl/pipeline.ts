@@ -3,10 +3,14 @@ import { ValidationError } from '../errors/conveyor-error.ts';
 import type { ConditionContext, StepContext } from './context.ts';
 import { mapOptionsSchema, parseOrThrow, pipelineOptionsSchema, scheduleSchema, stepOptionsSchema, nameSchema } from './options-schema.ts';
 import { checkParamDefaults } from './params.ts';
+import { canonicalRule } from './trigger-rules.ts';
+import { callerFile } from './source-file.ts';
+import type { MinSuccess, PartialMapOutput } from './map-partial.ts';
 import {
   DEFAULT_POLICY,
   type PipelineOptions,
   type PipelineSpec,
+  type ResolvedPolicy,
   type RunWhen,
   type StepPolicy,
   type StepSpec,
@@ -34,6 +38,14 @@ export interface MapOptions<P, O extends Outputs, N extends keyof O & string, It
   maxParallel?: number;
 }
 
+export interface PartialMapOptions<P, O extends Outputs, N extends keyof O & string, Item> extends MapOptions<P, O, N, Item> {
+  /**
+   * Accept partial success: the map succeeds when at least this many items (or this share, '80%')
+   * succeed, and its dependents get `{ succeeded, failed }` instead of the bare array.
+   */
+  minSuccess: MinSuccess;
+}
+
 /** Runtime parts of a step that cannot be serialised: the code the worker calls. */
 export interface StepCode {
   handler: (ctx: StepContext<any, any>, item?: unknown, index?: number) => unknown;
@@ -54,6 +66,8 @@ interface StepStore {
   code: Map<string, StepCode>;
   /** step name -> position in `specs` */
   index: Map<string, number>;
+  /** The file that called definePipeline (isolated steps re-import it). */
+  sourceFile: string | undefined;
 }
 
 function copyPrefix(store: StepStore, length: number): StepStore {
@@ -62,6 +76,7 @@ function copyPrefix(store: StepStore, length: number): StepStore {
     specs,
     code: new Map(specs.map((s) => [s.name, store.code.get(s.name)!])),
     index: new Map(specs.map((s, i) => [s.name, i])),
+    sourceFile: store.sourceFile,
   };
 }
 
@@ -74,14 +89,14 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
   readonly [PIPELINE_BRAND] = true;
   readonly paramsSchema: z.ZodType | undefined;
   private readonly header: Omit<PipelineSpec, 'steps'>;
-  private readonly defaults: Required<StepPolicy>;
+  private readonly defaults: ResolvedPolicy;
   private readonly store: StepStore;
   /** How many of the store's steps belong to this builder. */
   private readonly length: number;
   private materialised: PipelineSpec | undefined;
 
   /** @internal use definePipeline() */
-  constructor(header: Omit<PipelineSpec, 'steps'>, paramsSchema: z.ZodType | undefined, defaults: Required<StepPolicy>, store: StepStore, length: number) {
+  constructor(header: Omit<PipelineSpec, 'steps'>, paramsSchema: z.ZodType | undefined, defaults: ResolvedPolicy, store: StepStore, length: number) {
     this.header = deepFreeze(header);
     this.paramsSchema = paramsSchema;
     this.defaults = defaults;
@@ -97,6 +112,11 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
 
   get id(): string {
     return this.header.id;
+  }
+
+  /** The file this pipeline was defined in, if the call stack named one (see source-file.ts). */
+  get sourceFile(): string | undefined {
+    return this.store.sourceFile;
   }
 
   /** The code of a step, or undefined when this definition has no such step. */
@@ -125,9 +145,15 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
   /** Fans out over the items `over` returns: one instance per item; dependents get the outputs in item order. */
   map<Name extends string, const N extends keyof O & string, Item, R>(
     name: Name,
+    options: PartialMapOptions<P, O, N, Item>,
+    handler: MapHandler<P, Simplify<Pick<O, N>>, Item, R>,
+  ): Pipeline<P, Simplify<O & { [K in Name]: PartialMapOutput<Awaited<R>, Item> }>>;
+  map<Name extends string, const N extends keyof O & string, Item, R>(
+    name: Name,
     options: MapOptions<P, O, N, Item>,
     handler: MapHandler<P, Simplify<Pick<O, N>>, Item, R>,
-  ): Pipeline<P, Simplify<O & { [K in Name]: Awaited<R>[] }>> {
+  ): Pipeline<P, Simplify<O & { [K in Name]: Awaited<R>[] }>>;
+  map(name: string, options: MapOptions<any, any, any, unknown> & { minSuccess?: MinSuccess }, handler: MapHandler<any, any, unknown, unknown>): Pipeline<any, any> {
     const where = `pipeline "${this.id}": map step "${name}"`;
     const parsed = parseOrThrow(mapOptionsSchema, options, where);
     return this.withStep(
@@ -139,8 +165,8 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
         over: parsed.over as StepCode['over'],
       },
       'map',
-      parsed.maxParallel ?? 0,
-    ) as Pipeline<any, any>;
+      { maxParallel: parsed.maxParallel ?? 0, ...(parsed.minSuccess !== undefined ? { minSuccess: parsed.minSuccess as MinSuccess } : {}) },
+    );
   }
 
   private withStep(
@@ -148,7 +174,7 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
     options: { needs?: string[]; runWhen?: RunWhen; if?: unknown } & StepPolicy,
     code: StepCode,
     kind: StepSpec['kind'],
-    maxParallel?: number,
+    mapSpec?: Pick<StepSpec, 'maxParallel' | 'minSuccess'>,
   ): Pipeline<any, any> {
     const id = this.id;
     parseOrThrow(nameSchema, name, `pipeline "${id}": step name`);
@@ -170,10 +196,12 @@ export class Pipeline<P = Record<string, never>, O extends Outputs = {}> {
       retries: options.retries ?? this.defaults.retries,
       backoff: Object.freeze({ ...(options.backoff ?? this.defaults.backoff) }),
       timeoutMs: options.timeoutMs ?? this.defaults.timeoutMs,
-      runWhen: options.runWhen ?? 'upstream-succeeded',
+      // Only when set, so pipelines without it keep their hash; in-process defers to the worker's default.
+      ...((options.isolation ?? this.defaults.isolation) ? { isolation: options.isolation ?? this.defaults.isolation } : {}),
+      runWhen: canonicalRule(options.runWhen ?? 'all-succeeded'),
       conditional: typeof options.if === 'function',
       kind,
-      ...(kind === 'map' ? { maxParallel: maxParallel ?? 0 } : {}),
+      ...(kind === 'map' ? { maxParallel: 0, ...mapSpec } : {}),
     });
     const store = this.store.specs.length === this.length ? this.store : copyPrefix(this.store, this.length);
     store.specs.push(spec);
@@ -191,14 +219,15 @@ export function definePipeline<S extends z.ZodType = z.ZodType<Record<string, ne
   if (parsed.params) checkParamDefaults(parsed.params, parsed.id);
   const schedules = parsed.schedule === undefined ? [] : Array.isArray(parsed.schedule) ? parsed.schedule : [parsed.schedule];
   schedules.forEach((s, i) => parseOrThrow(scheduleSchema, s, `pipeline "${parsed.id}": schedule[${i}]`));
-  const defaults: Required<StepPolicy> = { ...DEFAULT_POLICY, ...parsed.defaults };
+  const defaults: ResolvedPolicy = { ...DEFAULT_POLICY, ...parsed.defaults };
   const header: Omit<PipelineSpec, 'steps'> = {
     id: parsed.id,
     description: parsed.description ?? '',
     schedules: schedules.map((s, i) => ({ ...s, name: s.name ?? String(i) })),
     triggers: parsed.triggers ?? [],
+    ...(parsed.runOutcome && parsed.runOutcome !== 'leaves' ? { runOutcome: parsed.runOutcome } : {}),
   };
-  return new Pipeline(header, parsed.params, defaults, { specs: [], code: new Map(), index: new Map() }, 0);
+  return new Pipeline(header, parsed.params, defaults, { specs: [], code: new Map(), index: new Map(), sourceFile: callerFile() }, 0);
 }
 
 export function isPipeline(value: unknown): value is Pipeline<any, any> {

@@ -1,6 +1,7 @@
 import type { z } from 'zod';
+import type { RunOutcomeRule, RunWhen, TriggerRule } from './trigger-rules.ts';
 
-export type RunWhen = 'upstream-succeeded' | 'upstream-done' | 'upstream-failed';
+export type { RunWhen, TriggerRule, RunOutcomeRule };
 export type BackoffPolicy = { type: 'fixed' | 'exponential'; delayMs: number };
 export type CatchupPolicy = 'none' | 'latest' | 'all';
 export type OverlapPolicy = 'allow' | 'skip' | 'queue';
@@ -13,6 +14,11 @@ export interface StepPolicy {
   timeoutMs?: number;
   /** Worker pool (BullMQ queue) that runs the step. */
   queue?: string;
+  /**
+   * 'process': each attempt runs in a child process, killed at its timeout or cancel; a crash fails
+   * only that attempt. 'in-process' (the fast default) runs it in the worker. Unset: the worker's default.
+   */
+  isolation?: 'in-process' | 'process';
 }
 
 export interface ScheduleSpec {
@@ -40,12 +46,17 @@ export interface StepSpec {
   retries: number;
   backoff: BackoffPolicy;
   timeoutMs: number;
-  runWhen: RunWhen;
+  /** The trigger rule (aliases already resolved to their rule). */
+  runWhen: TriggerRule;
   /** True when the step has an `if` condition (evaluated by the worker before the handler). */
   conditional: boolean;
   kind: 'task' | 'map';
   /** For map steps: how many item instances may run at once (0 = no limit). */
   maxParallel?: number;
+  /** Set only when the step (or its pipeline's defaults) chose one. */
+  isolation?: 'in-process' | 'process';
+  /** For map steps that accept partial success: how many items must succeed (count or share). */
+  minSuccess?: number | `${number}%`;
 }
 
 /** Serialisable description of a pipeline. Two specs with the same content have the same hash. */
@@ -55,6 +66,8 @@ export interface PipelineSpec {
   steps: StepSpec[];
   schedules: ScheduleSpec[];
   triggers: TriggerSpec[];
+  /** Present only when not the default ('leaves'), so existing pipelines keep their hash. */
+  runOutcome?: RunOutcomeRule;
 }
 
 export interface PipelineOptions<P extends z.ZodType> {
@@ -64,9 +77,18 @@ export interface PipelineOptions<P extends z.ZodType> {
   defaults?: StepPolicy;
   schedule?: ScheduleSpec | ScheduleSpec[];
   triggers?: TriggerSpec[];
+  /**
+   * How the run's status is decided. 'leaves' (default, Airflow's rule): failed when a leaf step failed
+   * or was skipped because of a failure, so a handled failure (a fallback) leaves the run succeeded.
+   * 'any-failure': failed whenever any step failed.
+   */
+  runOutcome?: RunOutcomeRule;
 }
 
-export const DEFAULT_POLICY: Required<StepPolicy> = Object.freeze({
+/** A step policy with every default applied (isolation stays optional: unset defers to the worker). */
+export type ResolvedPolicy = Required<Omit<StepPolicy, 'isolation'>> & Pick<StepPolicy, 'isolation'>;
+
+export const DEFAULT_POLICY: ResolvedPolicy = Object.freeze({
   retries: 0,
   backoff: Object.freeze({ type: 'exponential', delayMs: 1_000 }) as BackoffPolicy,
   timeoutMs: 15 * 60_000,

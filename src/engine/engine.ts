@@ -89,6 +89,8 @@ export class Engine {
         updatedAt: String(now),
         failed: '0',
         gen: '0',
+        // Read by step-complete.lua when the run ends; absent means the default rule, 'leaves'.
+        ...(dag.spec.runOutcome === 'any-failure' ? { outcome: 'any' } : {}),
       },
     });
     if (created) {

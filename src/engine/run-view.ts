@@ -24,6 +24,8 @@ export interface StepView {
   output?: unknown;
   error?: { message: string; name?: string; stack?: string };
   reason?: string;
+  /** For a skipped step, which kind of skip: its own condition, an upstream failure, an upstream skip, or its trigger rule. */
+  skip?: StepState['skip'];
   queue?: string;
   needs?: string[];
   worker?: string;
@@ -67,6 +69,7 @@ export function buildRunView(record: RunRecord, steps: StepState[], snapshot: Da
       ...(state.output !== undefined ? { output: state.output } : {}),
       ...(state.error ? { error: state.error } : {}),
       ...(state.reason ? { reason: state.reason } : {}),
+      ...(state.skip ? { skip: state.skip } : {}),
       ...(spec ? { queue: spec.queue, needs: spec.needs } : {}),
       ...(state.worker ? { worker: state.worker } : {}),
       ...(state.firstStartedAt ? { startedAt: iso(state.firstStartedAt) } : {}),

@@ -1,5 +1,6 @@
 import type { PipelineSpec, StepSpec } from '../dsl/types.ts';
 import type { ValidatedDag } from '../graph/dag.ts';
+import { RULE_LETTER } from '../dsl/trigger-rules.ts';
 
 /** The DAG as a run stores it: what the engine needs to enqueue steps of that run, whatever the code says now. */
 export interface DagSnapshot {
@@ -7,8 +8,6 @@ export interface DagSnapshot {
   hash: string;
   steps: StepSpec[];
 }
-
-const WHEN_LETTER = { 'upstream-succeeded': 's', 'upstream-done': 'd', 'upstream-failed': 'f' } as const;
 
 export function snapshotOf(dag: ValidatedDag): DagSnapshot {
   return { pipeline: dag.spec.id, hash: dag.hash, steps: dag.spec.steps.map((s) => ({ ...s })) };
@@ -18,7 +17,7 @@ export function snapshotOf(dag: ValidatedDag): DagSnapshot {
 export function stepRows(dag: ValidatedDag): Array<[string, string, number]> {
   return dag.spec.steps.map((step) => [
     step.name,
-    `${WHEN_LETTER[step.runWhen]}|${(dag.successors.get(step.name) ?? []).join(',')}|${step.needs.join(',')}`,
+    `${RULE_LETTER[step.runWhen]}|${(dag.successors.get(step.name) ?? []).join(',')}|${step.needs.join(',')}`,
     step.needs.length,
   ]);
 }

@@ -105,8 +105,8 @@ export class ConfigError extends ConveyorError {
 }
 
 export class OutputTooLargeError extends ConveyorError {
-  constructor(step: string, bytes: number, limit: number) {
-    super('OUTPUT_TOO_LARGE', `step "${step}" returned ${bytes} bytes of JSON; the limit is ${limit} bytes`, { bytes, limit });
+  constructor(step: string, bytes: number, limit: number, message = `step "${step}" returned ${bytes} bytes of JSON; the limit is ${limit} bytes`) {
+    super('OUTPUT_TOO_LARGE', message, { bytes, limit });
   }
 }
 

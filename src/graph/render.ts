@@ -33,7 +33,7 @@ export function renderDag(dag: ValidatedDag, format: GraphFormat): string {
       s.needs.length ? `needs ${s.needs.join(', ')}` : 'root',
       s.queue !== 'default' ? `queue ${s.queue}` : '',
       s.conditional ? 'if' : '',
-      s.runWhen !== 'upstream-succeeded' ? s.runWhen : '',
+      s.runWhen !== 'all-succeeded' ? s.runWhen : '',
       s.kind === 'map' ? 'map' : '',
     ].filter(Boolean);
     lines.push(`${'  '.repeat(level.get(name)! + 1)}${name}  [${extras.join('; ')}]`);

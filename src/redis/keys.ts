@@ -3,7 +3,7 @@
  *
  *   P:run:{<runId>}          hash   run record (status, pipeline, params, trigger, timestamps, dag hash, counters)
  *   P:run:{<runId>}:dag      string DAG snapshot (JSON) taken at trigger time
- *   P:run:{<runId>}:def      hash   step -> "<runWhen>|<successor,successor…>" (what the Lua scripts walk)
+ *   P:run:{<runId>}:def      hash   step -> "<rule letter>|<successor,successor…>|<needs…>" (what the Lua scripts walk)
  *   P:run:{<runId>}:st       hash   step -> status letter (see STEP_STATUS_CODES)
  *   P:run:{<runId>}:pend     hash   step -> number of upstream steps not yet finished
  *   P:run:{<runId>}:bad      hash   step -> number of upstream steps that failed / were skipped by failure

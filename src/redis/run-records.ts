@@ -22,6 +22,18 @@ export function stepStatusFromLetter(letter: string): StepStatus {
   return LETTER_TO_STATUS[letter] ?? 'pending';
 }
 
+/** What a step sees of an upstream step (`ctx.upstreamStatus`; the same union as dsl's UpstreamStatus). */
+export type UpstreamStatus = 'succeeded' | 'failed' | 'skipped' | 'skipped-by-failure' | 'pending';
+
+const LETTER_TO_UPSTREAM: Record<string, UpstreamStatus> = { s: 'succeeded', f: 'failed', k: 'skipped', x: 'skipped-by-failure' };
+
+export function upstreamStatusFromLetter(letter: string | null | undefined): UpstreamStatus {
+  return (letter && LETTER_TO_UPSTREAM[letter]) || 'pending';
+}
+
+/** Why a skipped step was skipped (stored by step-complete.lua; the same union as dsl's SkipKind). */
+export type SkipKind = 'condition' | 'upstream-failed' | 'upstream-skipped' | 'trigger-rule';
+
 export interface StepError {
   message: string;
   name?: string;
@@ -76,6 +88,8 @@ export interface StepState {
   output?: unknown;
   /** True when the step was skipped because an upstream step failed (counts against the run). */
   skippedByFailure?: boolean;
+  /** Which kind of skip happened. */
+  skip?: SkipKind;
   resources?: StepResources;
 }
 
@@ -111,6 +125,7 @@ interface StoredInfo {
   e?: StepError;
   prev?: StepError;
   r?: string;
+  sk?: SkipKind;
   /** resource figures, JSON text */
   res?: string;
 }
@@ -131,6 +146,8 @@ export function decodeStepState(name: string, letter: string, infoJson: string |
   if (info.prev && typeof info.prev === 'object') state.previousError = info.prev;
   if (info.r) state.reason = info.r;
   if (letter === 'x') state.skippedByFailure = true;
+  // Runs recorded before skip kinds were stored: a condition's skip says so in its reason.
+  if (letter === 'x' || letter === 'k') state.skip = info.sk ?? (letter === 'x' ? 'upstream-failed' : info.r === 'condition was false' ? 'condition' : 'upstream-skipped');
   if (info.res) state.resources = JSON.parse(info.res) as StepResources;
   if (outputJson !== undefined && outputJson !== '') state.output = JSON.parse(outputJson);
   return state;

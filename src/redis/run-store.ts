@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './keys.ts';
 import { SCRIPT_CODES, scriptError, withScripts } from './scripts.ts';
-import { decodeRunRecord, decodeStepState, type RunRecord, type RunStatus, type StepResources, type StepState } from './run-records.ts';
+import {
+  decodeRunRecord, decodeStepState, upstreamStatusFromLetter, type RunRecord, type RunStatus, type StepResources, type StepState, type UpstreamStatus,
+} from './run-records.ts';
 
 export type StepOutcome = 's' | 'f' | 'k';
 
@@ -36,6 +38,8 @@ export type StartResult =
       /** For a map instance: its item. */
       item: unknown;
       upstream: Record<string, unknown>;
+      /** How each upstream step stands (failed vs skipped, or still pending under an early-firing rule). */
+      upstreamStatus: Record<string, UpstreamStatus>;
     }
   | { ok: false; reason: 'missing' | 'cancelled' | 'finished' | 'not-ready' };
 
@@ -128,6 +132,7 @@ export class RunStore {
       upstream[need] = outs[i] ? JSON.parse(outs[i]) : undefined;
     });
     return {
+      upstreamStatus: await this.upstreamStatus(runId, needs, outs),
       ok: true,
       runStatus: runStatus as RunStatus,
       fixed: options.withFixed
@@ -138,6 +143,21 @@ export class RunStore {
       item: options.isMapItem ? JSON.parse(item) : undefined,
       upstream,
     };
+  }
+
+  /**
+   * Only a succeeded step has an output: when every need has one (the common case) no read is needed;
+   * otherwise one HMGET of their status letters tells failed from skipped from not finished.
+   */
+  private async upstreamStatus(runId: string, needs: readonly string[], outs: string[]): Promise<Record<string, UpstreamStatus>> {
+    const missing = needs.filter((_, i) => !outs[i]);
+    const letters = missing.length ? await this.redis.hmget(this.keys.run(runId).status, ...missing) : [];
+    const status: Record<string, UpstreamStatus> = {};
+    let m = 0;
+    needs.forEach((need, i) => {
+      status[need] = outs[i] ? 'succeeded' : upstreamStatusFromLetter(letters[m++]);
+    });
+    return status;
   }
 
   async completeStep(runId: string, step: string, token: string, outcome: StepOutcome, payload: string, now: number, force = false, resources?: StepResources): Promise<CompleteResult> {
@@ -153,7 +173,7 @@ export class RunStore {
   ): Promise<{ result: CompleteResult; generation: number }> {
     const k = this.keys.run(runId);
     const reply = (await this.redis.stepComplete(
-      k.run, k.def, k.status, k.pending, k.bad, k.condSkip, k.output, k.info,
+      k.run, k.def, k.status, k.pending, k.bad, k.condSkip, k.output, k.info, k.items,
       step, token, outcome, payload, now, this.keys.eventsChannel, force ? '1' : '0', resources ? JSON.stringify(resources) : '',
     )) as number | Array<string | number>;
     if (typeof reply === 'number') return { result: { ok: false, reason: COMPLETE_REASONS[reply] ?? 'missing' }, generation: 0 };
@@ -172,11 +192,13 @@ export class RunStore {
    * Expands a running map step into instances (see step-map-expand.lua). Returns the instances now
    * queued, or `allDone` with the collected outputs when every instance had already succeeded.
    */
-  async expandMap(runId: string, step: string, token: string, itemsJson: string[], maxParallel: number, now: number): Promise<{ ok: true; ready: string[] } | { ok: true; allDone: string } | { ok: false }> {
+  async expandMap(
+    runId: string, step: string, token: string, itemsJson: string[], maxParallel: number, now: number, minSuccess?: number,
+  ): Promise<{ ok: true; ready: string[] } | { ok: true; allDone: string } | { ok: false }> {
     const k = this.keys.run(runId);
     const reply = (await this.redis.stepMapExpand(
       k.run, k.def, k.status, k.pending, k.info, k.items, k.output,
-      step, token, now, this.keys.eventsChannel, maxParallel, ...itemsJson,
+      step, token, now, this.keys.eventsChannel, maxParallel, minSuccess ?? '', ...itemsJson,
     )) as number | Array<string | number>;
     if (typeof reply === 'number') return { ok: false };
     if (reply[0] === 2) return { ok: true, allDone: String(reply[1]) };

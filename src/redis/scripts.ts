@@ -6,7 +6,7 @@ import { ConflictError, ConveyorError, NotFoundError } from '../errors/conveyor-
 const SCRIPTS = {
   runTrigger: { file: 'run-trigger.lua', keys: 5 },
   stepStart: { file: 'step-start.lua', keys: 5 },
-  stepComplete: { file: 'step-complete.lua', keys: 8 },
+  stepComplete: { file: 'step-complete.lua', keys: 9 },
   stepRetry: { file: 'step-retry.lua', keys: 3 },
   stepPark: { file: 'step-park.lua', keys: 3 },
   stepMapExpand: { file: 'step-map-expand.lua', keys: 7 },

@@ -1,9 +1,11 @@
-import type { RunWhen, StepSpec } from '../dsl/types.ts';
+import type { StepSpec } from '../dsl/types.ts';
+import { decideTrigger, type RunOutcomeRule, type SkipKind, type TriggerRule } from '../dsl/trigger-rules.ts';
+import { upstreamStatusFromLetter, type UpstreamStatus } from '../redis/run-records.ts';
 
 /**
  * Step status letters, as src/redis/lua/step-complete.lua stores them: p pending, q queued,
- * r running, s succeeded, f failed, k skipped by condition (counts as success), x skipped because an
- * upstream step failed (counts against the run).
+ * r running, s succeeded, f failed, k skipped by condition or rule (counts as success), x skipped
+ * because an upstream step failed (counts against the run).
  */
 export type StepLetter = 'p' | 'q' | 'r' | 's' | 'f' | 'k' | 'x';
 export type StepOutcome = 's' | 'f' | 'k';
@@ -11,16 +13,16 @@ export type StepOutcome = 's' | 'f' | 'k';
 export interface CompletionResult {
   /** Successors that became ready (now `q`): the caller runs them. */
   ready: string[];
-  /** Successors skipped by their runWhen rule, cascading, in the order the script decides them. */
-  skipped: Array<{ step: string; letter: 'k' | 'x'; reason: string }>;
+  /** Successors skipped by their trigger rule, cascading, in the order the script decides them. */
+  skipped: Array<{ step: string; letter: 'k' | 'x'; reason: string; kind: SkipKind }>;
   /** Set when no step is left. */
   final?: 'succeeded' | 'failed';
 }
 
 /**
- * The DAG bookkeeping of one run, in memory. `complete` is a line-by-line port of the successor walk
- * in step-complete.lua (same counters, same decisions, same reasons) so the test kit cannot drift
- * from the engine on skip and runWhen semantics; the equivalence test holds the two together.
+ * The DAG bookkeeping of one run, in memory. `complete` is a port of the successor walk in
+ * step-complete.lua (same counters, the same trigger-rule table, same reasons, the run's outcome from
+ * its leaves) so the test kit cannot drift from the engine; the equivalence test holds the two together.
  */
 export class DagState {
   readonly status = new Map<string, StepLetter>();
@@ -28,32 +30,56 @@ export class DagState {
   private readonly pend = new Map<string, number>();
   private readonly bad = new Map<string, number>();
   private readonly cskip = new Map<string, number>();
-  private readonly when = new Map<string, RunWhen>();
+  private readonly rule = new Map<string, TriggerRule>();
+  private readonly total = new Map<string, number>();
+  private readonly needs = new Map<string, readonly string[]>();
   private remaining: number;
   private failed = 0;
 
   constructor(
     steps: readonly StepSpec[],
     private readonly successors: ReadonlyMap<string, readonly string[]>,
+    private readonly outcomeRule: RunOutcomeRule = 'leaves',
+    /** For a retry: the letters the previous run ended with (succeeded and condition-skipped steps are kept). */
+    previous?: ReadonlyMap<string, StepLetter>,
   ) {
+    const reset = new Set(steps.filter((s) => !previous || (previous.get(s.name) !== 's' && previous.get(s.name) !== 'k')).map((s) => s.name));
     for (const step of steps) {
+      this.rule.set(step.name, step.runWhen);
+      this.total.set(step.name, step.needs.length);
+      this.needs.set(step.name, step.needs);
+      if (!reset.has(step.name)) {
+        this.status.set(step.name, previous!.get(step.name)!);
+        continue;
+      }
+      // As run-retry.lua: a reset step waits for its reset upstream; kept skips still count as skips.
       this.status.set(step.name, 'p');
-      this.pend.set(step.name, step.needs.length);
-      this.when.set(step.name, step.runWhen);
+      this.pend.set(step.name, step.needs.filter((n) => reset.has(n)).length);
+      this.cskip.set(step.name, step.needs.filter((n) => !reset.has(n) && previous?.get(n) === 'k').length);
     }
-    this.remaining = steps.length;
+    this.remaining = reset.size;
   }
 
-  /** Steps with no upstream, marked queued (what run-trigger.lua enqueues). */
+  /** Steps with nothing to wait for, marked queued (what run-trigger.lua / run-retry.lua enqueue). */
   roots(): string[] {
-    const roots = [...this.pend].filter(([, n]) => n === 0).map(([name]) => name);
+    const roots = [...this.pend].filter(([name, n]) => n === 0 && this.status.get(name) === 'p').map(([name]) => name);
     for (const name of roots) this.status.set(name, 'q');
     return roots;
   }
 
-  /** Steps that failed so far (what a step sees as `run.status === 'failed'`). */
+  /** Steps (and map items) that failed so far (what a step sees as `run.status === 'failed'`). */
   get failedSoFar(): number {
     return this.failed;
+  }
+
+  /** A map item failed: the engine counts it against `run.status` like a failed step. */
+  noteFailedItem(): void {
+    this.failed += 1;
+  }
+
+  /** What a step sees of its upstream steps (`ctx.upstreamStatus`). */
+  upstreamStatus(step: string): Record<string, UpstreamStatus> {
+    return Object.fromEntries((this.needs.get(step) ?? []).map((n) => [n, upstreamStatusFromLetter(this.status.get(n))]));
   }
 
   markRunning(step: string): void {
@@ -78,31 +104,38 @@ export class DagState {
         const left = this.add(this.pend, succ, -1);
         if (letter === 'f' || letter === 'x') this.add(this.bad, succ, 1);
         if (letter === 'k') this.add(this.cskip, succ, 1);
-        if (left > 0 || this.status.get(succ) !== 'p') continue;
-        const when = this.when.get(succ) ?? 'upstream-succeeded';
-        const bad = this.bad.get(succ) ?? 0;
-        const cskip = this.cskip.get(succ) ?? 0;
-        let decision: 'q' | 'k' | 'x' = 'q';
-        let why = '';
-        if (when === 'upstream-succeeded') {
-          if (bad > 0) [decision, why] = ['x', 'an upstream step failed'];
-          else if (cskip > 0) [decision, why] = ['k', 'an upstream step was skipped'];
-        } else if (when === 'upstream-failed' && bad === 0) {
-          [decision, why] = ['k', 'no upstream step failed (runWhen: upstream-failed)'];
-        }
-        this.status.set(succ, decision);
-        if (decision === 'q') {
+        if (this.status.get(succ) !== 'p') continue;
+        const decision = decideTrigger(this.rule.get(succ) ?? 'all-succeeded', {
+          total: this.total.get(succ) ?? 0,
+          pending: left,
+          failed: this.bad.get(succ) ?? 0,
+          skipped: this.cskip.get(succ) ?? 0,
+        });
+        if (!decision) continue;
+        if (decision.run) {
+          this.status.set(succ, 'q');
           result.ready.push(succ);
-        } else {
-          this.reasons.set(succ, why);
-          this.remaining -= 1;
-          result.skipped.push({ step: succ, letter: decision, reason: why });
-          work.push([succ, decision]);
+          continue;
         }
+        const skipLetter = decision.byFailure ? 'x' : 'k';
+        this.status.set(succ, skipLetter);
+        this.reasons.set(succ, decision.reason);
+        this.remaining -= 1;
+        result.skipped.push({ step: succ, letter: skipLetter, reason: decision.reason, kind: decision.kind });
+        work.push([succ, skipLetter]);
       }
     }
-    if (this.remaining <= 0) result.final = this.failed > 0 ? 'failed' : 'succeeded';
+    if (this.remaining <= 0) result.final = this.runFailed() ? 'failed' : 'succeeded';
     return result;
+  }
+
+  /** As step-complete.lua's runFailed: a failed or failure-skipped leaf, or (any-failure) any failed step. */
+  private runFailed(): boolean {
+    if (this.outcomeRule === 'any-failure') return this.failed > 0;
+    for (const [name, letter] of this.status) {
+      if ((letter === 'f' || letter === 'x') && (this.successors.get(name) ?? []).length === 0) return true;
+    }
+    return false;
   }
 
   private add(map: Map<string, number>, key: string, by: number): number {

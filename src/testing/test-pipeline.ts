@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { coerceError } from '../core/coerce-error.ts';
 import type { Pipeline, StepCode } from '../dsl/pipeline.ts';
 import type { ParkedState, RunInfo, StepContext, StepMonitorApi, StepRegistryApi, TriggerInfo } from '../dsl/context.ts';
@@ -6,13 +7,21 @@ import type { StepSpec } from '../dsl/types.ts';
 import { parseParams } from '../dsl/params.ts';
 import { validateDag } from '../graph/dag.ts';
 import type { LogEntry } from '../redis/run-store.ts';
-import { serialiseOutput } from '../worker/output-check.ts';
+import { checkCollectedOutput, serialiseOutput } from '../worker/output-check.ts';
+import { deepFreeze } from '../worker/run-fields-cache.ts';
+import { typedParams } from '../worker/typed-params.ts';
+import { emptyMapOutputJson, minSuccessCount } from '../dsl/map-partial.ts';
 import { BufferedStepLogger } from '../worker/step-logger.ts';
 import { errorJson, runStep } from '../worker/step-runner.ts';
 import { ModelRegistry } from '../registry/model-registry.ts';
 import { createStepRegistryClient } from '../registry/step-client.ts';
 import { parkStep } from '../worker/park-signal.ts';
-import { DagState, type StepOutcome } from './dag-state.ts';
+import { DagState, type StepLetter, type StepOutcome } from './dag-state.ts';
+import { backoffMs, maskError, naturalCompare, secretMasker, sleep } from './kit-helpers.ts';
+
+export { backoffMs };
+import type { SkipKind } from '../dsl/trigger-rules.ts';
+import type { UpstreamStatus } from '../redis/run-records.ts';
 
 type Outputs = Record<string, unknown>;
 
@@ -63,6 +72,8 @@ export interface TestStepResult {
   reason?: string;
   /** True when skipped because an upstream step failed (counts against the run). */
   skippedByFailure?: boolean;
+  /** Which kind of skip happened (as `status --json` says). */
+  skip?: SkipKind;
 }
 
 export interface TestRunResult<O extends Outputs> {
@@ -77,6 +88,12 @@ export interface TestRunResult<O extends Outputs> {
   logs: LogEntry[];
   /** Events steps emitted with `ctx.events.emit` (recorded, not fired: no other pipeline starts). */
   events: Array<{ step: string; name: string; data: unknown }>;
+  /**
+   * Retries a failed run as `conveyor retry` does: failed and failure-skipped steps run again (map
+   * steps keep their items that succeeded), succeeded steps keep their outputs. Options default to
+   * this run's (pass e.g. `stub` to let a failing step succeed this time).
+   */
+  retry(options?: TestPipelineOptions<any, O>): Promise<TestRunResult<O>>;
 }
 
 interface Attempted {
@@ -97,7 +114,22 @@ export async function testPipeline<P, O extends Outputs>(
   pipeline: Pipeline<P, O>,
   options: TestPipelineOptions<P, O> = {},
 ): Promise<TestRunResult<O>> {
-  const params = parseParams(pipeline.paramsSchema, options.params ?? {}, pipeline.id);
+  return startTestRun(pipeline, options, undefined);
+}
+
+/** What a retry starts from: the previous run's step letters and outputs (map items included). */
+interface PreviousRun {
+  runId: string;
+  letters: Map<string, StepLetter>;
+  outputs: Map<string, string>;
+  steps: Record<string, TestStepResult>;
+  generation: number;
+}
+
+async function startTestRun<P, O extends Outputs>(pipeline: Pipeline<P, O>, options: TestPipelineOptions<P, O>, previous: PreviousRun | undefined): Promise<TestRunResult<O>> {
+  // As workers see them: stored as JSON, the schema applied again at step start, shared and deep-frozen.
+  const parsed = parseParams(pipeline.paramsSchema, options.params ?? {}, pipeline.id);
+  const params = deepFreeze(typedParams(pipeline.paramsSchema, JSON.parse(JSON.stringify(parsed))));
   const dag = validateDag(pipeline.spec);
   const stubs = (options.stub ?? {}) as Record<string, unknown>;
   for (const name of Object.keys(stubs)) {
@@ -105,7 +137,7 @@ export async function testPipeline<P, O extends Outputs>(
       throw new Error(`testPipeline(${pipeline.id}): stub for unknown step "${name}" (steps: ${dag.spec.steps.map((s) => s.name).join(', ')})`);
     }
   }
-  const kit = new TestRun(pipeline, dag.spec.steps, dag.successors, params, options, dag.hash);
+  const kit = new TestRun(pipeline, dag.spec.steps, dag.successors, params, options, dag.hash, previous);
   return kit.run() as Promise<TestRunResult<O>>;
 }
 
@@ -128,10 +160,17 @@ class TestRun {
     private readonly params: Record<string, unknown>,
     private readonly options: TestPipelineOptions<any, any>,
     private readonly dagHash: string,
+    private readonly previous: PreviousRun | undefined,
   ) {
     this.specs = new Map(specs.map((s) => [s.name, s]));
-    this.state = new DagState(specs, successors);
-    this.runId = options.runId ?? `test-${randomBytes(4).toString('hex')}`;
+    this.state = new DagState(specs, successors, pipeline.spec.runOutcome ?? 'leaves', previous?.letters);
+    if (previous) {
+      for (const [name, json] of previous.outputs) this.outputs.set(name, json);
+      Object.assign(this.steps, previous.steps);
+    }
+    // Every concurrent step listens on the run's cancel signal (removed when it ends): not a leak.
+    setMaxListeners(0, this.cancel.signal);
+    this.runId = previous?.runId ?? options.runId ?? `test-${randomBytes(4).toString('hex')}`;
     this.logicalTime = options.logicalTime ?? new Date().toISOString();
     this.redact = secretMasker(Object.values(options.secrets ?? {}));
   }
@@ -145,14 +184,18 @@ class TestRun {
             this.record(step, done);
             const next = this.state.complete(step, done.outcome, done.reason);
             for (const skip of next.skipped) {
-              this.steps[skip.step] = { status: 'skipped', attempts: 0, reason: skip.reason, ...(skip.letter === 'x' ? { skippedByFailure: true } : {}) };
+              this.steps[skip.step] = {
+                status: 'skipped', attempts: 0, reason: skip.reason, ...(skip.letter === 'x' ? { skippedByFailure: true } : {}), skip: skip.kind,
+              };
             }
             if (next.final) resolve(next.final);
             else next.ready.forEach(launch);
           })
           .catch(reject);
       };
-      this.state.roots().forEach(launch);
+      const roots = this.state.roots();
+      if (roots.length === 0) reject(new Error(`testPipeline(${this.pipeline.id}): nothing to run (a retry needs a failed run)`));
+      roots.forEach(launch);
     });
     const status = await finished;
     const outputs: Outputs = {};
@@ -162,7 +205,17 @@ class TestRun {
       ordered[name] = this.steps[name];
       for (const item of Object.keys(this.steps).filter((n) => n.startsWith(`${name}[`)).sort(naturalCompare)) ordered[item] = this.steps[item];
     }
-    return { runId: this.runId, dagHash: this.dagHash, status, outputs, steps: ordered, logs: this.logs, events: this.events };
+    const letters = new Map(this.state.status);
+    const retryFrom: PreviousRun = {
+      runId: this.runId, letters, outputs: new Map(this.outputs), steps: { ...this.steps }, generation: (this.previous?.generation ?? 0) + 1,
+    };
+    return {
+      runId: this.runId, dagHash: this.dagHash, status, outputs, steps: ordered, logs: this.logs, events: this.events,
+      retry: (options) => {
+        if (status !== 'failed') return Promise.reject(new Error(`testPipeline(${this.pipeline.id}): only a failed run can be retried (this one ${status})`));
+        return startTestRun(this.pipeline, { ...this.options, ...options }, retryFrom);
+      },
+    };
   }
 
   private record(step: string, done: Attempted): void {
@@ -172,6 +225,7 @@ class TestRun {
       attempts: done.attempts,
       ...(done.error ? { error: JSON.parse(errorJson(done.error)) as TestStepError } : {}),
       ...(done.reason ? { reason: done.reason } : {}),
+      ...(done.outcome === 'k' ? { skip: 'condition' as const } : {}),
     };
   }
 
@@ -185,6 +239,11 @@ class TestRun {
       logicalTime: this.logicalTime,
       dagHash: this.dagHash,
     };
+  }
+
+  /** What the step sees of its upstream steps: their outputs and how each stands. */
+  private upstreamCtx(spec: StepSpec): { upstream: Record<string, unknown>; upstreamStatus: Record<string, UpstreamStatus> } {
+    return { upstream: this.upstreamOf(spec), upstreamStatus: this.state.upstreamStatus(spec.name) };
   }
 
   /** Fresh copies of the needed outputs: each step gets its own, as each worker parses them from Redis. */
@@ -219,10 +278,10 @@ class TestRun {
     const maxParks = this.options.maxParks ?? 1000;
     let parked: ParkedState | undefined;
     for (let attempt = 1; ; attempt++) {
-      const upstream = this.upstreamOf(spec);
+      const { upstream, upstreamStatus } = this.upstreamCtx(spec);
       const run = this.runInfo();
       if (code && spec.conditional && code.condition) {
-        const decided = await this.condition(code, upstream, run);
+        const decided = await this.condition(code, { upstream, upstreamStatus, run });
         if (decided === false) return { outcome: 'k', attempts: attempt, reason: 'condition was false' };
         if (decided !== true) return { outcome: 'f', attempts: attempt, error: decided };
       }
@@ -244,8 +303,9 @@ class TestRun {
                 return [];
               },
             },
-            params: structuredClone(this.params),
+            params: this.params,
             upstream,
+            upstreamStatus,
             run,
             step: name,
             attempt,
@@ -280,9 +340,9 @@ class TestRun {
     return registry ?? ({} as StepRegistryApi);
   }
 
-  private async condition(code: StepCode, upstream: Record<string, unknown>, run: RunInfo): Promise<boolean | Error> {
+  private async condition(code: StepCode, ctx: { upstream: Record<string, unknown>; upstreamStatus: Record<string, UpstreamStatus>; run: RunInfo }): Promise<boolean | Error> {
     try {
-      return Boolean(await code.condition!({ params: structuredClone(this.params), upstream, run }));
+      return Boolean(await code.condition!({ params: this.params, ...ctx }));
     } catch (thrown) {
       const error = coerceError(thrown);
       error.message = `condition threw: ${error.message}`;
@@ -291,78 +351,71 @@ class TestRun {
   }
 
   /**
-   * A map step: condition, then `over`, then one instance `name[i]` per item (each with the step's
-   * retry policy, at most `maxParallel` at once). The step succeeds with the outputs in item order, or
-   * fails once every item settled if any item failed (the
-   * failures are on the items `name[i]`).
+   * A map step: condition (once, for the step), then `over`, then one instance `name[i]` per item
+   * (each with the step's retry policy, at most `maxParallel` at once). As the engine's map collector
+   * (step-complete.lua): the step succeeds with the outputs in item order, or — with `minSuccess` —
+   * with `{ succeeded, failed }` when enough items succeeded; otherwise it fails once every item
+   * settled (the failures are on the items `name[i]`). A retry keeps the items that succeeded.
    */
   private async executeMap(spec: StepSpec, code: StepCode): Promise<Attempted> {
-    const upstream = this.upstreamOf(spec);
-    const run = this.runInfo();
+    const ctx = { ...this.upstreamCtx(spec), run: this.runInfo() };
     if (spec.conditional && code.condition) {
-      const decided = await this.condition(code, upstream, run);
+      const decided = await this.condition(code, ctx);
       if (decided === false) return { outcome: 'k', attempts: 1, reason: 'condition was false' };
       if (decided !== true) return { outcome: 'f', attempts: 1, error: decided };
     }
+    const partial = spec.minSuccess !== undefined;
     let items: unknown[];
+    let itemsJson: string[];
     try {
-      const listed = await code.over!({ params: structuredClone(this.params), upstream, run });
-      if (!Array.isArray(listed)) throw new Error(`over() of map step "${spec.name}" must return an array, found ${typeof listed}`);
-      items = JSON.parse(serialiseOutput(`${spec.name} (items)`, listed)) as unknown[];
+      const listed = await code.over!({ params: this.params, ...ctx });
+      // Same checks and texts as the worker's expandMap: an array, each item within the output limit.
+      if (!Array.isArray(listed)) throw new TypeError(`map step "${spec.name}": over() must return an array, found ${typeof listed}`);
+      itemsJson = listed.map((item, i) => serialiseOutput(`${spec.name}[${i}]`, item));
+      items = itemsJson.map((json) => JSON.parse(json));
     } catch (thrown) {
       return { outcome: 'f', attempts: 1, error: coerceError(thrown) };
     }
+    if (items.length === 0) return { outcome: 's', attempts: 1, outputJson: emptyMapOutputJson(partial) };
     const results: Attempted[] = new Array(items.length);
-    const limit = spec.maxParallel && spec.maxParallel > 0 ? spec.maxParallel : items.length;
+    const todo = items.map((_, i) => i).filter((i) => {
+      const name = `${spec.name}[${i}]`;
+      const kept = this.previous?.steps[name]?.status === 'succeeded' && this.outputs.has(name);
+      if (kept) results[i] = { outcome: 's', attempts: this.previous!.steps[name].attempts, outputJson: this.outputs.get(name) };
+      return !kept;
+    });
+    const limit = spec.maxParallel && spec.maxParallel > 0 ? spec.maxParallel : todo.length;
     let next = 0;
     const lane = async () => {
-      while (next < items.length) {
-        const index = next++;
+      while (next < todo.length) {
+        const index = todo[next++];
         const name = `${spec.name}[${index}]`;
-        const done = await this.attempts(spec, name, undefined, (ctx) => code.handler(ctx, items[index], index));
+        const done = await this.attempts(spec, name, undefined, (c) => code.handler(c, items[index], index));
         this.record(name, done);
+        if (done.outcome === 'f') this.state.noteFailedItem();
         results[index] = done;
       }
     };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-    const failedItems = results.filter((r) => r.outcome === 'f').length;
-    if (failedItems > 0) {
+    await Promise.all(Array.from({ length: Math.min(limit, todo.length) }, lane));
+    const failedIdx = results.flatMap((r, i) => (r.outcome === 'f' ? [i] : []));
+    const outs = results.filter((r) => r.outcome === 's').map((r) => r.outputJson);
+    const needed = partial ? minSuccessCount(spec.minSuccess!, items.length) : items.length;
+    if (failedIdx.length > 0 && outs.length < needed) {
       // Same message and name as the engine's map collector (step-complete.lua); item errors are on `name[i]`.
-      const error = new Error(`${failedItems} of ${items.length} items failed`);
+      const error = new Error(`${failedIdx.length} of ${items.length} items failed${partial ? ` (minSuccess: ${needed})` : ''}`);
       error.name = 'MapItemsFailed';
       return { outcome: 'f', attempts: 1, error };
     }
-    return { outcome: 's', attempts: 1, outputJson: `[${results.map((r) => r.outputJson).join(',')}]` };
+    const failed = failedIdx.map((index) => ({
+      index,
+      item: items[index],
+      error: { message: results[index].error?.message ?? 'failed', name: results[index].error?.name },
+    }));
+    const collected = partial ? `{"succeeded":[${outs.join(',')}],"failed":${JSON.stringify(failed)}}` : `[${outs.join(',')}]`;
+    try {
+      return { outcome: 's', attempts: 1, outputJson: checkCollectedOutput(spec.name, collected) };
+    } catch (tooLarge) {
+      return { outcome: 'f', attempts: 1, error: coerceError(tooLarge) };
+    }
   }
 }
-
-/** The delay BullMQ waits after failed attempt `attempt` (1-based): fixed, or delay · 2^(attempt-1). */
-export function backoffMs(spec: Pick<StepSpec, 'backoff'>, attempt: number): number {
-  const { type, delayMs } = spec.backoff;
-  return type === 'exponential' ? Math.round(delayMs * 2 ** (attempt - 1)) : delayMs;
-}
-
-function secretMasker(values: string[]): (value: unknown) => unknown {
-  const secrets = values.filter((v) => v.length > 0).sort((a, b) => b.length - a.length);
-  if (secrets.length === 0) return (v) => v;
-  const maskString = (s: string) => secrets.reduce((acc, secret) => acc.split(secret).join('***'), s);
-  const mask = (value: unknown): unknown => {
-    if (typeof value === 'string') return maskString(value);
-    if (Array.isArray(value)) return value.map(mask);
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mask(v)]));
-    return value;
-  };
-  return mask;
-}
-
-function maskError(error: Error, redact: (value: unknown) => unknown): Error {
-  error.message = String(redact(error.message));
-  if (error.stack) error.stack = String(redact(error.stack));
-  return error;
-}
-
-function naturalCompare(a: string, b: string): number {
-  return a.localeCompare(b, 'en', { numeric: true });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -16,6 +16,18 @@ export function serialiseOutput(step: string, value: unknown): string {
   return json;
 }
 
+/**
+ * The output of a map step as its dependents receive it, refused over the same limit as any output
+ * (the same check and text as the map collector in step-complete.lua).
+ */
+export function checkCollectedOutput(step: string, json: string): string {
+  const bytes = Buffer.byteLength(json);
+  if (bytes > MAX_OUTPUT_BYTES) {
+    throw new OutputTooLargeError(step, bytes, MAX_OUTPUT_BYTES, `map step "${step}" collected ${bytes} bytes of JSON from its items; the limit is ${MAX_OUTPUT_BYTES} bytes`);
+  }
+  return json;
+}
+
 function findNonJson(value: unknown, path: string, seen: Set<object>): string | undefined {
   switch (typeof value) {
     case 'string':

@@ -2,6 +2,7 @@ import { coerceError } from '../core/coerce-error.ts';
 import { CancelledError, NonRetriableError, TimeoutError, ValidationError, isConveyorError } from '../errors/conveyor-error.ts';
 import { serialiseOutput } from './output-check.ts';
 import { ParkSignal } from './park-signal.ts';
+import { runIsolated, type IsolatedInvocation } from './isolated-step.ts';
 
 export type StepRunResult =
   | { ok: true; outputJson: string }
@@ -16,6 +17,8 @@ export interface StepRunInput {
   cancel: AbortSignal;
   /** Runs the user's code with the signal it must honour. */
   invoke(signal: AbortSignal): unknown;
+  /** Set for a step with isolation: 'process': the attempt runs in a child process instead of `invoke`. */
+  isolated?: IsolatedInvocation;
 }
 
 /**
@@ -36,7 +39,11 @@ export async function runStep(input: StepRunInput): Promise<StepRunResult> {
   else input.cancel.addEventListener('abort', forward, { once: true });
   timer = setTimeout(() => controller.abort(new TimeoutError(`step "${input.step}"`, input.timeoutMs)), input.timeoutMs);
   try {
-    const output = await Promise.race([Promise.resolve().then(() => input.invoke(controller.signal)), aborted]);
+    // An isolated attempt settles itself on abort, once its process is gone; an in-process handler
+    // that ignores its signal is not waited for.
+    const output = input.isolated
+      ? await runIsolated(input.isolated, controller.signal)
+      : await Promise.race([Promise.resolve().then(() => input.invoke(controller.signal)), aborted]);
     return { ok: true, outputJson: serialiseOutput(input.step, output) };
   } catch (thrown) {
     if (thrown instanceof ParkSignal) {

@@ -7,7 +7,9 @@ import type { Logger } from '../core/logger.ts';
 import { coerceError } from '../core/coerce-error.ts';
 import { CancelledError } from '../errors/conveyor-error.ts';
 import type { Pipeline, StepCode } from '../dsl/pipeline.ts';
-import type { ParkedState, RunInfo, StepServices, TriggerInfo } from '../dsl/context.ts';
+import type { ConditionContext, ParkedState, RunInfo, StepServices, TriggerInfo } from '../dsl/context.ts';
+import { emptyMapOutputJson, minSuccessCount } from '../dsl/map-partial.ts';
+import type { UpstreamStatus } from '../dsl/trigger-rules.ts';
 import type { StepSpec } from '../dsl/types.ts';
 import type { Engine } from '../engine/engine.ts';
 import { resolveStepSpec, stepSpecMap } from '../engine/snapshot.ts';
@@ -20,6 +22,8 @@ import { BufferedStepLogger } from './step-logger.ts';
 import { errorJson, runStep } from './step-runner.ts';
 import { parkStep } from './park-signal.ts';
 import { serialiseOutput } from './output-check.ts';
+import { typedParams } from './typed-params.ts';
+import type { Isolation } from './isolated-step.ts';
 import { WorkerPresence } from '../redis/worker-presence.ts';
 
 export type WorkerEvent =
@@ -51,6 +55,8 @@ export interface WorkerOptions {
   redact?: (value: unknown) => unknown;
   onEvent?: (event: WorkerEvent) => void;
   id?: string;
+  /** How steps that do not choose run their handlers (default 'in-process'). */
+  isolation?: Isolation;
 }
 
 /**
@@ -157,7 +163,7 @@ export class ConveyorWorker {
       await this.finishStep(runId, pipelineId, step, token, 'f', errorJson(error), job.attempt, startedAt, 0);
       return;
     }
-    const fixed = cachedFixed ?? this.runFields.remember(runId, started.fixed!);
+    const fixed = cachedFixed ?? this.runFields.remember(runId, { ...started.fixed!, params: typedParams(this.pipelines.get(pipelineId)?.paramsSchema, started.fixed!.params) });
     const run: RunInfo = {
       id: runId,
       pipelineId,
@@ -166,8 +172,9 @@ export class ConveyorWorker {
       logicalTime: fixed.logicalTime,
       dagHash: fixed.dagHash,
     };
-    if (spec.conditional && code.condition) {
-      const decided = await this.evaluateCondition(code, fixed.params, started.upstream, run);
+    // A map step's condition decides once for the step; its instances never re-evaluate it.
+    if (spec.conditional && code.condition && !instance) {
+      const decided = await this.evaluateCondition(code, { params: fixed.params, upstream: started.upstream, upstreamStatus: started.upstreamStatus, run });
       if (decided !== true) {
         const [outcome, payload] = decided === false ? (['k', 'condition was false'] as const) : (['f', errorJson(decided)] as const);
         await this.finishStep(runId, pipelineId, step, token, outcome, payload, job.attempt, startedAt, 0);
@@ -175,11 +182,13 @@ export class ConveyorWorker {
       }
     }
     if (spec.kind === 'map') {
-      await this.expandMap(runId, pipelineId, step, spec, code, run, token, fixed.params, started.upstream, job.attempt, startedAt);
+      const conditionCtx = { params: fixed.params, upstream: started.upstream, upstreamStatus: started.upstreamStatus, run };
+      await this.expandMap(runId, pipelineId, step, spec, code, run, token, conditionCtx, job.attempt, startedAt);
       return;
     }
     await this.execute({
       job, runId, pipelineId, step, spec, code, run, token, params: fixed.params, upstream: started.upstream, startedAt, parked: started.parked,
+      upstreamStatus: started.upstreamStatus,
       item: instance ? { value: started.item, index: instance.index } : undefined,
     });
   }
@@ -187,7 +196,7 @@ export class ConveyorWorker {
   private async execute(a: {
     job: ConsumedJob; runId: string; pipelineId: string; step: string; spec: StepSpec; code: StepCode; run: RunInfo;
     token: string; params: Record<string, unknown>; upstream: Record<string, unknown>; startedAt: number;
-    parked: ParkedState | undefined;
+    parked: ParkedState | undefined; upstreamStatus: Record<string, UpstreamStatus>;
     item?: { value: unknown; index: number };
   }): Promise<void> {
     const { store, clock } = this.options;
@@ -206,9 +215,18 @@ export class ConveyorWorker {
         step: a.step,
         timeoutMs: Math.max(1, timeoutMs),
         cancel,
+        isolated: (a.spec.isolation ?? this.options.isolation) === 'process' ? {
+          file: this.pipelines.get(a.pipelineId)?.sourceFile,
+          log,
+          request: {
+            pipelineId: a.pipelineId, stepName: a.item ? a.step.replace(/\[\d+\]$/, '') : a.step, step: a.step,
+            attempt: a.job.attempt, params: a.params, upstream: a.upstream, upstreamStatus: a.upstreamStatus, run: a.run, parked: a.parked,
+            secrets: { ...service().secrets }, item: a.item,
+          },
+        } : undefined,
         invoke: (signal) => {
           const ctx = {
-            params: a.params, upstream: a.upstream, run: a.run, step: a.step, attempt: a.job.attempt, signal, log,
+            params: a.params, upstream: a.upstream, upstreamStatus: a.upstreamStatus, run: a.run, step: a.step, attempt: a.job.attempt, signal, log,
             park: parkStep, parked: a.parked,
             get secrets() { return service().secrets; },
             get registry() { return service().registry; },
@@ -251,11 +269,11 @@ export class ConveyorWorker {
    */
   private async expandMap(
     runId: string, pipelineId: string, step: string, spec: StepSpec, code: StepCode, run: RunInfo, token: string,
-    params: Record<string, unknown>, upstream: Record<string, unknown>, attempt: number, startedAt: number,
+    conditionCtx: ConditionContext<Record<string, unknown>, Record<string, unknown>>, attempt: number, startedAt: number,
   ): Promise<void> {
     let items: readonly unknown[];
     try {
-      const result = await code.over!({ params, upstream, run });
+      const result = await code.over!(conditionCtx);
       if (!Array.isArray(result)) throw new TypeError(`map step "${step}": over() must return an array, found ${typeof result}`);
       items = result;
     } catch (thrown) {
@@ -270,10 +288,11 @@ export class ConveyorWorker {
       return;
     }
     if (itemsJson.length === 0) {
-      await this.finishStep(runId, pipelineId, step, token, 's', '[]', attempt, startedAt, 0);
+      await this.finishStep(runId, pipelineId, step, token, 's', emptyMapOutputJson(spec.minSuccess !== undefined), attempt, startedAt, 0);
       return;
     }
-    const expanded = await this.options.store.expandMap(runId, step, token, itemsJson, spec.maxParallel ?? 0, this.options.clock.now());
+    const minSuccess = spec.minSuccess === undefined ? undefined : minSuccessCount(spec.minSuccess, itemsJson.length);
+    const expanded = await this.options.store.expandMap(runId, step, token, itemsJson, spec.maxParallel ?? 0, this.options.clock.now(), minSuccess);
     if (!expanded.ok) return;
     if ('allDone' in expanded) {
       await this.finishStep(runId, pipelineId, step, token, 's', expanded.allDone, attempt, startedAt, 0);
@@ -293,9 +312,9 @@ export class ConveyorWorker {
     await this.options.engine.enqueue(runId, [step], undefined, undefined, { jobId: resumeJobId, delayMs: park.afterMs });
   }
 
-  private async evaluateCondition(code: StepCode, params: Record<string, unknown>, upstream: Record<string, unknown>, run: RunInfo): Promise<boolean | Error> {
+  private async evaluateCondition(code: StepCode, ctx: ConditionContext<Record<string, unknown>, Record<string, unknown>>): Promise<boolean | Error> {
     try {
-      return Boolean(await code.condition!({ params, upstream, run }));
+      return Boolean(await code.condition!(ctx));
     } catch (thrown) {
       const error = coerceError(thrown);
       error.message = `condition threw: ${error.message}`;

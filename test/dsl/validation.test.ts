@@ -8,7 +8,7 @@ import type { PipelineSpec, StepSpec } from '../../src/dsl/index.ts';
 const noop = async () => ({});
 
 function stepSpec(name: string, needs: string[]): StepSpec {
-  return { name, needs, queue: 'default', retries: 0, backoff: { type: 'fixed', delayMs: 0 }, timeoutMs: 1000, runWhen: 'upstream-succeeded', conditional: false, kind: 'task' };
+  return { name, needs, queue: 'default', retries: 0, backoff: { type: 'fixed', delayMs: 0 }, timeoutMs: 1000, runWhen: 'all-succeeded', conditional: false, kind: 'task' };
 }
 const specOf = (steps: StepSpec[]): PipelineSpec => ({ id: 'data', description: '', steps, schedules: [], triggers: [] });
 

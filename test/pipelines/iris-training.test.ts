@@ -69,7 +69,7 @@ test('a model below minAccuracy is registered but not deployed; notify still run
   });
   t.true(result.outputs.evaluate.accuracy < 0.9, `accuracy ${result.outputs.evaluate.accuracy}`);
   t.false(result.outputs.evaluate.gates.passed);
-  t.deepEqual(result.steps.deploy, { status: 'skipped', attempts: 1, reason: 'condition was false' });
+  t.deepEqual(result.steps.deploy, { status: 'skipped', attempts: 1, reason: 'condition was false', skip: 'condition' });
   t.false('deploy' in result.outputs);
   t.is(result.outputs.notify.deployed, false);
   t.true(result.outputs.notify.why.length > 0, 'notify says which gate failed');

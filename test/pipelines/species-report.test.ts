@@ -7,7 +7,7 @@ test('the diamond joins both extracts and reports every species; alert is skippe
   t.is(result.status, 'succeeded');
   t.deepEqual(Object.keys(result.outputs.report.report).sort(), ['setosa', 'versicolor', 'virginica']);
   t.is(result.outputs.report.report.setosa.sepal_length.mean, 5.006);
-  t.deepEqual(result.steps.alert, { status: 'skipped', attempts: 0, reason: 'no upstream step failed (runWhen: upstream-failed)' });
+  t.deepEqual(result.steps.alert, { status: 'skipped', attempts: 0, reason: 'no upstream step failed (runWhen: one-failed)', skip: 'trigger-rule' });
 });
 
 test('the species param filters the report', async (t) => {

@@ -1,9 +1,10 @@
 import test from 'ava';
-import { definePipeline, NonRetriableError, type Pipeline } from 'conveyor-mlops';
+import { z } from 'zod';
+import { definePipeline, NonRetriableError, TRIGGER_RULES, type Pipeline } from 'conveyor-mlops';
 import { testPipeline, type TestStepResult } from 'conveyor-mlops/testing';
 import type { Runtime } from '../../src/app/runtime.ts';
 import type { WorkerHost } from '../../src/app/worker-host.ts';
-import type { StepView } from '../../src/engine/run-view.ts';
+import type { RunView, StepView } from '../../src/engine/run-view.ts';
 import { testRuntime, withWorker } from '../helpers/harness.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 
@@ -91,16 +92,135 @@ const mapFailing = definePipeline({ id: 'eq-map-failing', defaults: fast })
   .map('over-nothing', { needs: ['empty'], over: ({ upstream }) => upstream.empty.none }, (_ctx, item: number) => item)
   .step('count', { needs: ['over-nothing'] }, ({ upstream }) => upstream['over-nothing'].length);
 
+/**
+ * Every trigger rule over three kinds of upstream pairs. `ok` succeeds, `bad` fails, `skip` is
+ * skipped by its condition; each rule's steps return constants (an early-firing step must not depend
+ * on which sibling finished first). The watcher leaf fails when nothing handled `bad`.
+ */
+const PAIRS = { 'ok-bad': ['ok', 'bad'], 'ok-skip': ['ok', 'skip'], 'bad-skip': ['bad', 'skip'], 'ok-ok2': ['ok', 'ok2'] } as const;
+function everyRule(): Pipeline<any, any> {
+  let p: Pipeline<any, any> = definePipeline({ id: 'eq-rules', defaults: fast })
+    .step('ok', () => 'ok')
+    .step('ok2', () => 'ok2')
+    .step('bad', () => {
+      throw new NonRetriableError('bad by design');
+    })
+    .step('skip', { if: () => false }, () => 'never');
+  for (const rule of TRIGGER_RULES) {
+    for (const [pair, needs] of Object.entries(PAIRS)) p = p.step(`${rule}_${pair}`, { needs: [...needs], runWhen: rule } as never, () => rule);
+  }
+  // The leaves decide the run: a step of every kind of outcome, and what each sees of its upstream.
+  return p.step('statuses', { needs: ['ok', 'bad', 'skip', 'all-succeeded_ok-bad'], runWhen: 'all-done' } as never, ({ upstreamStatus }) => upstreamStatus);
+}
+
+/** Leaves decide the run: the handled failure of `primary` leaves it succeeded. */
+const fallback = definePipeline({ id: 'eq-fallback', defaults: fast })
+  .step('primary', () => {
+    throw new NonRetriableError('primary down');
+  })
+  .step('backup', { needs: ['primary'], runWhen: 'one-failed' }, () => ({ source: 'backup' }))
+  .step('join', { needs: ['primary', 'backup'], runWhen: 'one-succeeded' }, ({ upstream }) => upstream.backup?.source ?? 'primary');
+
+const fallbackAnyFailure = definePipeline({ id: 'eq-fallback-any', defaults: fast, runOutcome: 'any-failure' })
+  .step('primary', () => {
+    throw new NonRetriableError('primary down');
+  })
+  .step('backup', { needs: ['primary'], runWhen: 'one-failed' }, () => 'backup');
+
+/**
+ * A map's condition runs once for the step: it reads run.status, which turns 'failed' when item 0
+ * fails; re-evaluated per item (as the engine once did) it would skip items 1 and 2. With minSuccess 2
+ * the map succeeds with the two outputs and the failed item.
+ */
+const mapPartial = definePipeline({ id: 'eq-map-partial', defaults: fast })
+  .step('configs', () => ({ items: ['x', 'y', 'z'] }))
+  .map(
+    'work',
+    { needs: ['configs'], over: ({ upstream }) => upstream.configs.items, maxParallel: 1, minSuccess: 2, if: ({ run }) => run.status !== 'failed' },
+    (_ctx, item: string, index) => {
+      if (index === 0) throw new NonRetriableError(`item ${item} is broken`);
+      return item.toUpperCase();
+    },
+  )
+  .step('use', { needs: ['work'] }, ({ upstream, run }) => ({ ...upstream.work, status: run.status }));
+
+const mapPartialShort = definePipeline({ id: 'eq-map-partial-short', defaults: fast })
+  .step('configs', () => ({ items: [1, 2, 3, 4] }))
+  .map('work', { needs: ['configs'], over: ({ upstream }) => upstream.configs.items, minSuccess: '75%' }, (_ctx, item: number) => {
+    if (item % 2 === 0) throw new NonRetriableError(`even item ${item}`);
+    return item;
+  })
+  .step('use', { needs: ['work'] }, ({ upstream }) => upstream.work.succeeded.length)
+  .step('empty', () => [] as number[])
+  .map('none', { needs: ['empty'], over: ({ upstream }) => upstream.empty, minSuccess: 1 }, (_ctx, item: number) => item)
+  .step('use-none', { needs: ['none'] }, ({ upstream }) => upstream.none);
+
+const mapOverBad = definePipeline({ id: 'eq-map-over-bad', defaults: fast })
+  .map('not-a-list', { over: () => 'abc' as never }, (_ctx, item: string) => item)
+  .step('big', () => 1)
+  // Each item is within the 1 MiB limit though all of them together are not: the limit is per item.
+  .map('items-large', { needs: ['big'], over: () => ['a', 'b', 'c'].map((c) => c.repeat(400_000)) }, (_ctx, item: string) => item.length)
+  // …but what dependents receive is one output: three 400 KB outputs collected pass the limit.
+  .map('collected-large', { needs: ['big'], over: () => ['a', 'b', 'c'] }, (_ctx, item: string) => item.repeat(400_000));
+
+/** Params: the schema applies again at step start (a Date arrives as a Date) and they are deep-frozen. */
+const typedParams = definePipeline({
+  id: 'eq-params',
+  defaults: fast,
+  params: z.object({ since: z.coerce.date().default(new Date(Date.UTC(2024, 0, 1))), tags: z.array(z.string()).default(['a']) }),
+}).step('look', ({ params }) => {
+  let mutation = 'allowed';
+  try {
+    (params.tags as string[]).push('b');
+  } catch (error) {
+    mutation = (error as Error).name;
+  }
+  return { isDate: params.since instanceof Date, year: params.since.getUTCFullYear(), mutation, tags: params.tags.length };
+});
+
+/** What a case is about, beyond kit and engine agreeing: checked on the engine's view. */
+const CHECKS = new Map<Pipeline<any, any>, (view: RunView) => unknown>([
+  [mapPartial, (v) => v.steps.use.output],
+  [typedParams, (v) => v.steps.look.output],
+  [mapOverBad, (v) => [v.steps['not-a-list'].error?.message, v.steps['items-large'].output, v.steps['collected-large'].error?.message]],
+]);
+const EXPECTED = new Map<Pipeline<any, any>, unknown>([
+  [
+    mapPartial,
+    {
+      succeeded: ['Y', 'Z'],
+      failed: [{ index: 0, item: 'x', error: { message: 'item x is broken', name: 'NonRetriableError' } }],
+      status: 'failed',
+    },
+  ],
+  [typedParams, { isDate: true, year: 2024, mutation: 'TypeError', tags: 1 }],
+  [
+    mapOverBad,
+    [
+      'map step "not-a-list": over() must return an array, found string',
+      [400_000, 400_000, 400_000],
+      'map step "collected-large" collected 1200010 bytes of JSON from its items; the limit is 1048576 bytes',
+    ],
+  ],
+]);
+
 const CASES: Array<[string, Pipeline<any, any>, 'succeeded' | 'failed']> = [
+  ['every trigger rule over succeeded / failed / skipped upstream pairs (leaves skipped by the failure fail the run)', everyRule(), 'failed'],
+  ['fallback: primary fails, backup runs, join runs, the run succeeds', fallback, 'succeeded'],
+  ['fallback with runOutcome any-failure', fallbackAnyFailure, 'failed'],
+  ['map condition once, minSuccess met, failed items listed', mapPartial, 'succeeded'],
+  ['map minSuccess as a share not met; map over no items with minSuccess', mapPartialShort, 'failed'],
+  ['map over() not an array; item size limit per item', mapOverBad, 'failed'],
+  ['params: typed by the schema at step start, deep-frozen', typedParams, 'succeeded'],
   ['map with maxParallel and a retried item', mapSweep, 'succeeded'],
   ['map with a failing item, and a map over no items', mapFailing, 'failed'],
   ['diamond', diamond, 'succeeded'],
   ['if-skip', ifSkip, 'succeeded'],
-  ['runWhen after a failure', runWhenFailure, 'failed'],
+  ['runWhen after a failure (the leaves handled it: the run succeeds)', runWhenFailure, 'succeeded'],
   ['runWhen with no failure', runWhenQuiet, 'succeeded'],
   ['retries then success', retriesThenSuccess, 'succeeded'],
   ['retries exhausted, downstream skipped', retriesExhausted, 'failed'],
-  ['NonRetriableError', nonRetriable, 'failed'],
+  ['NonRetriableError (the all-done leaf report ran: the run succeeds)', nonRetriable, 'succeeded'],
   ['condition throws', conditionThrows, 'failed'],
 ];
 
@@ -111,7 +231,7 @@ let host: WorkerHost;
 test.before(async () => {
   redis = await startTestRedis();
   runtime = await testRuntime(redis);
-  host = await withWorker(runtime, CASES.map(([, p]) => p));
+  host = await withWorker(runtime, [...CASES.map(([, p]) => p), retried]);
 });
 
 test.after.always(async () => {
@@ -126,6 +246,7 @@ interface Comparable {
   output?: unknown;
   error?: string;
   reason?: string;
+  skip?: string;
 }
 
 function fromKit(step: TestStepResult, output: unknown): Comparable {
@@ -135,6 +256,7 @@ function fromKit(step: TestStepResult, output: unknown): Comparable {
     ...(output !== undefined ? { output } : {}),
     ...(step.error ? { error: step.error.message } : {}),
     ...(step.reason ? { reason: step.reason } : {}),
+    ...(step.skip ? { skip: step.skip } : {}),
   };
 }
 
@@ -148,6 +270,7 @@ function fromEngine(step: StepView, name: string): Comparable {
     ...(step.status === 'succeeded' && !isInstance ? { output: step.output } : {}),
     ...(step.error ? { error: step.error.message } : {}),
     ...(step.reason ? { reason: step.reason } : {}),
+    ...(step.skip ? { skip: step.skip } : {}),
   };
 }
 
@@ -164,5 +287,50 @@ for (const [title, pipeline, expected] of CASES) {
       Object.entries(kit.steps).map(([name, s]) => [name, fromKit(s, (kit.outputs as Record<string, unknown>)[name])]),
     );
     t.deepEqual(kitSteps, engineSteps);
+    const check = CHECKS.get(pipeline);
+    if (check) t.deepEqual(check(view), EXPECTED.get(pipeline));
   });
 }
+
+/** Fails the first time a name runs in a run (per run id, so the kit and the engine each see it once). */
+const firstTimes = new Set<string>();
+function failFirstTime(runId: string, name: string): void {
+  const key = `${runId}/${name}`;
+  if (firstTimes.has(key)) return;
+  firstTimes.add(key);
+  throw new NonRetriableError(`${name} fails the first time`);
+}
+const prepCalls = new Map<string, number>();
+const retried = definePipeline({ id: 'eq-retry', defaults: fast })
+  .step('prep', ({ run }) => {
+    prepCalls.set(run.id, (prepCalls.get(run.id) ?? 0) + 1);
+    return [1, 2, 3];
+  })
+  .step('flaky', { needs: ['prep'] }, ({ run }) => {
+    failFirstTime(run.id, 'flaky');
+    return 'fixed';
+  })
+  .map('items', { needs: ['prep'], over: ({ upstream }) => upstream.prep }, ({ run }, item: number) => {
+    if (item === 2) failFirstTime(run.id, 'item 2');
+    return item * 10;
+  })
+  .step('after', { needs: ['flaky', 'items'] }, ({ upstream }) => ({ flaky: upstream.flaky, items: upstream.items }));
+
+test('testPipeline matches real workers: a failed run retried (result.retry() vs conveyor retry)', async (t) => {
+  const { runId } = await runtime.engine.trigger(retried);
+  t.is((await runtime.engine.waitForRun(runId, { timeoutMs: 60_000, pollMs: 50 })).status, 'failed');
+  await runtime.engine.retry(runId);
+  const view = await runtime.engine.waitForRun(runId, { timeoutMs: 60_000, pollMs: 50 });
+  const first = await testPipeline(retried);
+  t.is(first.status, 'failed');
+  const kit = await first.retry();
+
+  t.is(view.status, 'succeeded');
+  t.is(kit.status, 'succeeded');
+  t.deepEqual(view.steps.after.output, { flaky: 'fixed', items: [10, 20, 30] });
+  t.deepEqual(kit.outputs.after, { flaky: 'fixed', items: [10, 20, 30] });
+  t.deepEqual([prepCalls.get(runId), prepCalls.get(kit.runId)], [1, 1], 'succeeded steps keep their outputs');
+  const engineSteps = Object.fromEntries(Object.entries(view.steps).map(([name, s]) => [name, fromEngine(s, name)]));
+  const kitSteps = Object.fromEntries(Object.entries(kit.steps).map(([name, s]) => [name, fromKit(s, (kit.outputs as Record<string, unknown>)[name])]));
+  t.deepEqual(kitSteps, engineSteps);
+});

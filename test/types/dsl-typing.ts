@@ -26,3 +26,19 @@ p.step('y', { needs: ['load'] }, async ({ upstream }) => upstream.train.accuracy
 p.step('z', { needs: ['load'] }, async ({ upstream }) => { const s: string = upstream.load.rows; return s; });
 p.map('m', { needs: ['load'], over: ({ upstream }) => [upstream.load.rows, 2], maxParallel: 2 }, async (ctx, item, i) => item * 2)
  .step('after', { needs: ['m'] }, async ({ upstream }) => { const a: number[] = upstream.m; return a.length; });
+// Trigger rules and upstream status are typed per need.
+p.step('join', { needs: ['train', 'deploy'], runWhen: 'none-failed-min-one-succeeded' }, async ({ upstreamStatus }) => {
+  const s: 'succeeded' | 'failed' | 'skipped' | 'skipped-by-failure' | 'pending' = upstreamStatus.deploy;
+  // @ts-expect-error not a need of this step
+  upstreamStatus.load;
+  return s;
+});
+// @ts-expect-error unknown trigger rule
+p.step('bad-rule', { needs: ['load'], runWhen: 'sometimes' }, async () => 1);
+// A map with minSuccess hands its dependents { succeeded, failed } with typed items.
+p.map('pm', { needs: ['load'], over: () => ['a', 'b'], minSuccess: '50%' }, async (_ctx, item: string) => item.length)
+  .step('after-pm', { needs: ['pm'] }, async ({ upstream }) => {
+    const lengths: number[] = upstream.pm.succeeded;
+    const failedItem: string | undefined = upstream.pm.failed[0]?.item;
+    return { lengths, failedItem, index: upstream.pm.failed[0]?.index };
+  });

@@ -4,8 +4,10 @@
   by its runWhen rule — cascading), and finishes the run when no step is left.
 
   KEYS[1] run    hash    run record (remaining, failed, status, timestamps)
-  KEYS[2] def    hash    step -> "<when>|<successors csv>|<needs csv>"; when: s=upstream-succeeded,
-                         d=upstream-done, f=upstream-failed
+  KEYS[2] def    hash    step -> "<when>|<successors csv>|<needs csv>"; when is the trigger rule's
+                         letter: s all-succeeded, d all-done, o one-succeeded, f one-failed,
+                         n none-failed, m none-failed-min-one-succeeded, a all-failed, k all-skipped,
+                         z none-skipped (see src/dsl/trigger-rules.ts)
   KEYS[3] st     hash    step -> p pending, q queued, r running, s succeeded, f failed,
                          k skipped by condition, x skipped by upstream failure, c cancelled,
                          m map step waiting for its instances (see step-map-expand.lua)
@@ -13,7 +15,8 @@
   KEYS[5] bad    hash    step -> upstream steps that failed or were skipped by failure
   KEYS[6] cskip  hash    step -> upstream steps skipped by condition
   KEYS[7] out    hash    step -> output JSON
-  KEYS[8] info   hash    step -> attempt record JSON
+  KEYS[8] info   hash    step -> attempt record JSON (sk: why a skipped step was skipped)
+  KEYS[9] items  hash    map instance -> item JSON (read for the failed items of a partial map)
 
   ARGV[1] step name
   ARGV[2] fence token of the delivery that ran it
@@ -62,11 +65,78 @@ elseif outcome == 'f' then
   redis.call('HINCRBY', KEYS[1], 'failed', 1)
 else
   info['r'] = payload
+  info['sk'] = 'condition'
 end
 redis.call('HSET', KEYS[8], step, cjson.encode(info))
 redis.call('HSET', KEYS[3], step, outcome)
 local remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
 redis.call('PUBLISH', channel, runId .. '|' .. step .. '|' .. outcome)
+
+-- Trigger rules: the same table as decideTrigger in src/dsl/trigger-rules.ts. Returns nil while the
+-- step must wait, 'q' to run it, or a skip letter ('x' when an upstream step failed, else 'k'), the
+-- reason and the kind of skip. one-succeeded and one-failed fire on the first qualifying upstream.
+local RULE_NAMES = { s = 'all-succeeded', d = 'all-done', o = 'one-succeeded', f = 'one-failed', n = 'none-failed',
+  m = 'none-failed-min-one-succeeded', a = 'all-failed', k = 'all-skipped', z = 'none-skipped' }
+local function decide(rule, total, left, bad, cskip)
+  local ok = total - left - bad - cskip
+  if rule == 'o' and ok > 0 then return 'q' end
+  if rule == 'f' and bad > 0 then return 'q' end
+  if left > 0 then return nil end
+  local why
+  if rule == 's' then
+    if bad > 0 then why = 'an upstream step failed' elseif cskip > 0 then why = 'an upstream step was skipped' end
+  elseif rule == 'o' then why = 'no upstream step succeeded'
+  elseif rule == 'f' then why = 'no upstream step failed'
+  elseif rule == 'n' then if bad > 0 then why = 'an upstream step failed' end
+  elseif rule == 'm' then
+    if bad > 0 then why = 'an upstream step failed' elseif ok == 0 then why = 'no upstream step succeeded' end
+  elseif rule == 'a' then if bad < total then why = 'not every upstream step failed' end
+  elseif rule == 'k' then if cskip < total then why = 'not every upstream step was skipped' end
+  elseif rule == 'z' then if cskip > 0 then why = 'an upstream step was skipped' end
+  end
+  if not why then return 'q' end
+  if rule ~= 's' then why = why .. ' (runWhen: ' .. RULE_NAMES[rule] .. ')' end
+  if bad > 0 then return 'x', why, 'upstream-failed' end
+  if rule == 's' or rule == 'z' then return 'k', why, 'upstream-skipped' end
+  return 'k', why, 'trigger-rule'
+end
+
+local function countCsv(csv)
+  local n = 0
+  for _ in string.gmatch(csv, '[^,]+') do n = n + 1 end
+  return n
+end
+
+-- A map step that reached minSuccess stores { succeeded = [outputs], failed = [{ index, item, error }] }.
+local function partialMapOutput(succ, outs, failedIdx)
+  local failed = {}
+  for _, j in ipairs(failedIdx) do
+    local inst = succ .. '[' .. j .. ']'
+    local iraw = redis.call('HGET', KEYS[8], inst)
+    local ie = iraw and cjson.decode(iraw)['e'] or {}
+    local item = redis.call('HGET', KEYS[9], inst) or 'null'
+    failed[#failed + 1] = '{"index":' .. j .. ',"item":' .. item .. ',"error":' .. cjson.encode({ message = ie['message'] or 'failed', name = ie['name'] }) .. '}'
+  end
+  return '{"succeeded":[' .. table.concat(outs, ',') .. '],"failed":[' .. table.concat(failed, ',') .. ']}'
+end
+
+-- The run's outcome. Default (Airflow's rule): failed when a leaf step (no successors) failed or was
+-- skipped because of a failure, so a failure a fallback handled leaves the run succeeded. With the
+-- pipeline option runOutcome: 'any-failure' (run field outcome = 'any'): failed when any step failed.
+local function runFailed()
+  if redis.call('HGET', KEYS[1], 'outcome') == 'any' then
+    return tonumber(redis.call('HGET', KEYS[1], 'failed') or '0') > 0
+  end
+  local defs = redis.call('HGETALL', KEYS[2])
+  for i = 1, #defs, 2 do
+    local sep1 = string.find(defs[i + 1], '|', 1, true)
+    if sep1 and string.sub(defs[i + 1], sep1 + 1, sep1 + 1) == '|' then
+      local s = redis.call('HGET', KEYS[3], defs[i])
+      if s == 'f' or s == 'x' then return true end
+    end
+  end
+  return false
+end
 
 -- Walk successors breadth-first; skipped successors are pushed back on the list so skips cascade.
 local ready = {}
@@ -80,11 +150,19 @@ while head <= #work do
   local sep2 = sep1 and string.find(def, '|', sep1 + 1, true)
   local succCsv = sep1 and string.sub(def, sep1 + 1, (sep2 or 0) - 1) or ''
   for succ in string.gmatch(succCsv, '[^,]+') do
-    local left = redis.call('HINCRBY', KEYS[4], succ, -1)
-    if result == 'f' or result == 'x' then redis.call('HINCRBY', KEYS[5], succ, 1) end
-    if result == 'k' then redis.call('HINCRBY', KEYS[6], succ, 1) end
     local succStatus = redis.call('HGET', KEYS[3], succ)
-    if succStatus == 'm' then
+    -- A map step that an early rule started counts its instances in `pend`: a late upstream step
+    -- of it must not touch that count.
+    local lateUpstream = succStatus == 'm' and string.sub(name, 1, #succ + 1) ~= succ .. '['
+    local left = 0
+    if not lateUpstream then
+      left = redis.call('HINCRBY', KEYS[4], succ, -1)
+      if result == 'f' or result == 'x' then redis.call('HINCRBY', KEYS[5], succ, 1) end
+      if result == 'k' then redis.call('HINCRBY', KEYS[6], succ, 1) end
+    end
+    if lateUpstream then
+      -- decided already
+    elseif succStatus == 'm' then
       -- `name` is an instance of map step `succ`: start the next waiting instance, collect when all ended.
       local mi = cjson.decode(redis.call('HGET', KEYS[8], succ))
       local i = mi['mnext']
@@ -99,23 +177,38 @@ while head <= #work do
       end
       mi['mnext'] = i
       if left <= 0 then
-        local outs, failedItems = {}, 0
+        local outs, failedIdx = {}, {}
         for j = 0, mi['mn'] - 1 do
           local inst = succ .. '[' .. j .. ']'
           if redis.call('HGET', KEYS[3], inst) == 's' then
             outs[#outs + 1] = redis.call('HGET', KEYS[7], inst) or 'null'
           else
-            failedItems = failedItems + 1
+            failedIdx[#failedIdx + 1] = j
           end
         end
+        local failedItems = #failedIdx
         local decision = 's'
         mi['fa'] = tonumber(now)
-        if failedItems > 0 then
+        -- mins: the map's minSuccess as a count of items (set when expanded); absent = every item.
+        local partial = mi['mins'] ~= nil
+        local collected
+        if failedItems > 0 and (not partial or #outs < mi['mins']) then
           decision = 'f'
-          mi['e'] = { message = failedItems .. ' of ' .. mi['mn'] .. ' items failed', name = 'MapItemsFailed' }
-          redis.call('HINCRBY', KEYS[1], 'failed', 1)
+          local needed = partial and (' (minSuccess: ' .. mi['mins'] .. ')') or ''
+          mi['e'] = { message = failedItems .. ' of ' .. mi['mn'] .. ' items failed' .. needed, name = 'MapItemsFailed' }
         else
-          redis.call('HSET', KEYS[7], succ, '[' .. table.concat(outs, ',') .. ']')
+          collected = partial and partialMapOutput(succ, outs, failedIdx) or ('[' .. table.concat(outs, ',') .. ']')
+          -- The output limit (MAX_OUTPUT_BYTES in src/worker/output-check.ts) holds for what dependents receive too.
+          if #collected > 1048576 then
+            decision = 'f'
+            mi['e'] = { message = 'map step "' .. succ .. '" collected ' .. #collected .. ' bytes of JSON from its items; the limit is 1048576 bytes',
+              name = 'OutputTooLargeError', code = 'OUTPUT_TOO_LARGE' }
+          end
+        end
+        if decision == 's' then
+          redis.call('HSET', KEYS[7], succ, collected)
+        else
+          redis.call('HINCRBY', KEYS[1], 'failed', 1)
         end
         redis.call('HSET', KEYS[3], succ, decision)
         remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
@@ -123,22 +216,23 @@ while head <= #work do
         work[#work + 1] = { succ, decision }
       end
       redis.call('HSET', KEYS[8], succ, cjson.encode(mi))
-    elseif left <= 0 and succStatus == 'p' then
-      local when = string.sub(redis.call('HGET', KEYS[2], succ) or 's', 1, 1)
-      local bad = tonumber(redis.call('HGET', KEYS[5], succ) or '0')
-      local cskip = tonumber(redis.call('HGET', KEYS[6], succ) or '0')
-      local decision, reason = 'q', nil
-      if when == 's' then
-        if bad > 0 then decision, reason = 'x', 'an upstream step failed'
-        elseif cskip > 0 then decision, reason = 'k', 'an upstream step was skipped' end
-      elseif when == 'f' and bad == 0 then
-        decision, reason = 'k', 'no upstream step failed (runWhen: upstream-failed)'
+    elseif succStatus == 'p' then
+      local sdef = redis.call('HGET', KEYS[2], succ) or 's||'
+      local rule = string.sub(sdef, 1, 1)
+      local decision, reason, kind
+      -- Only the early-firing rules can decide before every upstream step finished.
+      if left <= 0 or rule == 'o' or rule == 'f' then
+        local s2 = string.find(sdef, '|', (string.find(sdef, '|', 1, true) or 0) + 1, true)
+        local total = s2 and countCsv(string.sub(sdef, s2 + 1)) or 0
+        local bad = tonumber(redis.call('HGET', KEYS[5], succ) or '0')
+        local cskip = tonumber(redis.call('HGET', KEYS[6], succ) or '0')
+        decision, reason, kind = decide(rule, total, left, bad, cskip)
       end
-      redis.call('HSET', KEYS[3], succ, decision)
+      if decision then redis.call('HSET', KEYS[3], succ, decision) end
       if decision == 'q' then
         ready[#ready + 1] = succ
-      else
-        redis.call('HSET', KEYS[8], succ, cjson.encode({ r = reason, fa = tonumber(now) }))
+      elseif decision then
+        redis.call('HSET', KEYS[8], succ, cjson.encode({ r = reason, sk = kind, fa = tonumber(now) }))
         remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
         redis.call('PUBLISH', channel, runId .. '|' .. succ .. '|' .. decision)
         work[#work + 1] = { succ, decision }
@@ -149,7 +243,7 @@ end
 
 local final = ''
 if remaining <= 0 then
-  final = tonumber(redis.call('HGET', KEYS[1], 'failed') or '0') > 0 and 'failed' or 'succeeded'
+  final = runFailed() and 'failed' or 'succeeded'
   redis.call('HSET', KEYS[1], 'status', final, 'finishedAt', now, 'updatedAt', now)
   -- Outbox: the run's follow-ups (onSucceeded triggers) are owed from the same instant it ends, so a
   -- crash right after this script cannot lose them (delivered by app/outbox.ts).

@@ -12,7 +12,9 @@
   ARGV[3] now (ms)
   ARGV[4] events channel
   ARGV[5] maxParallel (0 = no limit)
-  ARGV[6..] one JSON item per instance, in order
+  ARGV[6] minSuccess as a count of items, or '' when every item must succeed (a partial map's
+          output is { succeeded, failed }, collected by step-complete.lua)
+  ARGV[7..] one JSON item per instance, in order
 
   Returns { 1, ready1, ready2, ... } (instances now `queued`), or { 2, outputsJson } when every
   instance had already succeeded (the caller completes the map step with that output).
@@ -20,13 +22,15 @@
 ]]
 local step, token, now, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local maxParallel = tonumber(ARGV[5])
+local minSuccess = tonumber(ARGV[6])
+local FIRST_ITEM = 7
 local status = redis.call('HGET', KEYS[3], step)
 if status == 'c' then return -3 end
 if status ~= 'r' then return -5 end
 local info = cjson.decode(redis.call('HGET', KEYS[5], step) or '{}')
 if info['t'] ~= token then return -2 end
 
-local n = #ARGV - 5
+local n = #ARGV - FIRST_ITEM + 1
 local todo = {}
 local outs = {}
 for i = 0, n - 1 do
@@ -38,12 +42,14 @@ for i = 0, n - 1 do
     todo[#todo + 1] = name
     redis.call('HSET', KEYS[3], name, 'p')
     redis.call('HSET', KEYS[2], name, 'd|' .. step .. '|')
-    redis.call('HSET', KEYS[6], name, ARGV[5 + i + 1])
+    redis.call('HSET', KEYS[6], name, ARGV[FIRST_ITEM + i])
     redis.call('HDEL', KEYS[5], name)
   end
 end
 if #todo == 0 then
-  return { 2, '[' .. table.concat(outs, ',') .. ']' }
+  local all = '[' .. table.concat(outs, ',') .. ']'
+  if minSuccess then all = '{"succeeded":' .. all .. ',"failed":[]}' end
+  return { 2, all }
 end
 
 local limit = (maxParallel and maxParallel > 0) and math.min(maxParallel, #todo) or #todo
@@ -54,6 +60,7 @@ for i = 1, limit do
 end
 info['mn'] = n
 info['mnext'] = 0
+info['mins'] = minSuccess
 redis.call('HSET', KEYS[5], step, cjson.encode(info))
 redis.call('HSET', KEYS[4], step, #todo)
 redis.call('HSET', KEYS[3], step, 'm')
