@@ -54,6 +54,9 @@ export async function runWorkerMain(options: WorkerMainOptions): Promise<void> {
     process.on('SIGINT', stop);
   });
   await host.stop(config.drainTimeoutMs);
-  await metrics.close();
-  await runtime.close();
+  // Bounded: with Redis unreachable, quitting its clients would wait for a reconnect that never comes.
+  await Promise.race([Promise.all([metrics.close(), runtime.close()]).catch(() => {}), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
 }
+
+/** What closing the metrics server and Redis clients may take after the worker stopped. */
+const CLOSE_GRACE_MS = 1_500;

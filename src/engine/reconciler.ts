@@ -5,7 +5,8 @@ import type { RunStore } from '../redis/run-store.ts';
 import { TERMINAL_RUN_STATUSES } from '../redis/run-records.ts';
 import type { StepQueues } from '../redis/step-queues.ts';
 import { jobIdFor, type Engine } from './engine.ts';
-import { resolveStepSpec, stepSpecMap, type DagSnapshot } from './snapshot.ts';
+import { resolveStepSpec, stepSpecMap } from './snapshot.ts';
+import { StepLifecycle } from './step-lifecycle.ts';
 
 export interface ReconcilerOptions {
   engine: Engine;
@@ -37,7 +38,11 @@ export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
 
-  constructor(private readonly options: ReconcilerOptions) {}
+  private readonly lifecycle: StepLifecycle;
+
+  constructor(private readonly options: ReconcilerOptions) {
+    this.lifecycle = new StepLifecycle({ engine: options.engine, store: options.store, clock: options.clock, logger: options.logger });
+  }
 
   start(): void {
     this.timer = setInterval(() => void this.pass().catch((e) => this.options.logger.warn('reconcile pass failed', { error: coerceError(e).message })), this.options.intervalMs);
@@ -93,7 +98,7 @@ export class Reconciler {
           const state = found === 'missing' ? undefined : found;
           // The queue gave up on the job (stall limit) but the worker that saw it go did not record the
           // failure (it died too): without this the step would stay running and the run never end.
-          if (state === 'failed' && (await this.failAbandoned(runId, step, snapshot, run.generation))) report.failedAbandoned++;
+          if (state === 'failed' && (await this.failAbandoned(runId, step))) report.failedAbandoned++;
           if (state !== undefined) continue;
           const parkedJobId = parkedJobs.get(step);
           if (parkedJobId) await engine.enqueue(runId, [step], snapshot, run.generation, { jobId: parkedJobId, delayMs: 0 });
@@ -112,14 +117,9 @@ export class Reconciler {
     }
   }
 
-  private async failAbandoned(runId: string, step: string, snapshot: DagSnapshot, generation: number): Promise<boolean> {
-    const { store, engine, clock } = this.options;
-    const error = { message: 'step abandoned: its job failed in the queue (stall limit: the step crashed or lost its worker repeatedly)', name: 'AbandonedError' };
-    const result = await store.completeStep(runId, step, '', 'f', JSON.stringify(error), clock.now(), true);
-    if (!result.ok) return false;
-    this.options.logger.warn('failed a step whose job the queue abandoned', { runId, step });
-    await engine.enqueue(runId, result.ready, snapshot, generation);
-    if (result.finalStatus) await engine.finish(runId, result.finalStatus);
-    return true;
+  private async failAbandoned(runId: string, step: string): Promise<boolean> {
+    const failed = await this.lifecycle.abandon(runId, step, 'step abandoned: its job failed in the queue (stall limit: the step crashed or lost its worker repeatedly)');
+    if (failed) this.options.logger.warn('failed a step whose job the queue abandoned', { runId, step });
+    return failed;
   }
 }

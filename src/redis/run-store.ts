@@ -107,12 +107,13 @@ export class RunStore {
 
   async startStep(
     runId: string, step: string, token: string, worker: string, attempt: number, needs: readonly string[], now: number,
-    options: { isMapItem?: boolean; withFixed?: boolean } = {},
+    options: { isMapItem?: boolean; withFixed?: boolean; codeVersion?: string } = {},
   ): Promise<StartResult> {
     const k = this.keys.run(runId);
     const reply = (await this.redis.stepStart(
       k.run, k.status, k.info, k.output, k.items,
-      step, token, worker, now, attempt, this.keys.eventsChannel, options.isMapItem ? '1' : '0', runId, options.withFixed ? '1' : '0', ...needs,
+      step, token, worker, now, attempt, this.keys.eventsChannel, options.isMapItem ? '1' : '0', runId, options.withFixed ? '1' : '0',
+      options.codeVersion ?? '', ...needs,
     )) as number | string[];
     if (typeof reply === 'number') return { ok: false, reason: DROP_REASONS[reply] ?? 'missing' };
     const [, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, parked, item, ...outs] = reply;
@@ -158,6 +159,16 @@ export class RunStore {
   async recordRetry(runId: string, step: string, token: string, errorJson: string, now: number, retryAt: number): Promise<boolean> {
     const k = this.keys.run(runId);
     const reply = await this.redis.stepRetry(k.status, k.info, k.run, step, token, errorJson, now, retryAt, this.keys.eventsChannel);
+    return reply === 1;
+  }
+
+  /**
+   * Hands a running step back without counting an attempt (see step-retry.lua, mode 'h'). Returns
+   * false when this delivery is stale or the step is no longer running.
+   */
+  async handBack(runId: string, step: string, token: string, why: string, now: number): Promise<boolean> {
+    const k = this.keys.run(runId);
+    const reply = await this.redis.stepRetry(k.status, k.info, k.run, step, token, why, now, 0, this.keys.eventsChannel, 'h');
     return reply === 1;
   }
 

@@ -19,7 +19,8 @@
   ARGV[8] run id
   ARGV[9] '1' to return the run's fixed fields (pipeline, params, trigger, logicalTime, dagHash); a
           worker asks once per run and caches them, so a step costs no params copy and parse
-  ARGV[10..] names of the upstream steps whose outputs the handler receives
+  ARGV[10] code version of the worker's pipeline module ('' when unknown), kept with the attempt
+  ARGV[11..] names of the upstream steps whose outputs the handler receives
 
   Returns { 1, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, parked, item, out1, out2, ... }
     where the fixed fields are '' unless ARGV[9] asked for them, and parked is '' or JSON
@@ -53,6 +54,7 @@ info['d'] = (info['d'] or 0) + 1
 info['t'] = ARGV[2]
 info['w'] = ARGV[3]
 info['sa'] = tonumber(now)
+if ARGV[10] ~= '' then info['cv'] = ARGV[10] end
 if not info['fs'] then info['fs'] = tonumber(now) end
 redis.call('HSET', KEYS[3], step, cjson.encode(info))
 redis.call('HSET', KEYS[2], step, 'r')
@@ -72,10 +74,10 @@ end
 local item = ''
 if ARGV[7] == '1' then item = redis.call('HGET', KEYS[5], step) or 'null' end
 local reply = { 1, runStatus, run[3] or '', run[4] or '', run[5] or '', run[6] or '', run[7] or '', run[2] or '0', parked, item }
-if #ARGV >= 10 then
+if #ARGV >= 11 then
   -- HMGET in chunks: Lua's unpack() fails beyond a few thousand values (a join after a 10,000-step fan-out).
   local needs = {}
-  for i = 10, #ARGV do
+  for i = 11, #ARGV do
     needs[#needs + 1] = ARGV[i]
     if #needs == 1000 or i == #ARGV then
       local outs = redis.call('HMGET', KEYS[4], unpack(needs))
