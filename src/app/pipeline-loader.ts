@@ -7,6 +7,8 @@ import { ConveyorError, NotFoundError, ValidationError } from '../errors/conveyo
 import { isPipeline, type Pipeline } from '../dsl/pipeline.ts';
 import { validateDag } from '../graph/dag.ts';
 import { validateSchedules } from '../scheduler/cron.ts';
+import { setCodeVersion } from '../dsl/code-version.ts';
+import { computeCodeVersion } from './code-version.ts';
 
 export interface LoadProblem {
   file: string;
@@ -50,6 +52,7 @@ export async function loadPipelines(target: string): Promise<LoadedPipelines> {
       if (other) throw new ValidationError(`${shown}: pipeline id "${pipeline.id}" is already defined in ${other}`);
       result.pipelines.push(pipeline);
       result.files.set(pipeline.id, shown);
+      setCodeVersion(pipeline, computeCodeVersion(file));
     } catch (thrown) {
       result.problems.push(describeProblem(shown, preciseSyntaxError(file, thrown), file));
     }

@@ -55,6 +55,8 @@ export const pipelineOptionsSchema = z.strictObject({
   defaults: policySchema.optional(),
   schedule: z.union([scheduleSchema, z.array(scheduleSchema)]).optional(),
   triggers: z.array(triggerSchema).optional(),
+  versioning: z.enum(['compatible', 'pinned']).optional(),
+  noWorkerTimeout: z.union([z.string().min(1), z.number().int().min(1)]).optional(),
 });
 
 /** Parses `value` with `schema` or throws a ValidationError whose issues start with `where`. */

@@ -55,7 +55,17 @@ export interface PipelineSpec {
   steps: StepSpec[];
   schedules: ScheduleSpec[];
   triggers: TriggerSpec[];
+  /** Set only when pinned: runs finish on the exact code version they started with (see VersioningPolicy). */
+  versioning?: 'pinned';
+  /** A step waiting longer than this for a worker with its code fails (absent: it waits until cancelled). */
+  noWorkerTimeoutMs?: number;
 }
+
+/**
+ * Which workers may run the remaining steps of a run: `compatible` (default) — any code version with
+ * the run's DAG hash; `pinned` — only the code version the run started with.
+ */
+export type VersioningPolicy = 'compatible' | 'pinned';
 
 export interface PipelineOptions<P extends z.ZodType> {
   id: string;
@@ -64,6 +74,9 @@ export interface PipelineOptions<P extends z.ZodType> {
   defaults?: StepPolicy;
   schedule?: ScheduleSpec | ScheduleSpec[];
   triggers?: TriggerSpec[];
+  versioning?: VersioningPolicy;
+  /** e.g. '10m': fail a step that waited this long for a worker that has its code. */
+  noWorkerTimeout?: string | number;
 }
 
 export const DEFAULT_POLICY: Required<StepPolicy> = Object.freeze({

@@ -3,7 +3,9 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { CompleteResult, RunStore, StartResult, StepOutcome } from '../redis/run-store.ts';
 import type { StepResources } from '../redis/run-records.ts';
+import { parseRoutes, routeLabel, versionQueueName, type StepRoute } from '../redis/step-routes.ts';
 import type { Engine } from './engine.ts';
+import type { DagSnapshot } from './snapshot.ts';
 
 /**
  * Why an attempt ended without an output. Decided in one place (`decideEnd`), like Temporal's
@@ -116,9 +118,42 @@ export class StepLifecycle {
     return { ok: true };
   }
 
+  /**
+   * The worker that took this step cannot run it (no code, another version): the step waits in the
+   * version queue of `route` for a worker that can — no attempt, no worker slot. Returns what it
+   * waits for ("my-etl@<version>"), or undefined when the step was not queued any more (drop the job).
+   */
+  async waitForWorker(a: { runId: string; step: string; jobId: string; snapshot: DagSnapshot; route: StepRoute }): Promise<string | undefined> {
+    const queue = versionQueueName(a.route);
+    const waitingFor = routeLabel(a.route);
+    // Registered first: capable workers start consuming the version queue before the job lands there.
+    await this.options.store.registerRoute(queue, JSON.stringify(a.route));
+    const marked = await this.options.store.markWaiting(a.runId, a.step, {
+      waitingFor, queue, jobId: a.jobId, now: this.options.clock.now(), timeoutMs: a.snapshot.noWorkerTimeoutMs ?? 0,
+    });
+    if (!marked) return undefined;
+    await this.options.engine.enqueue(a.runId, [a.step], a.snapshot, 0, { jobId: a.jobId, delayMs: 0, queue });
+    return waitingFor;
+  }
+
+  /** Every version queue with what a worker needs to consume it. */
+  async routes(): Promise<Array<{ queue: string; route: StepRoute }>> {
+    return parseRoutes(await this.options.store.routes());
+  }
+
+  /** The code version a run started with ('' until a worker pinned it). */
+  runCodeVersion(runId: string): Promise<string> {
+    return this.options.store.runCodeVersion(runId);
+  }
+
   /** Fails a step whose deliveries all died (the queue gave up on its job), then advances the run. */
   async abandon(runId: string, step: string, why: string): Promise<boolean> {
-    const error = { message: why, name: 'AbandonedError' };
+    return this.fail(runId, step, why, 'AbandonedError');
+  }
+
+  /** Fails a step no delivery owns (abandoned, or waited past `noWorkerTimeout`), then advances the run. */
+  async fail(runId: string, step: string, why: string, name: string): Promise<boolean> {
+    const error = { message: why, name };
     const result = await this.complete({ runId, step, token: '', outcome: 'f', payload: JSON.stringify(error), force: true });
     return result.ok;
   }

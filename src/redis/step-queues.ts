@@ -19,6 +19,10 @@ export interface StepJobData {
   r: string; // run id
   s: string; // step name
   p: string; // pipeline id
+  /** DAG hash the worker's pipeline must have (absent in jobs queued before versions existed). */
+  h?: string;
+  /** Exact code version required (pinned runs only). */
+  c?: string;
 }
 
 const ADD_CHUNK = 1_000;

@@ -22,12 +22,17 @@ import { errorJson, runStep } from './step-runner.ts';
 import { parkStep } from './park-signal.ts';
 import { serialiseOutput } from './output-check.ts';
 import { WorkerPresence } from '../redis/worker-presence.ts';
+import type { StepRoute } from '../redis/step-routes.ts';
+import type { DagSnapshot } from '../engine/snapshot.ts';
+import { Capabilities } from './capabilities.ts';
 
 export type WorkerEvent =
   | { type: 'step-finished'; pipeline: string; step: string; status: 'succeeded' | 'failed' | 'skipped'; durationMs: number; attempt: number; cpuMs: number }
   | { type: 'step-retry'; pipeline: string; step: string; attempt: number }
   | { type: 'stale-completion'; runId: string; step: string }
-  | { type: 'handoff'; pipeline: string; latencyMs: number };
+  | { type: 'handoff'; pipeline: string; latencyMs: number }
+  /** A step this worker could not run went to wait for one that can ("my-etl@<version>"). */
+  | { type: 'step-waiting'; pipeline: string; step: string; waitingFor: string };
 
 export interface WorkerOptions {
   /** Client for commands and scripts (auto-pipelined). */
@@ -69,6 +74,10 @@ export class ConveyorWorker {
   private readonly cpu = new CpuClock();
   private readonly presence: WorkerPresence;
   private readonly lifecycle: StepLifecycle;
+  private readonly capabilities: Capabilities;
+  /** Version queues this worker consumes besides its pools (see docs/architecture.md, "Routing"). */
+  private readonly routed = new Set<string>();
+  private routeTimer: NodeJS.Timeout | undefined;
   private closing = false;
   /** The abort reason of steps still running when the drain timeout ends: they are handed back. */
   private readonly shutdown = new CancelledError('step (worker shutdown)');
@@ -91,7 +100,8 @@ export class ConveyorWorker {
       },
       onRunFinished: (runId) => this.runFields.forget(runId),
     });
-    this.presence = new WorkerPresence(options.redis, options.keys, this.id, options.queues, options.pipelines.map((p) => ({ id: p.id, hash: options.engine.validate(p).hash })), () => this.activeSteps());
+    this.capabilities = new Capabilities(options.pipelines, (p) => options.engine.validate(p).hash, options.queues);
+    this.presence = new WorkerPresence(options.redis, options.keys, this.id, options.queues, this.capabilities.list(), () => this.activeSteps(), () => [...this.routed]);
   }
 
   async start(): Promise<void> {
@@ -102,22 +112,10 @@ export class ConveyorWorker {
     this.options.subscriber.on('message', (channel: string, runId: string) => {
       if (channel === this.options.keys.cancelChannel) this.abortRun(runId, new CancelledError(`run ${runId}`));
     });
-    for (const queue of this.options.queues) {
-      this.consumers.push(
-        startConsumer({
-          connection: this.options.bullConnection,
-          keys: this.options.keys,
-          queue,
-          concurrency: this.options.concurrency,
-          lockDurationMs: this.options.lockDurationMs,
-          stalledIntervalMs: this.options.stalledIntervalMs,
-          workerName: this.id,
-          process: (job) => this.process(job),
-          onAbandoned: (job, reason) => void this.abandon(job, reason),
-          onError: (error) => this.reportQueueError(queue, error),
-        }),
-      );
-    }
+    for (const queue of this.options.queues) this.consume(queue);
+    await this.watchRoutes();
+    this.routeTimer = setInterval(() => void this.watchRoutes(), ROUTE_POLL_MS);
+    this.routeTimer.unref();
     await this.presence.start();
     this.options.logger.info('worker started', { worker: this.id, queues: this.options.queues, pipelines: [...this.pipelines.keys()] });
   }
@@ -130,6 +128,7 @@ export class ConveyorWorker {
   async close(drainMs = 30_000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
+    clearInterval(this.routeTimer);
     const drained = Promise.all(this.consumers.map((c) => c.close())).catch(() => {});
     const timedOut = await Promise.race([drained.then(() => false), sleep(drainMs).then(() => true)]);
     // From here on every wait shares one deadline: Redis may be unreachable, and the orchestrator's
@@ -145,6 +144,38 @@ export class ConveyorWorker {
     this.options.redis.off('ready', this.onRedisReady);
     await until(this.presence.stop(), deadline);
     await until(this.options.subscriber.unsubscribe(), deadline);
+  }
+
+  private consume(queue: string): void {
+    this.consumers.push(
+      startConsumer({
+        connection: this.options.bullConnection,
+        keys: this.options.keys,
+        queue,
+        concurrency: this.options.concurrency,
+        lockDurationMs: this.options.lockDurationMs,
+        stalledIntervalMs: this.options.stalledIntervalMs,
+        workerName: this.id,
+        process: (job) => this.process(job),
+        onAbandoned: (job, reason) => void this.abandon(job, reason),
+        onError: (error) => this.reportQueueError(queue, error),
+      }),
+    );
+  }
+
+  /** Starts consuming each version queue whose steps this worker can run (one read of the routes hash). */
+  private async watchRoutes(): Promise<void> {
+    if (this.closing) return;
+    try {
+      for (const { queue, route } of await this.lifecycle.routes()) {
+        if (this.routed.has(queue) || !this.capabilities.canServe(route)) continue;
+        this.routed.add(queue);
+        this.consume(queue);
+        this.options.logger.info('serving version queue', { queue });
+      }
+    } catch (thrown) {
+      this.options.logger.debug('could not read version queues', { error: coerceError(thrown).message });
+    }
   }
 
   /**
@@ -171,10 +202,19 @@ export class ConveyorWorker {
     const resolved = resolveStepSpec(stepSpecMap(snapshot), step);
     if (!resolved) return;
     const { spec, instance } = resolved;
+    // A step only starts where its code is: otherwise it waits for a worker that has it.
+    const missing = this.capabilities.missing(job.data, spec.queue, snapshot.hash);
+    if (missing) return this.waitElsewhere(job, snapshot, missing);
     const cachedFixed = this.runFields.get(runId);
     const { token, started } = await this.lifecycle.start({
       runId, step, worker: this.id, attempt: job.attempt, needs: spec.needs, isMapItem: instance !== undefined, withFixed: !cachedFixed,
+      codeVersion: this.capabilities.codeVersion(pipelineId),
     });
+    if (!started.ok && started.reason === 'wrong-version') {
+      // The run was pinned (by its first step) to another code version than ours.
+      const pinned = await this.lifecycle.runCodeVersion(runId);
+      return this.waitElsewhere(job, snapshot, { pool: spec.queue, pipeline: pipelineId, dagHash: snapshot.hash, codeVersion: pinned });
+    }
     if (!started.ok) {
       this.options.logger.debug('job dropped', { runId, step, reason: started.reason });
       return;
@@ -282,6 +322,12 @@ export class ConveyorWorker {
         // A cancelled run rejects the completion in its script: recording it is harmless and keeps one path.
         await this.finishStep(a.runId, a.pipelineId, a.step, a.token, 'f', errorJson(error), a.job.attempt, a.startedAt, cpuMs);
     }
+  }
+
+  private async waitElsewhere(job: ConsumedJob, snapshot: DagSnapshot, route: StepRoute): Promise<void> {
+    const { r: runId, s: step, p: pipeline } = job.data;
+    const waitingFor = await this.lifecycle.waitForWorker({ runId, step, jobId: job.id, snapshot, route });
+    if (waitingFor) this.options.onEvent?.({ type: 'step-waiting', pipeline, step, waitingFor });
   }
 
   /** Why an attempt that produced no output ended: this worker's shutdown, a cancel, or the handler. */
@@ -414,3 +460,6 @@ const until = (promise: Promise<unknown>, deadline: number) => Promise.race([pro
  * its own bounded cleanup; both fit in the 5 s that deployments add to the drain timeout.
  */
 export const SHUTDOWN_GRACE_MS = 2_500;
+
+/** How often a worker looks for new version queues it could serve (one HGETALL of a small hash). */
+const ROUTE_POLL_MS = 1_000;

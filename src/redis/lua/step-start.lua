@@ -30,6 +30,7 @@
     -3  run or step was cancelled: drop the job
     -4  step already finished: drop the job (at-least-once delivery repeat)
     -5  step is not ready (upstream unfinished): drop the job, the DAG will enqueue it
+    -8  the run is pinned to another code version than ARGV[10]: hand the job to its version queue
 ]]
 local run
 if ARGV[9] == '1' then
@@ -46,6 +47,17 @@ if status == 'c' then return -3 end
 if status == 's' or status == 'f' or status == 'k' or status == 'x' then return -4 end
 if status ~= 'q' and status ~= 'r' then return -5 end
 
+-- Code version: a run triggered without one is pinned by the first worker that starts a step (the
+-- version it started with); a pinned run starts steps only where its exact version is.
+if ARGV[10] ~= '' then
+  local version = redis.call('HMGET', KEYS[1], 'versioning', 'codeVersion')
+  if not version[2] or version[2] == '' then
+    redis.call('HSET', KEYS[1], 'codeVersion', ARGV[10])
+  elseif version[1] == 'pinned' and version[2] ~= ARGV[10] then
+    return -8
+  end
+end
+
 local now = ARGV[4]
 local raw = redis.call('HGET', KEYS[3], step)
 local info = raw and cjson.decode(raw) or {}
@@ -55,6 +67,10 @@ info['t'] = ARGV[2]
 info['w'] = ARGV[3]
 info['sa'] = tonumber(now)
 if ARGV[10] ~= '' then info['cv'] = ARGV[10] end
+-- No longer waiting for a worker (the version queue and job id stay: the reconciler looks there).
+info['wf'] = nil
+info['ws'] = nil
+info['wd'] = nil
 if not info['fs'] then info['fs'] = tonumber(now) end
 redis.call('HSET', KEYS[3], step, cjson.encode(info))
 redis.call('HSET', KEYS[2], step, 'r')
