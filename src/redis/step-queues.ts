@@ -110,6 +110,12 @@ export class StepQueues {
     return out;
   }
 
+  /** Run ids of the first `limit` jobs waiting in a queue (for `conveyor pipelines`: who waits where). */
+  async waitingRunIds(queueName: string, limit: number): Promise<string[]> {
+    const jobs = await this.queue(queueName).getJobs(['wait', 'prioritized'], 0, limit - 1, true);
+    return [...new Set(jobs.filter(Boolean).map((job) => (job.data as StepJobData).r))];
+  }
+
   async removeJob(queueName: string, jobId: string): Promise<void> {
     try {
       await this.queue(queueName).remove(jobId);

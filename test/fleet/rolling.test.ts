@@ -5,11 +5,8 @@
  * hand-backs certain instead of depending on timing.
  */
 import test from 'ava';
-import type { Redis } from 'ioredis';
-import { join } from 'node:path';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
-import { killAll, newPrefix, ROOT, startCliWorker, waitFor, type WorkerProc } from '../fixtures/procs.ts';
-import { fxClient, fxRuntime } from '../fixtures/fx-runtime.ts';
+import { waitFor, type WorkerProc } from '../fixtures/procs.ts';
+import { FOLDER, startFleet, type Fleet } from './fleet-procs.ts';
 import { openGate } from '../fixtures/fleet-gate.ts';
 import { loadPipelines } from '../../src/app/pipeline-loader.ts';
 import { codeVersionOf } from '../../src/dsl/code-version.ts';
@@ -17,44 +14,21 @@ import { waitingText, type RunView } from '../../src/engine/run-view.ts';
 import type { Pipeline } from '../../src/dsl/pipeline.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 
-const FOLDER = (name: string) => join(ROOT, 'test/fixtures/pipelines', name);
-const DRAIN = { CONVEYOR_DRAIN_TIMEOUT: '1s' };
-
-let redis: TestRedis;
-let journal: Redis;
-const procs: WorkerProc[] = [];
-const runtimes: Runtime[] = [];
+let fleet: Fleet;
+const setup = () => fleet.setup();
+const workers = (prefix: string, folder: string, count: number) => fleet.workers(prefix, folder, count, { CONVEYOR_DRAIN_TIMEOUT: '1s' });
 
 test.before(async () => {
-  redis = await startTestRedis();
-  journal = fxClient(redis.url);
+  fleet = await startFleet();
 });
 
-test.after.always(async () => {
-  await killAll(procs);
-  await Promise.all(runtimes.map((r) => r.close().catch(() => {})));
-  journal?.disconnect();
-  await redis?.destroy();
-});
+test.after.always(() => fleet?.close());
 
 /** The pipeline of a fixture folder as a worker loads it (with its code version). */
 async function load(folder: string): Promise<{ pipeline: Pipeline<any, any>; code: string }> {
   const loaded = await loadPipelines(FOLDER(folder));
   const pipeline = loaded.pipelines[0];
   return { pipeline, code: codeVersionOf(pipeline)! };
-}
-
-async function setup(): Promise<{ prefix: string; runtime: Runtime }> {
-  const prefix = newPrefix();
-  const runtime = await fxRuntime(redis.url, prefix);
-  runtimes.push(runtime);
-  return { prefix, runtime };
-}
-
-async function workers(prefix: string, folder: string, count: number): Promise<WorkerProc[]> {
-  const started = await Promise.all(Array.from({ length: count }, () => startCliWorker({ redisUrl: redis.url, prefix, pipelines: FOLDER(folder), concurrency: 4, extra: DRAIN })));
-  procs.push(...started);
-  return started;
 }
 
 async function stop(group: WorkerProc[]): Promise<Array<{ code: number | null; signal: NodeJS.Signals | null }>> {
@@ -85,7 +59,7 @@ test.serial('rolling deploy, compatible: v1 → v2 with a 1 s drain: 0 runs fail
   await waitFor(async () => (await allHeld(runtime, held, 's1')) && (await views(runtime, free)).every((v) => v.steps.s1.status === 'succeeded'), 30_000, 'v1 to run free steps and hold the gated ones');
   await workers(prefix, 'roll-v2', 2);
   t.deepEqual(await stop(old), old.map(() => ({ code: 0, signal: null })));
-  for (const id of held) await openGate(journal, id);
+  for (const id of held) await openGate(fleet.journal, id);
   const done = await waitAll(runtime, [...free, ...held]);
   t.deepEqual(done.filter((v) => v.status !== 'succeeded').map((v) => v.id), [], 'no run failed');
   const all = steps(done);
@@ -110,7 +84,7 @@ async function stranded(t: any, folders: [string, string], first: string, label:
   await waitFor(() => allHeld(runtime, oldRuns, first), 30_000, 'the v1 worker to hold the first steps');
   await workers(prefix, folders[1], 1);
   t.deepEqual(await stop(old), [{ code: 0, signal: null }]);
-  for (const id of oldRuns) await openGate(journal, id);
+  for (const id of oldRuns) await openGate(fleet.journal, id);
   const newRuns = await trigger(runtime, v2.pipeline, 2, false);
   for (const step of steps(await waitAll(runtime, newRuns))) t.is(step.codeVersion, v2.code, `v2 run ${step.run} ${step.name} ran on v2`);
   // The v1 runs cannot move on: their handed-back steps wait, visibly, for a worker with v1.

@@ -4,44 +4,25 @@
  */
 import test from 'ava';
 import { join } from 'node:path';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
-import { killAll, newPrefix, ROOT, startCliWorker, waitFor, type WorkerProc } from '../fixtures/procs.ts';
-import { fxRuntime } from '../fixtures/fx-runtime.ts';
+import { runCli, waitFor } from '../fixtures/procs.ts';
+import { FOLDER, startFleet, type Fleet } from './fleet-procs.ts';
+import { computeCodeVersion } from '../../src/app/code-version.ts';
+import { versionQueueName } from '../../src/redis/step-routes.ts';
 import alpha from '../fixtures/pipelines/fleet-a/fl-alpha.ts';
 import beta from '../fixtures/pipelines/fleet-b/fl-beta.ts';
 import gone from '../fixtures/pipelines/gone/fl-gone.ts';
 import goneTimeout from '../fixtures/pipelines/gone/fl-gone-timeout.ts';
-import type { Runtime } from '../../src/app/runtime.ts';
 import { waitingText } from '../../src/engine/run-view.ts';
 
-const FOLDER = (name: string) => join(ROOT, 'test/fixtures/pipelines', name);
-
-let redis: TestRedis;
-const procs: WorkerProc[] = [];
-const runtimes: Runtime[] = [];
+let fleet: Fleet;
+const setup = () => fleet.setup();
+const workers = (prefix: string, folder: string, count: number) => fleet.workers(prefix, folder, count);
 
 test.before(async () => {
-  redis = await startTestRedis();
+  fleet = await startFleet();
 });
 
-test.after.always(async () => {
-  await killAll(procs);
-  await Promise.all(runtimes.map((r) => r.close().catch(() => {})));
-  await redis?.destroy();
-});
-
-async function setup(): Promise<{ prefix: string; runtime: Runtime }> {
-  const prefix = newPrefix();
-  const runtime = await fxRuntime(redis.url, prefix);
-  runtimes.push(runtime);
-  return { prefix, runtime };
-}
-
-async function workers(prefix: string, folder: string, count: number, extra: Record<string, string> = {}): Promise<WorkerProc[]> {
-  const started = await Promise.all(Array.from({ length: count }, () => startCliWorker({ redisUrl: redis.url, prefix, pipelines: FOLDER(folder), concurrency: 4, extra })));
-  procs.push(...started);
-  return started;
-}
+test.after.always(() => fleet?.close());
 
 test.serial('heterogeneous fleet: two teams on queue `default`, 50 runs each, 0 failed, no step started on a worker without its code', async (t) => {
   const { prefix, runtime } = await setup();
@@ -75,8 +56,18 @@ test.serial('deleted pipeline: its run waits visibly (no attempt) and is cancell
   t.is(view.steps.only.attempts, 0, 'waiting consumes no attempt');
   t.is(view.steps.only.waiting, waitingText(`fl-gone@${view.dagHash}`));
   t.is(view.status, 'queued');
+  // `conveyor pipelines` says which runs wait for which version, and which code versions workers serve.
+  const cli = await runCli(['pipelines', '--json'], { REDIS_URL: fleet.redis.url, CONVEYOR_PREFIX: prefix, CONVEYOR_PIPELINES: FOLDER('fleet-a') });
+  t.is(cli.code, 0, cli.stderr);
+  const report = JSON.parse(cli.stdout) as { waiting: Array<{ waitingFor: string; runs: string[]; workers: string[] }>; pipelines: Array<{ id: string; versions: Array<{ codeVersions: string[]; workers: unknown[] }> }> };
+  t.like(report.waiting.find((w) => w.waitingFor === `fl-gone@${view.dagHash}`), { runs: [runId], workers: [] });
+  const served = report.pipelines.find((p) => p.id === 'fl-alpha')!.versions[0];
+  t.is(served.workers.length, 1);
+  t.deepEqual(served.codeVersions, [computeCodeVersion(join(FOLDER('fleet-a'), 'fl-alpha.ts'))]);
   await runtime.engine.cancel(runId, 'test');
   t.is((await runtime.engine.getRun(runId)).status, 'cancelled');
+  const versionQueue = versionQueueName({ pool: 'default', pipeline: 'fl-gone', dagHash: view.dagHash });
+  t.is((await runtime.queues.counts(versionQueue)).wait, 0, 'cancel removed the job from its version queue');
 
   const timed = await runtime.engine.trigger(goneTimeout);
   const failed = await runtime.engine.waitForRun(timed.runId, { timeoutMs: 45_000 });
