@@ -8,6 +8,7 @@ import { runCli, waitFor } from '../fixtures/procs.ts';
 import { FOLDER, startFleet, type Fleet } from './fleet-procs.ts';
 import { computeCodeVersion } from '../../src/app/code-version.ts';
 import { versionQueueName } from '../../src/redis/step-routes.ts';
+import { attachMetrics } from '../../src/app/metrics-wiring.ts';
 import alpha from '../fixtures/pipelines/fleet-a/fl-alpha.ts';
 import beta from '../fixtures/pipelines/fleet-b/fl-beta.ts';
 import gone from '../fixtures/pipelines/gone/fl-gone.ts';
@@ -64,9 +65,16 @@ test.serial('deleted pipeline: its run waits visibly (no attempt) and is cancell
   const served = report.pipelines.find((p) => p.id === 'fl-alpha')!.versions[0];
   t.is(served.workers.length, 1);
   t.deepEqual(served.codeVersions, [computeCodeVersion(join(FOLDER('fleet-a'), 'fl-alpha.ts'))]);
+  // The metric: the version queue's `wait` count is the number of steps waiting for that version.
+  const versionQueue = versionQueueName({ pool: 'default', pipeline: 'fl-gone', dagHash: view.dagHash });
+  const metrics = await attachMetrics(runtime, { serve: false, failureWebhook: false });
+  try {
+    t.regex(await metrics.hub.metrics(), new RegExp(`conveyor_queue_jobs\\{queue="${versionQueue}",state="wait"\\} 1\\b`));
+  } finally {
+    await metrics.close();
+  }
   await runtime.engine.cancel(runId, 'test');
   t.is((await runtime.engine.getRun(runId)).status, 'cancelled');
-  const versionQueue = versionQueueName({ pool: 'default', pipeline: 'fl-gone', dagHash: view.dagHash });
   t.is((await runtime.queues.counts(versionQueue)).wait, 0, 'cancel removed the job from its version queue');
 
   const timed = await runtime.engine.trigger(goneTimeout);
