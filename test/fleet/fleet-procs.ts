@@ -33,10 +33,14 @@ export async function startFleet(): Promise<Fleet> {
       return { prefix, runtime };
     },
     async workers(prefix, folder, count, extra = {}) {
-      const started = await Promise.all(
-        Array.from({ length: count }, () => startCliWorker({ redisUrl: redis.url, prefix, pipelines: FOLDER(folder), concurrency: 4, extra })),
-      );
-      procs.push(...started);
+      // One at a time: several processes compiling their pipelines at once on a loaded CI machine
+      // can each miss the start deadline.
+      const started: WorkerProc[] = [];
+      for (let i = 0; i < count; i++) {
+        const worker = await startCliWorker({ redisUrl: redis.url, prefix, pipelines: FOLDER(folder), concurrency: 4, extra });
+        procs.push(worker);
+        started.push(worker);
+      }
       return started;
     },
     async close() {

@@ -27,7 +27,8 @@ test.after.always(() => fleet?.close());
 
 test.serial('heterogeneous fleet: two teams on queue `default`, 50 runs each, 0 failed, no step started on a worker without its code', async (t) => {
   const { prefix, runtime } = await setup();
-  const [teamA, teamB] = await Promise.all([workers(prefix, 'fleet-a', 2), workers(prefix, 'fleet-b', 2)]);
+  const teamA = await workers(prefix, 'fleet-a', 2);
+  const teamB = await workers(prefix, 'fleet-b', 2);
   const pids = { a: new Set(teamA.map((w) => w.pid)), b: new Set(teamB.map((w) => w.pid)) };
   const runs = [];
   for (let i = 0; i < 50; i++) {
@@ -58,7 +59,10 @@ test.serial('deleted pipeline: its run waits visibly (no attempt) and is cancell
   t.is(view.steps.only.waiting, waitingText(`fl-gone@${view.dagHash}`));
   t.is(view.status, 'queued');
   // `conveyor pipelines` says which runs wait for which version, and which code versions workers serve.
-  const cli = await runCli(['pipelines', '--json'], { REDIS_URL: fleet.redis.url, CONVEYOR_PREFIX: prefix, CONVEYOR_PIPELINES: FOLDER('fleet-a') });
+  const env = { REDIS_URL: fleet.redis.url, CONVEYOR_PREFIX: prefix, CONVEYOR_PIPELINES: FOLDER('fleet-a') };
+  const status = await runCli(['status', runId], env);
+  t.true(status.stdout.includes(waitingText(`fl-gone@${view.dagHash}`)), status.stdout);
+  const cli = await runCli(['pipelines', '--json'], env);
   t.is(cli.code, 0, cli.stderr);
   const report = JSON.parse(cli.stdout) as { waiting: Array<{ waitingFor: string; runs: string[]; workers: string[] }>; pipelines: Array<{ id: string; versions: Array<{ codeVersions: string[]; workers: unknown[] }> }> };
   t.like(report.waiting.find((w) => w.waitingFor === `fl-gone@${view.dagHash}`), { runs: [runId], workers: [] });
