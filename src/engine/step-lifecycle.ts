@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import type { CompleteResult, RunStore, StartResult, StepOutcome } from '../redis/run-store.ts';
+import type { CompleteResult, LogEntry, RunStore, StartResult, StepOutcome } from '../redis/run-store.ts';
 import type { StepResources } from '../redis/run-records.ts';
 import { parseRoutes, routeLabel, versionQueueName, type StepRoute } from '../redis/step-routes.ts';
 import type { Engine } from './engine.ts';
@@ -93,6 +93,11 @@ export class StepLifecycle {
       await this.options.engine.finish(a.runId, result.finalStatus);
     }
     return result;
+  }
+
+  /** Stores what the attempt logged (before its outcome is reported, so logs never trail the status). */
+  async appendLogs(runId: string, entries: LogEntry[]): Promise<void> {
+    await this.options.store.appendLogs(runId, entries);
   }
 
   /** A failed attempt the queue will retry with its backoff. False when this delivery is stale. */

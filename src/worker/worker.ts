@@ -294,7 +294,7 @@ export class ConveyorWorker {
       this.untrack(a.runId);
     }
     const cpuMs = (this.cpu.nowUs() - cpuBefore) / 1000;
-    await this.options.store.appendLogs(a.runId, log.drain());
+    await this.lifecycle.appendLogs(a.runId, log.drain());
     if (result.ok) {
       // Secret values never reach Redis, outputs included (the redactor also matches their JSON-escaped form).
       const outputJson = this.options.redact ? String(this.options.redact(result.outputJson)) : result.outputJson;
