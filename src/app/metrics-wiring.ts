@@ -82,7 +82,10 @@ export async function attachMetrics(runtime: Runtime, options: AttachMetricsOpti
     const now = runtime.clock.now();
     const workers = await liveWorkers(runtime.redis, runtime.keys, now);
     h.setWorkers(workers);
-    const queues = [...new Set([...fixedQueues, ...workers.flatMap((w) => w.queues)])].sort();
+    // Version queues too: their `wait` count is the number of steps waiting for a worker with that
+    // pipeline version (`<queue>~<pipeline>~<version>`, see docs/architecture.md).
+    const versionQueues = Object.keys(await runtime.store.routes());
+    const queues = [...new Set([...fixedQueues, ...workers.flatMap((w) => w.queues), ...versionQueues])].sort();
     const stats = await Promise.all(
       queues.map(async (queue) => ({
         queue,

@@ -9,6 +9,8 @@ import { validateDag } from '../graph/dag.ts';
 import { validateSchedules } from '../scheduler/cron.ts';
 import { DEFAULT_IMPORT_TIMEOUT_MS, ImportProbe } from './import-probe.ts';
 import { ensureTypeScriptLoader } from './typescript-loader.ts';
+import { setCodeVersion } from '../dsl/code-version.ts';
+import { computeCodeVersion } from './code-version.ts';
 
 export interface LoadProblem {
   file: string;
@@ -63,6 +65,7 @@ export async function loadPipelines(target: string, options: LoadOptions = {}): 
       if (other) throw new ValidationError(`${shown}: pipeline id "${pipeline.id}" is already defined in ${other}`);
       result.pipelines.push(pipeline);
       result.files.set(pipeline.id, shown);
+      setCodeVersion(pipeline, computeCodeVersion(file));
     } catch (thrown) {
       result.problems.push(describeProblem(shown, preciseSyntaxError(file, thrown), file));
     }

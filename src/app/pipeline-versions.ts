@@ -1,6 +1,8 @@
 import type { Pipeline } from '../dsl/pipeline.ts';
 import { validateDag } from '../graph/dag.ts';
 import { liveWorkers, type WorkerRecord } from '../redis/worker-presence.ts';
+import { parseRoutes, routeLabel } from '../redis/step-routes.ts';
+import { codeVersionOf } from '../dsl/code-version.ts';
 import type { Runtime } from './runtime.ts';
 
 /** How many active runs one check looks at (oldest progress first): bounded, so it stays cheap. */
@@ -18,6 +20,43 @@ export interface PipelineVersion {
   local: boolean;
   /** Live workers that loaded this version. Empty: no worker runs this code. */
   workers: ServingWorker[];
+  /** Code versions of this DAG that live workers (or the local files) have. */
+  codeVersions: string[];
+}
+
+/** A version queue with steps in it: they wait for a worker with `waitingFor`. */
+export interface WaitingVersion {
+  queue: string;
+  /** "my-etl@<version>" */
+  waitingFor: string;
+  pipeline: string;
+  /** Jobs (steps) waiting. */
+  steps: number;
+  /** Runs of the first waiting steps (up to 20). */
+  runs: string[];
+  /** Live workers consuming this version queue (none: the steps wait until one starts). */
+  workers: string[];
+}
+
+const WAITING_RUNS_SHOWN = 20;
+
+/** Version queues with steps waiting in them, and who (if anyone) serves each. One count per version queue. */
+export async function waitingVersions(runtime: Runtime, workers: WorkerRecord[]): Promise<WaitingVersion[]> {
+  const out: WaitingVersion[] = [];
+  for (const { queue, route } of parseRoutes(await runtime.store.routes())) {
+    const counts = await runtime.queues.counts(queue);
+    const steps = (counts.wait ?? 0) + (counts.prioritized ?? 0) + (counts.delayed ?? 0);
+    if (steps === 0) continue;
+    out.push({
+      queue,
+      waitingFor: routeLabel(route),
+      pipeline: route.pipeline,
+      steps,
+      runs: await runtime.queues.waitingRunIds(queue, WAITING_RUNS_SHOWN),
+      workers: workers.filter((w) => w.versionQueues?.includes(queue)).map((w) => w.id),
+    });
+  }
+  return out.sort((a, b) => a.queue.localeCompare(b.queue));
 }
 
 export interface PipelineVersions {
@@ -77,7 +116,7 @@ export async function unservedRuns(runtime: Runtime, workers?: WorkerRecord[]): 
 export async function pipelineVersions(
   runtime: Runtime,
   local: { pipelines: Pipeline<any, any>[]; files: Map<string, string> },
-): Promise<{ pipelines: PipelineVersions[]; workers: WorkerRecord[]; unservedRuns: UnservedRun[] }> {
+): Promise<{ pipelines: PipelineVersions[]; workers: WorkerRecord[]; unservedRuns: UnservedRun[]; waiting: WaitingVersion[] }> {
   const workers = await liveWorkers(runtime.redis, runtime.keys, runtime.clock.now());
   const byId = new Map<string, PipelineVersions>();
   const entry = (id: string) => {
@@ -87,20 +126,27 @@ export async function pipelineVersions(
   };
   const version = (p: PipelineVersions, hash: string) => {
     let found = p.versions.find((v) => v.hash === hash);
-    if (!found) p.versions.push((found = { hash, local: false, workers: [] }));
+    if (!found) p.versions.push((found = { hash, local: false, workers: [], codeVersions: [] }));
     return found;
+  };
+  const addCode = (v: PipelineVersion, code: string | undefined) => {
+    if (code && !v.codeVersions.includes(code)) v.codeVersions.push(code);
   };
   for (const pipeline of local.pipelines) {
     const p = entry(pipeline.id);
     p.file = local.files.get(pipeline.id);
     p.localHash = validateDag(pipeline.spec).hash;
-    version(p, p.localHash).local = true;
+    const own = version(p, p.localHash);
+    own.local = true;
+    addCode(own, codeVersionOf(pipeline));
   }
   for (const worker of [...workers].sort((a, b) => a.id.localeCompare(b.id))) {
     for (const served of worker.pipelines) {
-      version(entry(served.id), served.hash).workers.push({ id: worker.id, host: worker.host, queues: worker.queues });
+      const v = version(entry(served.id), served.hash);
+      v.workers.push({ id: worker.id, host: worker.host, queues: worker.queues });
+      addCode(v, served.code);
     }
   }
   const pipelines = [...byId.values()].sort((a, b) => a.id.localeCompare(b.id));
-  return { pipelines, workers, unservedRuns: await unservedRuns(runtime, workers) };
+  return { pipelines, workers, unservedRuns: await unservedRuns(runtime, workers), waiting: await waitingVersions(runtime, workers) };
 }

@@ -60,8 +60,14 @@ export async function runWorkerMain(options: WorkerMainOptions): Promise<void> {
     process.on('SIGINT', stop);
   });
   await host.stop(config.drainTimeoutMs);
-  await retention.stop();
-  await outbox.stop();
-  await metrics.close();
-  await runtime.close();
+  // Bounded: with Redis unreachable, the periodic tasks' last command and quitting the clients would
+  // wait for a reconnect that never comes.
+  const closeAll = async () => {
+    await Promise.all([retention.stop(), outbox.stop()]).catch(() => {});
+    await Promise.all([metrics.close(), runtime.close()]).catch(() => {});
+  };
+  await Promise.race([closeAll(), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
 }
+
+/** What closing the metrics server and Redis clients may take after the worker stopped. */
+const CLOSE_GRACE_MS = 1_500;

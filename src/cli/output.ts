@@ -52,7 +52,7 @@ export function formatMs(ms: number | undefined): string {
 export function describeRun(view: RunView): string {
   const lines = [`run ${bold(view.id)}  ${view.pipeline}  ${colorStatus(view.status)}${view.durationMs !== undefined ? `  ${formatMs(view.durationMs)}` : ''}`];
   for (const [name, step] of Object.entries(view.steps)) {
-    const extra = step.error ? red(`  ${step.error.message}`) : step.reason ? dim(`  (${step.reason})`) : '';
+    const extra = step.error ? red(`  ${step.error.message}`) : step.reason ? dim(`  (${step.reason})`) : step.waiting ? yellow(`  (${step.waiting})`) : '';
     const output = step.output !== undefined ? dim(`  → ${truncate(JSON.stringify(step.output), 100)}`) : '';
     const attempts = step.attempts > 1 ? dim(` ×${step.attempts}`) : '';
     lines.push(`  ${statusMark(step.status)} ${name}${attempts}${step.durationMs !== undefined ? dim(` ${formatMs(step.durationMs)}`) : ''}${output}${extra}`);

@@ -64,6 +64,8 @@ export const pipelineOptionsSchema = z.strictObject({
   schedule: z.union([scheduleSchema, z.array(scheduleSchema)]).optional(),
   triggers: z.array(triggerSchema).optional(),
   runOutcome: z.enum(['leaves', 'any-failure']).optional(),
+  versioning: z.enum(['compatible', 'pinned']).optional(),
+  noWorkerTimeout: z.union([z.string().min(1), z.number().int().min(1)]).optional(),
 });
 
 /** Parses `value` with `schema` or throws a ValidationError whose issues start with `where`. */

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import { ValidationError } from '../errors/conveyor-error.ts';
+import { parseDuration } from '../core/duration.ts';
 import type { ConditionContext, StepContext } from './context.ts';
 import { mapOptionsSchema, parseOrThrow, pipelineOptionsSchema, scheduleSchema, stepOptionsSchema, nameSchema } from './options-schema.ts';
 import { checkParamDefaults } from './params.ts';
@@ -226,8 +227,16 @@ export function definePipeline<S extends z.ZodType = z.ZodType<Record<string, ne
     schedules: schedules.map((s, i) => ({ ...s, name: s.name ?? String(i) })),
     triggers: parsed.triggers ?? [],
     ...(parsed.runOutcome && parsed.runOutcome !== 'leaves' ? { runOutcome: parsed.runOutcome } : {}),
+    ...(parsed.versioning === 'pinned' ? { versioning: 'pinned' as const } : {}),
+    ...(parsed.noWorkerTimeout !== undefined ? { noWorkerTimeoutMs: durationOption(parsed.noWorkerTimeout, `pipeline "${parsed.id}": noWorkerTimeout`) } : {}),
   };
   return new Pipeline(header, parsed.params, defaults, { specs: [], code: new Map(), index: new Map(), sourceFile: callerFile() }, 0);
+}
+
+function durationOption(value: string | number, where: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0) throw new ValidationError(`${where}: expected a duration such as '10m' or milliseconds, found ${JSON.stringify(value)}`);
+  return ms;
 }
 
 export function isPipeline(value: unknown): value is Pipeline<any, any> {

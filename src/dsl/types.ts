@@ -68,7 +68,17 @@ export interface PipelineSpec {
   triggers: TriggerSpec[];
   /** Present only when not the default ('leaves'), so existing pipelines keep their hash. */
   runOutcome?: RunOutcomeRule;
+  /** Set only when pinned: runs finish on the exact code version they started with (see VersioningPolicy). */
+  versioning?: 'pinned';
+  /** A step waiting longer than this for a worker with its code fails (absent: it waits until cancelled). */
+  noWorkerTimeoutMs?: number;
 }
+
+/**
+ * Which workers may run the remaining steps of a run: `compatible` (default) — any code version with
+ * the run's DAG hash; `pinned` — only the code version the run started with.
+ */
+export type VersioningPolicy = 'compatible' | 'pinned';
 
 export interface PipelineOptions<P extends z.ZodType> {
   id: string;
@@ -83,6 +93,9 @@ export interface PipelineOptions<P extends z.ZodType> {
    * 'any-failure': failed whenever any step failed.
    */
   runOutcome?: RunOutcomeRule;
+  versioning?: VersioningPolicy;
+  /** e.g. '10m': fail a step that waited this long for a worker that has its code. */
+  noWorkerTimeout?: string | number;
 }
 
 /** A step policy with every default applied (isolation stays optional: unset defers to the worker). */

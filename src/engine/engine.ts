@@ -5,6 +5,7 @@ import { NotFoundError, TimeoutError } from '../errors/conveyor-error.ts';
 import type { Pipeline } from '../dsl/pipeline.ts';
 import type { TriggerInfo } from '../dsl/context.ts';
 import { parseParams } from '../dsl/params.ts';
+import { codeVersionOf } from '../dsl/code-version.ts';
 import { validateDag, type ValidatedDag } from '../graph/dag.ts';
 import type { RunStore } from '../redis/run-store.ts';
 import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../redis/run-records.ts';
@@ -85,6 +86,9 @@ export class Engine {
         trigger: JSON.stringify(trigger),
         logicalTime: options.logicalTime ?? new Date(now).toISOString(),
         dagHash: dag.hash,
+        // The code this process has; '' lets the first worker that starts a step pin it (step-start.lua).
+        codeVersion: codeVersionOf(pipeline) ?? '',
+        versioning: pipeline.spec.versioning ?? 'compatible',
         createdAt: String(now),
         updatedAt: String(now),
         failed: '0',
@@ -107,27 +111,38 @@ export class Engine {
     steps: readonly string[],
     snapshot?: DagSnapshot,
     generation?: number,
-    /** For a single parked step: its resume job id and delay. */
-    resume?: { jobId: string; delayMs: number },
+    /** For a single step: its job id and delay (a parked step's resumption), or another queue (a version queue). */
+    resume?: { jobId: string; delayMs: number; queue?: string },
   ): Promise<void> {
     if (steps.length === 0) return;
     const snap = snapshot ?? (await this.snapshot(runId));
     const gen = generation ?? (await this.options.store.getRun(runId))?.generation ?? 0;
     const specs = stepSpecMap(snap);
+    const need = await this.codeNeed(runId, snap);
     const jobs: StepJob[] = steps.map((step) => {
       const spec = resolveStepSpec(specs, step)?.spec;
       if (!spec) throw new NotFoundError('step', step, [...specs.keys()]);
       return {
-        queue: spec.queue,
+        queue: resume?.queue ?? spec.queue,
         jobId: resume?.jobId ?? jobIdFor(runId, step, gen),
         ...(resume ? { delayMs: resume.delayMs } : {}),
         step,
-        data: { r: runId, s: step, p: snap.pipeline },
+        data: { r: runId, s: step, p: snap.pipeline, ...need },
         attempts: spec.retries + 1,
         backoff: spec.backoff,
       };
     });
     await this.options.queues.add(jobs);
+  }
+
+  /**
+   * What a worker needs to run this run's steps, carried in each job so the check costs nothing: the
+   * DAG hash, and for a pinned run its code version (one read, pinned runs only; '' until pinned).
+   */
+  private async codeNeed(runId: string, snap: DagSnapshot): Promise<{ h: string; c?: string }> {
+    if (snap.versioning !== 'pinned') return { h: snap.hash };
+    const pinned = await this.options.store.runCodeVersion(runId);
+    return pinned ? { h: snap.hash, c: pinned } : { h: snap.hash };
   }
 
   /** Bookkeeping after the completion script reported the run finished (indexes, retention). */
@@ -181,10 +196,13 @@ export class Engine {
     const run = await this.options.store.getRun(runId);
     if (snap && run) {
       const specs = stepSpecMap(snap);
+      // A waiting step's job is in its version queue; a parked step's under its resume id.
+      const located = await this.options.store.jobLocations(runId, active);
       await Promise.all(
         active.map((step) => {
           const spec = resolveStepSpec(specs, step)?.spec;
-          return spec ? this.options.queues.removeJob(spec.queue, jobIdFor(runId, step, run.generation)) : undefined;
+          const at = located.get(step);
+          return spec ? this.options.queues.removeJob(at?.queue ?? spec.queue, at?.jobId ?? jobIdFor(runId, step, run.generation)) : undefined;
         }),
       );
     }

@@ -1,11 +1,12 @@
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { coerceError } from '../core/coerce-error.ts';
-import type { RunStore } from '../redis/run-store.ts';
+import type { RunStore, StepJobLocation } from '../redis/run-store.ts';
 import { TERMINAL_RUN_STATUSES } from '../redis/run-records.ts';
 import type { StepQueues } from '../redis/step-queues.ts';
 import { jobIdFor, type Engine } from './engine.ts';
-import { resolveStepSpec, stepSpecMap, type DagSnapshot } from './snapshot.ts';
+import { resolveStepSpec, stepSpecMap } from './snapshot.ts';
+import { StepLifecycle } from './step-lifecycle.ts';
 
 export interface ReconcilerOptions {
   engine: Engine;
@@ -37,7 +38,11 @@ export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
 
-  constructor(private readonly options: ReconcilerOptions) {}
+  private readonly lifecycle: StepLifecycle;
+
+  constructor(private readonly options: ReconcilerOptions) {
+    this.lifecycle = new StepLifecycle({ engine: options.engine, store: options.store, clock: options.clock, logger: options.logger });
+  }
 
   start(): void {
     this.timer = setInterval(() => void this.pass().catch((e) => this.options.logger.warn('reconcile pass failed', { error: coerceError(e).message })), this.options.intervalMs);
@@ -76,11 +81,14 @@ export class Reconciler {
         const specs = stepSpecMap(snapshot);
         const letters = await store.stepStatusLetters(runId);
         const open = Object.entries(letters).filter(([, letter]) => letter === 'q' || letter === 'r').map(([step]) => step);
-        const parkedJobs = await store.parkedJobIds(runId, open);
+        const located = await store.jobLocations(runId, open);
+        const expired = await this.failExpiredWaits(runId, located, now);
+        report.failedAbandoned += expired.length;
         // One batched presence check per queue instead of two round trips per step.
-        const jobs = open.flatMap((step) => {
+        const jobs = open.filter((step) => !expired.includes(step)).flatMap((step) => {
           const spec = resolveStepSpec(specs, step)?.spec;
-          return spec ? [{ step, queue: spec.queue, jobId: parkedJobs.get(step) ?? jobIdFor(runId, step, run.generation) }] : [];
+          const at = located.get(step);
+          return spec ? [{ step, queue: at?.queue ?? spec.queue, jobId: at?.jobId ?? jobIdFor(runId, step, run.generation) }] : [];
         });
         const presence = new Map<string, 'missing' | 'failed' | 'present'>();
         for (const queue of new Set(jobs.map((j) => j.queue))) {
@@ -89,14 +97,14 @@ export class Reconciler {
         }
         const lost: string[] = [];
         for (const { step, queue, jobId } of jobs) {
+          const movedJob = located.get(step)?.jobId;
           const found = presence.get(`${queue}\u0000${jobId}`);
           const state = found === 'missing' ? undefined : found;
           // The queue gave up on the job (stall limit) but the worker that saw it go did not record the
           // failure (it died too): without this the step would stay running and the run never end.
-          if (state === 'failed' && (await this.failAbandoned(runId, step, snapshot, run.generation))) report.failedAbandoned++;
+          if (state === 'failed' && (await this.failAbandoned(runId, step))) report.failedAbandoned++;
           if (state !== undefined) continue;
-          const parkedJobId = parkedJobs.get(step);
-          if (parkedJobId) await engine.enqueue(runId, [step], snapshot, run.generation, { jobId: parkedJobId, delayMs: 0 });
+          if (movedJob) await engine.enqueue(runId, [step], snapshot, run.generation, { jobId: movedJob, delayMs: 0, queue });
           else lost.push(step);
           report.requeued++;
         }
@@ -112,14 +120,26 @@ export class Reconciler {
     }
   }
 
-  private async failAbandoned(runId: string, step: string, snapshot: DagSnapshot, generation: number): Promise<boolean> {
-    const { store, engine, clock } = this.options;
-    const error = { message: 'step abandoned: its job failed in the queue (stall limit: the step crashed or lost its worker repeatedly)', name: 'AbandonedError' };
-    const result = await store.completeStep(runId, step, '', 'f', JSON.stringify(error), clock.now(), true);
-    if (!result.ok) return false;
-    this.options.logger.warn('failed a step whose job the queue abandoned', { runId, step });
-    await engine.enqueue(runId, result.ready, snapshot, generation);
-    if (result.finalStatus) await engine.finish(runId, result.finalStatus);
-    return true;
+  /**
+   * Fails the steps that waited for a worker with their code longer than the pipeline's
+   * `noWorkerTimeout`; the run then ends like after any failed step. Returns the steps failed.
+   */
+  private async failExpiredWaits(runId: string, located: Map<string, StepJobLocation>, now: number): Promise<string[]> {
+    const failed: string[] = [];
+    for (const [step, at] of located) {
+      if (!at.waitDeadline || !at.waitingFor || at.waitDeadline > now) continue;
+      const why = `no worker with ${at.waitingFor} appeared within the pipeline's noWorkerTimeout`;
+      if (await this.lifecycle.fail(runId, step, why, 'NoWorkerError')) {
+        this.options.logger.warn('failed a step that waited too long for a worker with its code', { runId, step, waitingFor: at.waitingFor });
+        failed.push(step);
+      }
+    }
+    return failed;
+  }
+
+  private async failAbandoned(runId: string, step: string): Promise<boolean> {
+    const failed = await this.lifecycle.abandon(runId, step, 'step abandoned: its job failed in the queue (stall limit: the step crashed or lost its worker repeatedly)');
+    if (failed) this.options.logger.warn('failed a step whose job the queue abandoned', { runId, step });
+    return failed;
   }
 }

@@ -10,6 +10,9 @@ export interface RunView {
   trigger: Record<string, unknown>;
   logicalTime: string;
   dagHash: string;
+  /** Code version the run started with ('' until a worker started it, when triggered without the code). */
+  codeVersion: string;
+  versioning: 'compatible' | 'pinned';
   createdAt: string;
   startedAt?: string;
   finishedAt?: string;
@@ -29,6 +32,13 @@ export interface StepView {
   queue?: string;
   needs?: string[];
   worker?: string;
+  /** Code version of the worker that ran the latest attempt. */
+  codeVersion?: string;
+  /** "waiting for a worker with my-etl@<version>" while no live worker can run the step. */
+  waiting?: string;
+  waitingSince?: string;
+  /** Times a shutting-down worker handed the step back (these are not attempts). */
+  handBacks?: number;
   startedAt?: string;
   finishedAt?: string;
   durationMs?: number;
@@ -50,6 +60,8 @@ export function buildRunView(record: RunRecord, steps: StepState[], snapshot: Da
     trigger: record.trigger,
     logicalTime: record.logicalTime,
     dagHash: record.dagHash,
+    codeVersion: record.codeVersion,
+    versioning: record.versioning,
     createdAt: iso(record.createdAt)!,
     startedAt: iso(record.startedAt),
     finishedAt: iso(record.finishedAt),
@@ -72,6 +84,9 @@ export function buildRunView(record: RunRecord, steps: StepState[], snapshot: Da
       ...(state.skip ? { skip: state.skip } : {}),
       ...(spec ? { queue: spec.queue, needs: spec.needs } : {}),
       ...(state.worker ? { worker: state.worker } : {}),
+      ...(state.codeVersion ? { codeVersion: state.codeVersion } : {}),
+      ...(state.waitingFor ? { waiting: waitingText(state.waitingFor), waitingSince: iso(state.waitingSince) } : {}),
+      ...(state.handBacks ? { handBacks: state.handBacks } : {}),
       ...(state.firstStartedAt ? { startedAt: iso(state.firstStartedAt) } : {}),
       ...(state.finishedAt ? { finishedAt: iso(state.finishedAt) } : {}),
       ...(state.finishedAt && state.firstStartedAt ? { durationMs: state.finishedAt - state.firstStartedAt } : {}),
@@ -79,6 +94,11 @@ export function buildRunView(record: RunRecord, steps: StepState[], snapshot: Da
     };
   }
   return view;
+}
+
+/** How status, API and UI phrase a step that waits for a worker with its code. */
+export function waitingText(waitingFor: string): string {
+  return `waiting for a worker with ${waitingFor}`;
 }
 
 function naturalCompare(a: string, b: string): number {

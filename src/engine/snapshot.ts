@@ -7,10 +7,19 @@ export interface DagSnapshot {
   pipeline: string;
   hash: string;
   steps: StepSpec[];
+  /** Routing policy of the run (see PipelineSpec): absent means compatible. */
+  versioning?: 'pinned';
+  noWorkerTimeoutMs?: number;
 }
 
 export function snapshotOf(dag: ValidatedDag): DagSnapshot {
-  return { pipeline: dag.spec.id, hash: dag.hash, steps: dag.spec.steps.map((s) => ({ ...s })) };
+  return {
+    pipeline: dag.spec.id,
+    hash: dag.hash,
+    steps: dag.spec.steps.map((s) => ({ ...s })),
+    ...(dag.spec.versioning ? { versioning: dag.spec.versioning } : {}),
+    ...(dag.spec.noWorkerTimeoutMs ? { noWorkerTimeoutMs: dag.spec.noWorkerTimeoutMs } : {}),
+  };
 }
 
 /** Per-step rows for the trigger script: [name, "<when>|<successors>|<needs>", upstream count]. */

@@ -1,4 +1,4 @@
-import { Worker, type Job } from 'bullmq';
+import { WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './keys.ts';
 import type { StepJobData } from './step-queues.ts';
@@ -25,8 +25,11 @@ export interface ConsumerOptions {
   lockDurationMs: number;
   stalledIntervalMs: number;
   workerName: string;
-  /** Runs one job. Throwing asks the queue to retry it with its backoff. */
-  process(job: ConsumedJob): Promise<void>;
+  /**
+   * Runs one job. Throwing asks the queue to retry it with its backoff; returning 'hand-back' puts
+   * the job back in the queue's waiting list as it was, not counted as an attempt (worker shutdown).
+   */
+  process(job: ConsumedJob): Promise<void | 'hand-back'>;
   /** A job the queue gave up on without our processor finishing it (stall limit exceeded). */
   onAbandoned(job: ConsumedJob, reason: string): void;
   onError(error: Error): void;
@@ -66,8 +69,13 @@ export const MAX_STALLED_COUNT = 3;
 export function startConsumer(options: ConsumerOptions): JobConsumer {
   const worker = new Worker(
     options.queue,
-    async (job) => {
-      await options.process(toConsumed(job, options.queue));
+    async (job, token) => {
+      const outcome = await options.process(toConsumed(job, options.queue));
+      if (outcome === 'hand-back') {
+        await job.moveToWait(token);
+        // Tells BullMQ the job already left `active` by our hand (no completion, no attempt counted).
+        throw new WaitingError();
+      }
     },
     {
       connection: options.connection,

@@ -118,6 +118,10 @@ export class KeySpace {
   get workers(): string {
     return `${this.globalTag}:workers`;
   }
+  /** hash version queue name -> JSON { pool, pipeline, dagHash, codeVersion? }: where steps wait for a capable worker. */
+  get routes(): string {
+    return `${this.globalTag}:routes`;
+  }
   /** Any other global key, under the global tag, e.g. `global('sched:claims')`. */
   global(name: string): string {
     return `${this.globalTag}:${name}`;

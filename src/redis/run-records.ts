@@ -49,6 +49,9 @@ export interface RunRecord {
   trigger: Record<string, unknown>;
   logicalTime: string;
   dagHash: string;
+  /** Code version the run started with ('' until known); see docs/architecture.md. */
+  codeVersion: string;
+  versioning: 'compatible' | 'pinned';
   createdAt: number;
   startedAt?: number;
   finishedAt?: number;
@@ -79,6 +82,13 @@ export interface StepState {
   /** Deliveries, counting redeliveries after a stalled worker. */
   deliveries: number;
   worker?: string;
+  /** Code version of the worker that ran the latest attempt. */
+  codeVersion?: string;
+  /** Set while the step waits for a worker with its code: "my-etl@<version>", and since when. */
+  waitingFor?: string;
+  waitingSince?: number;
+  /** Times a shutting-down worker handed the step back (not attempts). */
+  handBacks?: number;
   firstStartedAt?: number;
   startedAt?: number;
   finishedAt?: number;
@@ -104,6 +114,8 @@ export function decodeRunRecord(hash: Record<string, string>): RunRecord | undef
     trigger: JSON.parse(hash.trigger || '{}'),
     logicalTime: hash.logicalTime,
     dagHash: hash.dagHash,
+    codeVersion: hash.codeVersion ?? '',
+    versioning: hash.versioning === 'pinned' ? 'pinned' : 'compatible',
     createdAt: Number(hash.createdAt),
     startedAt: num(hash.startedAt),
     finishedAt: num(hash.finishedAt),
@@ -128,6 +140,10 @@ interface StoredInfo {
   sk?: SkipKind;
   /** resource figures, JSON text */
   res?: string;
+  cv?: string;
+  wf?: string;
+  ws?: number;
+  hb?: number;
 }
 
 export function decodeStepState(name: string, letter: string, infoJson: string | undefined, outputJson: string | undefined): StepState {
@@ -139,6 +155,12 @@ export function decodeStepState(name: string, letter: string, infoJson: string |
     deliveries: info.d ?? 0,
   };
   if (info.w) state.worker = info.w;
+  if (info.cv) state.codeVersion = info.cv;
+  if (info.wf && letter === 'q') {
+    state.waitingFor = info.wf;
+    state.waitingSince = info.ws;
+  }
+  if (info.hb) state.handBacks = info.hb;
   if (info.fs) state.firstStartedAt = info.fs;
   if (info.sa) state.startedAt = info.sa;
   if (info.fa) state.finishedAt = info.fa;

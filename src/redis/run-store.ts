@@ -41,11 +41,20 @@ export type StartResult =
       /** How each upstream step stands (failed vs skipped, or still pending under an early-firing rule). */
       upstreamStatus: Record<string, UpstreamStatus>;
     }
-  | { ok: false; reason: 'missing' | 'cancelled' | 'finished' | 'not-ready' };
+  | { ok: false; reason: 'missing' | 'cancelled' | 'finished' | 'not-ready' | 'wrong-version' };
 
 export type CompleteResult =
   | { ok: true; finalStatus: RunStatus | undefined; ready: string[] }
   | { ok: false; reason: 'missing' | 'stale' | 'cancelled' | 'duplicate' | 'not-running' };
+
+export interface StepJobLocation {
+  jobId?: string;
+  /** A version queue, when the step waits (or waited) for a worker with its code. */
+  queue?: string;
+  waitingFor?: string;
+  /** When the wait ends by `noWorkerTimeout` (ms). */
+  waitDeadline?: number;
+}
 
 export interface LogEntry {
   t: number;
@@ -56,7 +65,8 @@ export interface LogEntry {
   fields?: Record<string, unknown>;
 }
 
-const DROP_REASONS: Record<number, 'missing' | 'cancelled' | 'finished' | 'not-ready'> = {
+const DROP_REASONS: Record<number, 'missing' | 'cancelled' | 'finished' | 'not-ready' | 'wrong-version'> = {
+  [SCRIPT_CODES.WRONG_VERSION]: 'wrong-version',
   [SCRIPT_CODES.RUN_MISSING]: 'missing',
   [SCRIPT_CODES.CANCELLED]: 'cancelled',
   [SCRIPT_CODES.ALREADY_FINISHED]: 'finished',
@@ -118,12 +128,13 @@ export class RunStore {
 
   async startStep(
     runId: string, step: string, token: string, worker: string, attempt: number, needs: readonly string[], now: number,
-    options: { isMapItem?: boolean; withFixed?: boolean } = {},
+    options: { isMapItem?: boolean; withFixed?: boolean; codeVersion?: string } = {},
   ): Promise<StartResult> {
     const k = this.keys.run(runId);
     const reply = (await this.redis.stepStart(
       k.run, k.status, k.info, k.output, k.items,
-      step, token, worker, now, attempt, this.keys.eventsChannel, options.isMapItem ? '1' : '0', runId, options.withFixed ? '1' : '0', ...needs,
+      step, token, worker, now, attempt, this.keys.eventsChannel, options.isMapItem ? '1' : '0', runId, options.withFixed ? '1' : '0',
+      options.codeVersion ?? '', ...needs,
     )) as number | string[];
     if (typeof reply === 'number') return { ok: false, reason: DROP_REASONS[reply] ?? 'missing' };
     const [, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, parked, item, ...outs] = reply;
@@ -189,6 +200,35 @@ export class RunStore {
   }
 
   /**
+   * Hands a running step back without counting an attempt (see step-retry.lua, mode 'h'). Returns
+   * false when this delivery is stale or the step is no longer running.
+   */
+  async handBack(runId: string, step: string, token: string, why: string, now: number): Promise<boolean> {
+    const k = this.keys.run(runId);
+    const reply = await this.redis.stepRetry(k.status, k.info, k.run, step, token, why, now, 0, this.keys.eventsChannel, 'h');
+    return reply === 1;
+  }
+
+  /**
+   * Records that a queued step waits for a worker with its code, in version queue `queue` under
+   * `jobId` (see step-wait.lua). False when the step is no longer queued (drop the job).
+   */
+  async markWaiting(runId: string, step: string, a: { waitingFor: string; queue: string; jobId: string; now: number; timeoutMs: number }): Promise<boolean> {
+    const k = this.keys.run(runId);
+    const reply = await this.redis.stepWait(k.status, k.info, k.run, step, a.waitingFor, a.now, a.queue, a.jobId, a.timeoutMs, this.keys.eventsChannel);
+    return reply === 1;
+  }
+
+  /** Registers a version queue (see redis/step-routes.ts): field = queue name, value = what it needs. */
+  async registerRoute(queue: string, routeJson: string): Promise<void> {
+    await this.redis.hset(this.keys.routes, queue, routeJson);
+  }
+
+  async routes(): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.routes);
+  }
+
+  /**
    * Expands a running map step into instances (see step-map-expand.lua). Returns the instances now
    * queued, or `allDone` with the collected outputs when every instance had already succeeded.
    */
@@ -212,16 +252,20 @@ export class RunStore {
     return reply > 0 ? reply : undefined;
   }
 
-  /** Job id a parked step resumes under, per step (absent for steps that never parked). */
-  async parkedJobIds(runId: string, steps: string[]): Promise<Map<string, string>> {
-    const out = new Map<string, string>();
+  /**
+   * Where a step's job is when it is not the default `<runId>.<step>` in the step's own queue: a
+   * parked step's resume job, a waiting step's job in its version queue (and the wait's deadline).
+   */
+  async jobLocations(runId: string, steps: string[]): Promise<Map<string, StepJobLocation>> {
+    const out = new Map<string, StepJobLocation>();
     if (steps.length === 0) return out;
     const infos = await this.redis.hmget(this.keys.run(runId).info, ...steps);
     steps.forEach((step, i) => {
       const raw = infos[i];
       if (!raw) return;
-      const info = JSON.parse(raw) as { pj?: string };
-      if (info.pj) out.set(step, info.pj);
+      const info = JSON.parse(raw) as { pj?: string; wq?: string; wf?: string; wd?: number };
+      if (!info.pj && !info.wq) return;
+      out.set(step, { jobId: info.pj, queue: info.wq, waitingFor: info.wf, waitDeadline: info.wd });
     });
     return out;
   }
@@ -246,6 +290,11 @@ export class RunStore {
 
   async getRun(runId: string): Promise<RunRecord | undefined> {
     return decodeRunRecord(await this.redis.hgetall(this.keys.run(runId).run));
+  }
+
+  /** The code version a run started with ('' until known). */
+  async runCodeVersion(runId: string): Promise<string> {
+    return (await this.redis.hget(this.keys.run(runId).run, 'codeVersion')) ?? '';
   }
 
   async getDagJson(runId: string): Promise<string | null> {

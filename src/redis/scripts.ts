@@ -12,6 +12,7 @@ const SCRIPTS = {
   stepMapExpand: { file: 'step-map-expand.lua', keys: 7 },
   runCancel: { file: 'run-cancel.lua', keys: 2 },
   runRetry: { file: 'run-retry.lua', keys: 7 },
+  stepWait: { file: 'step-wait.lua', keys: 3 },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -25,6 +26,7 @@ export const SCRIPT_CODES = {
   NOT_READY: -5,
   RUN_FINISHED: -6,
   NOT_RETRYABLE: -7,
+  WRONG_VERSION: -8,
 } as const;
 
 /** Registers the run scripts on a client (see defineScripts). */

@@ -19,6 +19,10 @@ export interface StepJobData {
   r: string; // run id
   s: string; // step name
   p: string; // pipeline id
+  /** DAG hash the worker's pipeline must have (absent in jobs queued before versions existed). */
+  h?: string;
+  /** Exact code version required (pinned runs only). */
+  c?: string;
 }
 
 const ADD_CHUNK = 1_000;
@@ -104,6 +108,12 @@ export class StepQueues {
       });
     }
     return out;
+  }
+
+  /** Run ids of the first `limit` jobs waiting in a queue (for `conveyor pipelines`: who waits where). */
+  async waitingRunIds(queueName: string, limit: number): Promise<string[]> {
+    const jobs = await this.queue(queueName).getJobs(['wait', 'prioritized'], 0, limit - 1, true);
+    return [...new Set(jobs.filter(Boolean).map((job) => (job.data as StepJobData).r))];
   }
 
   async removeJob(queueName: string, jobId: string): Promise<void> {

@@ -17,8 +17,9 @@ export class WorkerPresence {
     private readonly keys: KeySpace,
     private readonly id: string,
     private readonly queues: string[],
-    private readonly pipelines: Array<{ id: string; hash: string }>,
+    private readonly pipelines: Array<{ id: string; hash: string; code: string }>,
     private readonly running: () => number,
+    private readonly versionQueues: () => string[] = () => [],
   ) {}
 
   async start(): Promise<void> {
@@ -39,6 +40,7 @@ export class WorkerPresence {
       pid: process.pid,
       queues: this.queues,
       pipelines: this.pipelines,
+      versionQueues: this.versionQueues(),
       running: this.running(),
       startedAt: this.startedAt,
       lastSeen: Date.now(),
@@ -52,7 +54,10 @@ export interface WorkerRecord {
   host: string;
   pid: number;
   queues: string[];
-  pipelines: Array<{ id: string; hash: string }>;
+  /** Each pipeline loaded: DAG hash and code version ('' when not loaded from a file). */
+  pipelines: Array<{ id: string; hash: string; code?: string }>;
+  /** Version queues consumed besides `queues` (absent from workers older than routing). */
+  versionQueues?: string[];
   running: number;
   startedAt: number;
   lastSeen: number;

@@ -15,7 +15,8 @@ import type { Engine } from '../engine/engine.ts';
 import { resolveStepSpec, stepSpecMap } from '../engine/snapshot.ts';
 import type { KeySpace } from '../redis/keys.ts';
 import { startConsumer, type ConsumedJob, type JobConsumer } from '../redis/job-consumer.ts';
-import type { CompleteResult, RunStore, StepOutcome } from '../redis/run-store.ts';
+import type { RunStore, StepOutcome } from '../redis/run-store.ts';
+import { decideEnd, StepLifecycle, type EndReason } from '../engine/step-lifecycle.ts';
 import { RunFieldsCache } from './run-fields-cache.ts';
 import { CpuClock } from './cpu-clock.ts';
 import { BufferedStepLogger } from './step-logger.ts';
@@ -25,12 +26,17 @@ import { serialiseOutput } from './output-check.ts';
 import { typedParams } from './typed-params.ts';
 import type { Isolation } from './isolated-step.ts';
 import { WorkerPresence } from '../redis/worker-presence.ts';
+import type { StepRoute } from '../redis/step-routes.ts';
+import type { DagSnapshot } from '../engine/snapshot.ts';
+import { Capabilities } from './capabilities.ts';
 
 export type WorkerEvent =
   | { type: 'step-finished'; pipeline: string; step: string; status: 'succeeded' | 'failed' | 'skipped'; durationMs: number; attempt: number; cpuMs: number }
   | { type: 'step-retry'; pipeline: string; step: string; attempt: number }
   | { type: 'stale-completion'; runId: string; step: string }
-  | { type: 'handoff'; pipeline: string; latencyMs: number };
+  | { type: 'handoff'; pipeline: string; latencyMs: number }
+  /** A step this worker could not run went to wait for one that can ("my-etl@<version>"). */
+  | { type: 'step-waiting'; pipeline: string; step: string; waitingFor: string };
 
 export interface WorkerOptions {
   /** Client for commands and scripts (auto-pipelined). */
@@ -73,13 +79,35 @@ export class ConveyorWorker {
   private readonly runFields = new RunFieldsCache();
   private readonly cpu = new CpuClock();
   private readonly presence: WorkerPresence;
+  private readonly lifecycle: StepLifecycle;
+  private readonly capabilities: Capabilities;
+  /** Version queues this worker consumes besides its pools (see docs/architecture.md, "Routing"). */
+  private readonly routed = new Set<string>();
+  private routeTimer: NodeJS.Timeout | undefined;
   private closing = false;
-  private readonly onRedisReady = () => void this.checkMarker();
+  /** The abort reason of steps still running when the drain timeout ends: they are handed back. */
+  private readonly shutdown = new CancelledError('step (worker shutdown)');
+  private readonly lastQueueError = new Map<string, string>();
+  private readonly onRedisReady = () => {
+    this.lastQueueError.clear();
+    void this.checkMarker();
+  };
 
   constructor(private readonly options: WorkerOptions) {
     this.id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
     this.pipelines = new Map(options.pipelines.map((p) => [p.id, p]));
-    this.presence = new WorkerPresence(options.redis, options.keys, this.id, options.queues, options.pipelines.map((p) => ({ id: p.id, hash: options.engine.validate(p).hash })), () => this.activeSteps());
+    this.lifecycle = new StepLifecycle({
+      engine: options.engine,
+      store: options.store,
+      clock: options.clock,
+      logger: options.logger,
+      onEvent: (event) => {
+        if (event.type === 'stale-completion') options.onEvent?.(event);
+      },
+      onRunFinished: (runId) => this.runFields.forget(runId),
+    });
+    this.capabilities = new Capabilities(options.pipelines, (p) => options.engine.validate(p).hash, options.queues);
+    this.presence = new WorkerPresence(options.redis, options.keys, this.id, options.queues, this.capabilities.list(), () => this.activeSteps(), () => [...this.routed]);
   }
 
   async start(): Promise<void> {
@@ -90,43 +118,80 @@ export class ConveyorWorker {
     this.options.subscriber.on('message', (channel: string, runId: string) => {
       if (channel === this.options.keys.cancelChannel) this.abortRun(runId, new CancelledError(`run ${runId}`));
     });
-    for (const queue of this.options.queues) {
-      this.consumers.push(
-        startConsumer({
-          connection: this.options.bullConnection,
-          keys: this.options.keys,
-          queue,
-          concurrency: this.options.concurrency,
-          lockDurationMs: this.options.lockDurationMs,
-          stalledIntervalMs: this.options.stalledIntervalMs,
-          workerName: this.id,
-          process: (job) => this.process(job),
-          onAbandoned: (job, reason) => void this.abandon(job, reason),
-          onError: (error) => this.options.logger.warn('queue worker error', { queue, error: error.message }),
-        }),
-      );
-    }
+    for (const queue of this.options.queues) this.consume(queue);
+    await this.watchRoutes();
+    this.routeTimer = setInterval(() => void this.watchRoutes(), ROUTE_POLL_MS);
+    this.routeTimer.unref();
     await this.presence.start();
     this.options.logger.info('worker started', { worker: this.id, queues: this.options.queues, pipelines: [...this.pipelines.keys()] });
   }
 
   /**
-   * Graceful stop: take no new jobs, let running steps finish for up to `drainMs`, then abort them
-   * (their jobs are handed back to the queue through stalled-job recovery).
+   * Graceful stop: take no new jobs, let running steps finish for up to `drainMs`, then abort the rest
+   * and hand them back to the queue (not counted as attempts). Every wait after the drain timeout is
+   * bounded, so a worker whose Redis is unreachable still exits soon after it.
    */
   async close(drainMs = 30_000): Promise<void> {
     if (this.closing) return;
     this.closing = true;
-    const drained = Promise.all(this.consumers.map((c) => c.close()));
+    clearInterval(this.routeTimer);
+    const drained = Promise.all(this.consumers.map((c) => c.close())).catch(() => {});
     const timedOut = await Promise.race([drained.then(() => false), sleep(drainMs).then(() => true)]);
+    // From here on every wait shares one deadline: Redis may be unreachable, and the orchestrator's
+    // grace period (drain timeout + a few seconds) must not run out before we exit.
+    const deadline = Date.now() + SHUTDOWN_GRACE_MS;
     if (timedOut) {
-      this.options.logger.warn('drain timed out: aborting running steps', { running: this.activeSteps() });
-      for (const runId of this.running.keys()) this.abortRun(runId, new CancelledError('worker shutdown'));
-      await Promise.all(this.consumers.map((c) => c.close(true)));
+      this.options.logger.warn('drain timed out: handing running steps back to the queue', { running: this.activeSteps() });
+      for (const runId of this.running.keys()) this.abortRun(runId, this.shutdown);
+      // Aborted steps end at once; handing each back is one script and one queue move.
+      await until(drained, deadline);
+      await until(Promise.all(this.consumers.map((c) => c.close(true))), deadline);
     }
     this.options.redis.off('ready', this.onRedisReady);
-    await this.presence.stop();
-    await this.options.subscriber.unsubscribe().catch(() => {});
+    await until(this.presence.stop(), deadline);
+    await until(this.options.subscriber.unsubscribe(), deadline);
+  }
+
+  private consume(queue: string): void {
+    this.consumers.push(
+      startConsumer({
+        connection: this.options.bullConnection,
+        keys: this.options.keys,
+        queue,
+        concurrency: this.options.concurrency,
+        lockDurationMs: this.options.lockDurationMs,
+        stalledIntervalMs: this.options.stalledIntervalMs,
+        workerName: this.id,
+        process: (job) => this.process(job),
+        onAbandoned: (job, reason) => void this.abandon(job, reason),
+        onError: (error) => this.reportQueueError(queue, error),
+      }),
+    );
+  }
+
+  /** Starts consuming each version queue whose steps this worker can run (one read of the routes hash). */
+  private async watchRoutes(): Promise<void> {
+    if (this.closing) return;
+    try {
+      for (const { queue, route } of await this.lifecycle.routes()) {
+        if (this.routed.has(queue) || !this.capabilities.canServe(route)) continue;
+        this.routed.add(queue);
+        this.consume(queue);
+        this.options.logger.info('serving version queue', { queue });
+      }
+    } catch (thrown) {
+      this.options.logger.debug('could not read version queues', { error: coerceError(thrown).message });
+    }
+  }
+
+  /**
+   * BullMQ reports the same connection error on every reconnect attempt: log a change once, not a
+   * line per retry (an outage would otherwise print one every second per queue).
+   */
+  private reportQueueError(queue: string, error: Error): void {
+    if (this.lastQueueError.get(queue) === error.message) return;
+    this.lastQueueError.set(queue, error.message);
+    this.options.logger.warn('queue worker error', { queue, error: error.message });
   }
 
   activeSteps(): number {
@@ -135,20 +200,27 @@ export class ConveyorWorker {
     return n;
   }
 
-  private async process(job: ConsumedJob): Promise<void> {
+  private async process(job: ConsumedJob): Promise<void | 'hand-back'> {
     const { r: runId, s: step, p: pipelineId } = job.data;
-    const { store, engine, clock } = this.options;
+    const { engine, clock } = this.options;
     const snapshot = await engine.snapshot(runId).catch(() => undefined);
     if (!snapshot) return; // run expired or deleted: nothing to do
     const resolved = resolveStepSpec(stepSpecMap(snapshot), step);
     if (!resolved) return;
     const { spec, instance } = resolved;
-    const token = randomUUID();
+    // A step only starts where its code is: otherwise it waits for a worker that has it.
+    const missing = this.capabilities.missing(job.data, spec.queue, snapshot.hash);
+    if (missing) return this.waitElsewhere(job, snapshot, missing);
     const cachedFixed = this.runFields.get(runId);
-    const started = await store.startStep(runId, step, token, this.id, job.attempt, spec.needs, clock.now(), {
-      isMapItem: instance !== undefined,
-      withFixed: !cachedFixed,
+    const { token, started } = await this.lifecycle.start({
+      runId, step, worker: this.id, attempt: job.attempt, needs: spec.needs, isMapItem: instance !== undefined, withFixed: !cachedFixed,
+      codeVersion: this.capabilities.codeVersion(pipelineId),
     });
+    if (!started.ok && started.reason === 'wrong-version') {
+      // The run was pinned (by its first step) to another code version than ours.
+      const pinned = await this.lifecycle.runCodeVersion(runId);
+      return this.waitElsewhere(job, snapshot, { pool: spec.queue, pipeline: pipelineId, dagHash: snapshot.hash, codeVersion: pinned });
+    }
     if (!started.ok) {
       this.options.logger.debug('job dropped', { runId, step, reason: started.reason });
       return;
@@ -186,7 +258,7 @@ export class ConveyorWorker {
       await this.expandMap(runId, pipelineId, step, spec, code, run, token, conditionCtx, job.attempt, startedAt);
       return;
     }
-    await this.execute({
+    return this.execute({
       job, runId, pipelineId, step, spec, code, run, token, params: fixed.params, upstream: started.upstream, startedAt, parked: started.parked,
       upstreamStatus: started.upstreamStatus,
       item: instance ? { value: started.item, index: instance.index } : undefined,
@@ -198,8 +270,8 @@ export class ConveyorWorker {
     token: string; params: Record<string, unknown>; upstream: Record<string, unknown>; startedAt: number;
     parked: ParkedState | undefined; upstreamStatus: Record<string, UpstreamStatus>;
     item?: { value: unknown; index: number };
-  }): Promise<void> {
-    const { store, clock } = this.options;
+  }): Promise<void | 'hand-back'> {
+    const { clock } = this.options;
     const cancel = this.track(a.runId);
     const log = new BufferedStepLogger(a.step, a.job.attempt, this.options.redact);
     // Services are built on first use: most steps touch none of them, and building a registry client
@@ -240,7 +312,7 @@ export class ConveyorWorker {
       this.untrack(a.runId);
     }
     const cpuMs = (this.cpu.nowUs() - cpuBefore) / 1000;
-    await store.appendLogs(a.runId, log.drain());
+    await this.lifecycle.appendLogs(a.runId, log.drain());
     if (result.ok) {
       // Secret values never reach Redis, outputs included (the redactor also matches their JSON-escaped form).
       const outputJson = this.options.redact ? String(this.options.redact(result.outputJson)) : result.outputJson;
@@ -248,19 +320,39 @@ export class ConveyorWorker {
       return;
     }
     if (result.park) {
-      await this.park(a.runId, a.step, a.token, a.job, result.park);
+      await this.lifecycle.park({ runId: a.runId, step: a.step, token: a.token, jobId: a.job.id, ...result.park });
       return;
     }
     const error = this.options.redact ? redactError(result.error, this.options.redact) : result.error;
-    if (result.retryable && a.job.attempt < a.job.maxAttempts && !this.closing) {
-      const now = clock.now();
-      const recorded = await store.recordRetry(a.runId, a.step, a.token, errorJson(error), now, now + a.job.nextBackoffMs);
-      if (!recorded) return; // another delivery owns the step now
-      this.options.onEvent?.({ type: 'step-retry', pipeline: a.pipelineId, step: a.step, attempt: a.job.attempt });
-      throw error; // the queue schedules the next attempt with the step's backoff
+    switch (decideEnd(this.endReason(cancel, result.retryable), a.job.attempt, a.job.maxAttempts)) {
+      case 'hand-back':
+        // Not recorded as a failure and not an attempt: the job goes back to the queue as it was.
+        if (await this.lifecycle.handBack({ runId: a.runId, step: a.step, token: a.token, why: `worker ${this.id} shut down` })) return 'hand-back';
+        return;
+      case 'retry': {
+        const recorded = await this.lifecycle.retry({ runId: a.runId, step: a.step, token: a.token, errorJson: errorJson(error), backoffMs: a.job.nextBackoffMs });
+        if (!recorded) return; // another delivery owns the step now
+        this.options.onEvent?.({ type: 'step-retry', pipeline: a.pipelineId, step: a.step, attempt: a.job.attempt });
+        throw error; // the queue schedules the next attempt with the step's backoff
+      }
+      case 'drop':
+      case 'fail':
+        // A cancelled run rejects the completion in its script: recording it is harmless and keeps one path.
+        await this.finishStep(a.runId, a.pipelineId, a.step, a.token, 'f', errorJson(error), a.job.attempt, a.startedAt, cpuMs);
     }
-    if (result.retryable && this.closing) throw error; // shutting down: hand the attempt back
-    await this.finishStep(a.runId, a.pipelineId, a.step, a.token, 'f', errorJson(error), a.job.attempt, a.startedAt, cpuMs);
+  }
+
+  private async waitElsewhere(job: ConsumedJob, snapshot: DagSnapshot, route: StepRoute): Promise<void> {
+    const { r: runId, s: step, p: pipeline } = job.data;
+    const waitingFor = await this.lifecycle.waitForWorker({ runId, step, jobId: job.id, snapshot, route });
+    if (waitingFor) this.options.onEvent?.({ type: 'step-waiting', pipeline, step, waitingFor });
+  }
+
+  /** Why an attempt that produced no output ended: this worker's shutdown, a cancel, or the handler. */
+  private endReason(cancel: AbortSignal, retryable: boolean): EndReason {
+    if (cancel.aborted && cancel.reason === this.shutdown) return { kind: 'shutdown' };
+    if (cancel.aborted) return { kind: 'cancelled' };
+    return { kind: 'handler-error', retryable };
   }
 
   /**
@@ -292,24 +384,8 @@ export class ConveyorWorker {
       return;
     }
     const minSuccess = spec.minSuccess === undefined ? undefined : minSuccessCount(spec.minSuccess, itemsJson.length);
-    const expanded = await this.options.store.expandMap(runId, step, token, itemsJson, spec.maxParallel ?? 0, this.options.clock.now(), minSuccess);
-    if (!expanded.ok) return;
-    if ('allDone' in expanded) {
-      await this.finishStep(runId, pipelineId, step, token, 's', expanded.allDone, attempt, startedAt, 0);
-      return;
-    }
-    await this.options.engine.enqueue(runId, expanded.ready);
-  }
-
-  /**
-   * Ends the attempt and schedules the step's resumption as a delayed job. The resume job id is
-   * recorded by the park script, so the reconciler can re-add exactly that job if we die before adding it.
-   */
-  private async park(runId: string, step: string, token: string, job: ConsumedJob, park: { stateJson: string; afterMs: number }): Promise<void> {
-    const resumeJobId = `${job.id.replace(/\.p[0-9a-f]+$/, '')}.p${randomUUID().slice(0, 8)}`;
-    const count = await this.options.store.parkStep(runId, step, token, park.stateJson, this.options.clock.now(), resumeJobId);
-    if (count === undefined) return; // stale delivery or cancelled run
-    await this.options.engine.enqueue(runId, [step], undefined, undefined, { jobId: resumeJobId, delayMs: park.afterMs });
+    const expanded = await this.lifecycle.expandMap(runId, step, token, itemsJson, spec.maxParallel ?? 0, this.options.clock.now(), minSuccess);
+    if (expanded.allDone !== undefined) await this.finishStep(runId, pipelineId, step, token, 's', expanded.allDone, attempt, startedAt, 0);
   }
 
   private async evaluateCondition(code: StepCode, ctx: ConditionContext<Record<string, unknown>, Record<string, unknown>>): Promise<boolean | Error> {
@@ -322,35 +398,18 @@ export class ConveyorWorker {
     }
   }
 
-  /** Records the outcome, then enqueues what became ready and closes the run if it ended. */
+  /** Reports the outcome to the engine (which records it and advances the run) and to metrics. */
   private async finishStep(runId: string, pipelineId: string, step: string, token: string, outcome: StepOutcome, payload: string, attempt: number, startedAt: number, cpuMs: number): Promise<void> {
     const now = this.options.clock.now();
     // Stored with the step (shown by `status --json`, the API and UI) and sent to metrics below.
     const resources = { wallMs: now - startedAt, cpuMs: Math.round(cpuMs * 1000) / 1000, rssBytes: process.memoryUsage.rss() };
-    const { result, generation } = await this.options.store.completeStepWithGeneration(runId, step, token, outcome, payload, now, false, resources);
+    const result = await this.lifecycle.complete({ runId, step, token, outcome, payload, resources });
     // A rejected completion (stale, duplicate, cancelled) is not a finished step: metrics count each step once.
     if (result.ok) {
       this.options.onEvent?.({
         type: 'step-finished', pipeline: pipelineId, step, attempt, cpuMs, durationMs: now - startedAt,
         status: outcome === 's' ? 'succeeded' : outcome === 'f' ? 'failed' : 'skipped',
       });
-    }
-    await this.advance(runId, step, result, generation);
-  }
-
-  /** `generation` when the caller knows it (from the completion script); otherwise the engine reads it. */
-  private async advance(runId: string, step: string, result: CompleteResult, generation?: number): Promise<void> {
-    if (!result.ok) {
-      if (result.reason === 'stale') {
-        this.options.logger.warn('stale completion rejected: another delivery owns this step', { runId, step });
-        this.options.onEvent?.({ type: 'stale-completion', runId, step });
-      }
-      return;
-    }
-    await this.options.engine.enqueue(runId, result.ready, undefined, generation);
-    if (result.finalStatus) {
-      this.runFields.forget(runId);
-      await this.options.engine.finish(runId, result.finalStatus);
     }
   }
 
@@ -375,9 +434,7 @@ export class ConveyorWorker {
   private async abandon(job: ConsumedJob, reason: string): Promise<void> {
     const { r: runId, s: step } = job.data;
     try {
-      const error = new Error(`step abandoned after repeated worker loss: ${reason}`);
-      const result = await this.options.store.completeStep(runId, step, '', 'f', errorJson(error), this.options.clock.now(), true);
-      await this.advance(runId, step, result);
+      await this.lifecycle.abandon(runId, step, `step abandoned after repeated worker loss: ${reason}`);
     } catch (thrown) {
       this.options.logger.error('could not record abandoned step', { runId, step, error: coerceError(thrown).message });
     }
@@ -413,3 +470,15 @@ function redactError(error: Error, redact: (value: unknown) => unknown): Error {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
+
+/** Waits for `promise` until `deadline` at most (failures ignored: this is for shutdown, where we leave anyway). */
+const until = (promise: Promise<unknown>, deadline: number) => Promise.race([promise.catch(() => {}), sleep(Math.max(0, deadline - Date.now()))]);
+
+/**
+ * How long a shutdown may take after the drain timeout (hand-backs, cleanup). The process owner adds
+ * its own bounded cleanup; both fit in the 5 s that deployments add to the drain timeout.
+ */
+export const SHUTDOWN_GRACE_MS = 2_500;
+
+/** How often a worker looks for new version queues it could serve (one HGETALL of a small hash). */
+const ROUTE_POLL_MS = 1_000;

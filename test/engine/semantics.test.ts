@@ -293,20 +293,32 @@ test('a repeat trigger with the same run id is a no-op returning the existing ru
   });
 });
 
-test('a run keeps the DAG it started with when the pipeline changes', async (t) => {
+test('a run keeps the DAG it started with when the pipeline changes: it waits for a worker with that DAG, never runs the new one', async (t) => {
   const v1 = definePipeline({ id: 'versioned', defaults: fast }).step('a', async () => ({ v: 1 }));
   await withEngine([v1], async (rt, host) => {
     await host.stop(1_000); // no worker: the run waits in the queue
     const { runId } = await rt.engine.trigger(v1);
     const v2 = definePipeline({ id: 'versioned', defaults: fast }).step('a', async () => ({ v: 2 })).step('b', { needs: ['a'] }, async () => ({}));
     const worker2 = await withWorker(rt, [v2]);
+    const worker1 = { host: undefined as WorkerHost | undefined };
     try {
+      // The v2 worker takes the job but cannot run it: the step waits, visibly, without an attempt.
+      let waiting = await rt.engine.getRun(runId);
+      for (let i = 0; i < 200 && !waiting.steps.a.waiting; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        waiting = await rt.engine.getRun(runId);
+      }
+      t.is(waiting.steps.a.waiting, `waiting for a worker with versioned@${waiting.dagHash}`);
+      t.is(waiting.steps.a.attempts, 0);
+      worker1.host = await withWorker(rt, [v1]);
       const view = await rt.engine.waitForRun(runId, { timeoutMs: 15_000 });
       t.is(view.status, 'succeeded');
       t.deepEqual(Object.keys(view.steps), ['a'], 'step b of the new version is not part of the old run');
+      t.deepEqual(view.steps.a.output, { v: 1 }, 'ran the code of its own DAG');
       t.not(view.dagHash, rt.engine.validate(v2).hash);
     } finally {
       await worker2.stop(1_000);
+      await worker1.host?.stop(1_000);
     }
   });
 });

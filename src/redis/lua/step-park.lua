@@ -20,6 +20,7 @@ info['ps'] = cjson.decode(ARGV[3])
 info['pc'] = (info['pc'] or 0) + 1
 if not info['psince'] then info['psince'] = tonumber(ARGV[4]) end
 info['pj'] = ARGV[5]
+info['wq'] = nil -- the resume job goes to the step's own queue, not a version queue it may have come from
 redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(info))
 redis.call('HSET', KEYS[1], ARGV[1], 'q')
 redis.call('HSET', KEYS[3], 'updatedAt', ARGV[4])

@@ -19,7 +19,8 @@
   ARGV[8] run id
   ARGV[9] '1' to return the run's fixed fields (pipeline, params, trigger, logicalTime, dagHash); a
           worker asks once per run and caches them, so a step costs no params copy and parse
-  ARGV[10..] names of the upstream steps whose outputs the handler receives
+  ARGV[10] code version of the worker's pipeline module ('' when unknown), kept with the attempt
+  ARGV[11..] names of the upstream steps whose outputs the handler receives
 
   Returns { 1, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, parked, item, out1, out2, ... }
     where the fixed fields are '' unless ARGV[9] asked for them, and parked is '' or JSON
@@ -29,6 +30,7 @@
     -3  run or step was cancelled: drop the job
     -4  step already finished: drop the job (at-least-once delivery repeat)
     -5  step is not ready (upstream unfinished): drop the job, the DAG will enqueue it
+    -8  the run is pinned to another code version than ARGV[10]: hand the job to its version queue
 ]]
 local run
 if ARGV[9] == '1' then
@@ -45,6 +47,17 @@ if status == 'c' then return -3 end
 if status == 's' or status == 'f' or status == 'k' or status == 'x' then return -4 end
 if status ~= 'q' and status ~= 'r' then return -5 end
 
+-- Code version: a run triggered without one is pinned by the first worker that starts a step (the
+-- version it started with); a pinned run starts steps only where its exact version is.
+if ARGV[10] ~= '' then
+  local version = redis.call('HMGET', KEYS[1], 'versioning', 'codeVersion')
+  if not version[2] or version[2] == '' then
+    redis.call('HSET', KEYS[1], 'codeVersion', ARGV[10])
+  elseif version[1] == 'pinned' and version[2] ~= ARGV[10] then
+    return -8
+  end
+end
+
 local now = ARGV[4]
 local raw = redis.call('HGET', KEYS[3], step)
 local info = raw and cjson.decode(raw) or {}
@@ -53,6 +66,11 @@ info['d'] = (info['d'] or 0) + 1
 info['t'] = ARGV[2]
 info['w'] = ARGV[3]
 info['sa'] = tonumber(now)
+if ARGV[10] ~= '' then info['cv'] = ARGV[10] end
+-- No longer waiting for a worker (the version queue and job id stay: the reconciler looks there).
+info['wf'] = nil
+info['ws'] = nil
+info['wd'] = nil
 if not info['fs'] then info['fs'] = tonumber(now) end
 redis.call('HSET', KEYS[3], step, cjson.encode(info))
 redis.call('HSET', KEYS[2], step, 'r')
@@ -72,10 +90,10 @@ end
 local item = ''
 if ARGV[7] == '1' then item = redis.call('HGET', KEYS[5], step) or 'null' end
 local reply = { 1, runStatus, run[3] or '', run[4] or '', run[5] or '', run[6] or '', run[7] or '', run[2] or '0', parked, item }
-if #ARGV >= 10 then
+if #ARGV >= 11 then
   -- HMGET in chunks: Lua's unpack() fails beyond a few thousand values (a join after a 10,000-step fan-out).
   local needs = {}
-  for i = 10, #ARGV do
+  for i = 11, #ARGV do
     needs[#needs + 1] = ARGV[i]
     if #needs == 1000 or i == #ARGV then
       local outs = redis.call('HMGET', KEYS[4], unpack(needs))

@@ -1,0 +1,178 @@
+import { randomUUID } from 'node:crypto';
+import type { Clock } from '../core/clock.ts';
+import type { Logger } from '../core/logger.ts';
+import type { CompleteResult, LogEntry, RunStore, StartResult, StepOutcome } from '../redis/run-store.ts';
+import type { StepResources } from '../redis/run-records.ts';
+import { parseRoutes, routeLabel, versionQueueName, type StepRoute } from '../redis/step-routes.ts';
+import type { Engine } from './engine.ts';
+import type { DagSnapshot } from './snapshot.ts';
+
+/**
+ * Why an attempt ended without an output. Decided in one place (`decideEnd`), like Temporal's
+ * CancelReason: a user cancel, a worker shutdown and an infrastructure problem must not be mistaken
+ * for a failing handler, and only a handler error ever consumes an attempt.
+ */
+export type EndReason =
+  /** The handler threw (or timed out); `retryable` is the error's own verdict. */
+  | { kind: 'handler-error'; retryable: boolean }
+  /** `conveyor cancel`: the run is already recorded cancelled; nothing to write. */
+  | { kind: 'cancelled' }
+  /** This worker is shutting down (drain timeout): the step goes back to the queue, not an attempt. */
+  | { kind: 'shutdown' };
+
+/** What the lifecycle does with an attempt that ended without an output. */
+export type EndDecision = 'retry' | 'fail' | 'hand-back' | 'drop';
+
+export function decideEnd(reason: EndReason, attempt: number, maxAttempts: number): EndDecision {
+  switch (reason.kind) {
+    case 'shutdown':
+      return 'hand-back';
+    case 'cancelled':
+      return 'drop';
+    case 'handler-error':
+      return reason.retryable && attempt < maxAttempts ? 'retry' : 'fail';
+  }
+}
+
+export type StepEvent =
+  | { type: 'step-finished'; runId: string; step: string; outcome: StepOutcome }
+  | { type: 'stale-completion'; runId: string; step: string };
+
+export interface StepLifecycleOptions {
+  engine: Engine;
+  store: RunStore;
+  clock: Clock;
+  logger: Logger;
+  onEvent?: (event: StepEvent) => void;
+  /** Told when a run ended (a worker forgets what it cached for the run). */
+  onRunFinished?: (runId: string) => void;
+}
+
+/**
+ * The engine's side of one step attempt: start it, complete it, retry it, hand it back, park it,
+ * abandon it. "Record the completion → enqueue the steps it made ready → finish the run" lives here
+ * and nowhere else; workers and the reconciler call it.
+ */
+export class StepLifecycle {
+  constructor(private readonly options: StepLifecycleOptions) {}
+
+  /** Marks the step running under a fresh fence token; `ok: false` means drop the job. */
+  async start(
+    a: { runId: string; step: string; worker: string; attempt: number; needs: readonly string[]; isMapItem: boolean; withFixed: boolean; codeVersion?: string },
+  ): Promise<{ token: string; started: StartResult }> {
+    const token = randomUUID();
+    const started = await this.options.store.startStep(a.runId, a.step, token, a.worker, a.attempt, a.needs, this.options.clock.now(), {
+      isMapItem: a.isMapItem,
+      withFixed: a.withFixed,
+      codeVersion: a.codeVersion,
+    });
+    return { token, started };
+  }
+
+  /**
+   * Records the outcome, enqueues what became ready and closes the run if it ended. `force` is for
+   * completions without a live delivery (abandoned steps): no fence token to check.
+   */
+  async complete(
+    a: { runId: string; step: string; token: string; outcome: StepOutcome; payload: string; resources?: StepResources; force?: boolean },
+  ): Promise<CompleteResult> {
+    const now = this.options.clock.now();
+    const { result, generation } = await this.options.store.completeStepWithGeneration(a.runId, a.step, a.token, a.outcome, a.payload, now, a.force ?? false, a.resources);
+    if (!result.ok) {
+      if (result.reason === 'stale') {
+        this.options.logger.warn('stale completion rejected: another delivery owns this step', { runId: a.runId, step: a.step });
+        this.options.onEvent?.({ type: 'stale-completion', runId: a.runId, step: a.step });
+      }
+      return result;
+    }
+    // A rejected completion (stale, duplicate, cancelled) is not a finished step: listeners count each step once.
+    this.options.onEvent?.({ type: 'step-finished', runId: a.runId, step: a.step, outcome: a.outcome });
+    await this.options.engine.enqueue(a.runId, result.ready, undefined, generation);
+    if (result.finalStatus) {
+      this.options.onRunFinished?.(a.runId);
+      await this.options.engine.finish(a.runId, result.finalStatus);
+    }
+    return result;
+  }
+
+  /** Stores what the attempt logged (before its outcome is reported, so logs never trail the status). */
+  async appendLogs(runId: string, entries: LogEntry[]): Promise<void> {
+    await this.options.store.appendLogs(runId, entries);
+  }
+
+  /** A failed attempt the queue will retry with its backoff. False when this delivery is stale. */
+  async retry(a: { runId: string; step: string; token: string; errorJson: string; backoffMs: number }): Promise<boolean> {
+    const now = this.options.clock.now();
+    return this.options.store.recordRetry(a.runId, a.step, a.token, a.errorJson, now, now + a.backoffMs);
+  }
+
+  /**
+   * Gives the step back without it counting as an attempt (worker shutdown): it is `queued` again and
+   * its job goes back to the queue (the caller returns it there). False when this delivery is stale.
+   */
+  async handBack(a: { runId: string; step: string; token: string; why: string }): Promise<boolean> {
+    return this.options.store.handBack(a.runId, a.step, a.token, a.why, this.options.clock.now());
+  }
+
+  /** Turns a running map step into one instance per item (see RunStore.expandMap); enqueues the ready ones. */
+  async expandMap(
+    runId: string, step: string, token: string, itemsJson: string[], maxParallel: number, now: number, minSuccess?: number,
+  ): Promise<{ ok: true; allDone: string } | { ok: boolean; allDone?: undefined }> {
+    const expanded = await this.options.store.expandMap(runId, step, token, itemsJson, maxParallel, now, minSuccess);
+    if (!expanded.ok) return { ok: false };
+    if ('allDone' in expanded) return expanded;
+    await this.options.engine.enqueue(runId, expanded.ready);
+    return { ok: true };
+  }
+
+  /**
+   * The worker that took this step cannot run it (no code, another version): the step waits in the
+   * version queue of `route` for a worker that can — no attempt, no worker slot. Returns what it
+   * waits for ("my-etl@<version>"), or undefined when the step was not queued any more (drop the job).
+   */
+  async waitForWorker(a: { runId: string; step: string; jobId: string; snapshot: DagSnapshot; route: StepRoute }): Promise<string | undefined> {
+    const queue = versionQueueName(a.route);
+    const waitingFor = routeLabel(a.route);
+    // Registered first: capable workers start consuming the version queue before the job lands there.
+    await this.options.store.registerRoute(queue, JSON.stringify(a.route));
+    const marked = await this.options.store.markWaiting(a.runId, a.step, {
+      waitingFor, queue, jobId: a.jobId, now: this.options.clock.now(), timeoutMs: a.snapshot.noWorkerTimeoutMs ?? 0,
+    });
+    if (!marked) return undefined;
+    await this.options.engine.enqueue(a.runId, [a.step], a.snapshot, 0, { jobId: a.jobId, delayMs: 0, queue });
+    return waitingFor;
+  }
+
+  /** Every version queue with what a worker needs to consume it. */
+  async routes(): Promise<Array<{ queue: string; route: StepRoute }>> {
+    return parseRoutes(await this.options.store.routes());
+  }
+
+  /** The code version a run started with ('' until a worker pinned it). */
+  runCodeVersion(runId: string): Promise<string> {
+    return this.options.store.runCodeVersion(runId);
+  }
+
+  /** Fails a step whose deliveries all died (the queue gave up on its job), then advances the run. */
+  async abandon(runId: string, step: string, why: string): Promise<boolean> {
+    return this.fail(runId, step, why, 'AbandonedError');
+  }
+
+  /** Fails a step no delivery owns (abandoned, or waited past `noWorkerTimeout`), then advances the run. */
+  async fail(runId: string, step: string, why: string, name: string): Promise<boolean> {
+    const error = { message: why, name };
+    const result = await this.complete({ runId, step, token: '', outcome: 'f', payload: JSON.stringify(error), force: true });
+    return result.ok;
+  }
+
+  /**
+   * Ends the attempt and schedules the step's resumption as a delayed job. The resume job id is
+   * recorded by the park script, so the reconciler can re-add exactly that job if we die before adding it.
+   */
+  async park(a: { runId: string; step: string; token: string; jobId: string; stateJson: string; afterMs: number }): Promise<void> {
+    const resumeJobId = `${a.jobId.replace(/\.p[0-9a-f]+$/, '')}.p${randomUUID().slice(0, 8)}`;
+    const count = await this.options.store.parkStep(a.runId, a.step, a.token, a.stateJson, this.options.clock.now(), resumeJobId);
+    if (count === undefined) return; // stale delivery or cancelled run
+    await this.options.engine.enqueue(a.runId, [a.step], undefined, undefined, { jobId: resumeJobId, delayMs: a.afterMs });
+  }
+}
