@@ -19,8 +19,8 @@ test.after.always(async () => {
 test('iris-training end to end: v1 is promoted, an equal v2 and a worse v3 are registered but not promoted', async (t) => {
   const rt = await testRuntime(redis, { CONVEYOR_DATA_DIR: dataDir });
   const host = await withWorker(rt, [irisTraining]);
-  const servingDir = join(dataDir, 'serving');
-  const run = async (params: Record<string, unknown>) => rt.engine.waitForRun((await rt.engine.trigger(irisTraining, { params: { servingDir, ...params } })).runId, { timeoutMs: 60_000 });
+  const servingDir = join(dataDir, 'serving', 'iris'); // the deploy root (<data dir>/serving), folder servingTarget
+  const run = async (params: Record<string, unknown>) => rt.engine.waitForRun((await rt.engine.trigger(irisTraining, { params })).runId, { timeoutMs: 60_000 });
   try {
     const first = await run({});
     t.is(first.status, 'succeeded');
