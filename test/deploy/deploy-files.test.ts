@@ -17,7 +17,7 @@ import type { MetricsHub } from '../../src/monitoring/metrics-hub.ts';
  */
 
 const defaults = loadConfig({}, {});
-const program = buildProgram();
+const program = await buildProgram();
 const commands = new Map(program.commands.map((c) => [c.name(), c]));
 const ENV = new Set(ENV_NAMES);
 const read = (path: string) => readFileSync(path, 'utf8');
