@@ -5,8 +5,9 @@
 import { existsSync } from 'node:fs';
 
 if (existsSync(new URL('../src/cli/bin.ts', import.meta.url))) {
-  const { loadSources } = await import('./source-mode.js');
-  await loadSources();
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import('./source-hooks.js');
   await import('../src/cli/bin.ts');
 } else {
   await import('../dist/cli/bin.js');

@@ -2,6 +2,7 @@
 export { createRuntime, type Runtime } from './runtime.ts';
 export { startWorkerHost, queuesOf, type WorkerHost } from './worker-host.ts';
 export { loadPipelines, resolvePipeline, type LoadedPipelines, type LoadProblem } from './pipeline-loader.ts';
+export { typecheckPipelines, type TypecheckResult } from './typecheck.ts';
 export { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.ts';
 export { createLogger } from './logger.ts';
 export { readDevState, inspectDevState, claimDevState, writeDevState, clearDevState, devStatePath } from './dev-discovery.ts';

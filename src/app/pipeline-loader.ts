@@ -8,6 +8,7 @@ import { isPipeline, type Pipeline } from '../dsl/pipeline.ts';
 import { validateDag } from '../graph/dag.ts';
 import { validateSchedules } from '../scheduler/cron.ts';
 import { ensureTypeScriptLoader } from './typescript-loader.ts';
+import { missingPackage } from './missing-package.ts';
 
 export interface LoadProblem {
   file: string;
@@ -34,12 +35,7 @@ const PIPELINE_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
 export async function loadPipelines(target: string): Promise<LoadedPipelines> {
   const path = resolve(target);
   if (!existsSync(path)) throw new NotFoundError('pipelines folder or file', target);
-  const files = statSync(path).isDirectory()
-    ? readdirSync(path)
-        .filter((f) => PIPELINE_EXTENSIONS.has(extname(f)) && !f.endsWith('.d.ts') && !f.startsWith('_') && !/\.test\.[mc]?[jt]s$/.test(f))
-        .sort()
-        .map((f) => join(path, f))
-    : [path];
+  const files = pipelineFiles(path);
   const result: LoadedPipelines = { pipelines: [], files: new Map(), problems: [] };
   for (const file of files) {
     const shown = relative(process.cwd(), file) || basename(file);
@@ -56,6 +52,16 @@ export async function loadPipelines(target: string): Promise<LoadedPipelines> {
     }
   }
   return result;
+}
+
+/** The pipeline files of a folder (helpers `_x.ts`, tests and declarations excluded), or the one file given. */
+export function pipelineFiles(path: string): string[] {
+  return statSync(path).isDirectory()
+    ? readdirSync(path)
+        .filter((f) => PIPELINE_EXTENSIONS.has(extname(f)) && !f.endsWith('.d.ts') && !f.startsWith('_') && !/\.test\.[mc]?[jt]s$/.test(f))
+        .sort()
+        .map((f) => join(path, f))
+    : [path];
 }
 
 async function importPipeline(file: string, shown: string): Promise<Pipeline<any, any>> {
@@ -97,6 +103,8 @@ function describeProblem(file: string, thrown: unknown, absolute = file): LoadPr
   // keep "file: message" and name the frame after it.
   let message = error instanceof ConveyorError && error.message.startsWith(file) ? error.message : position?.text ? `${at}: ${text}` : `${file}: ${text}`;
   if (position && !position.text) message += ` (at ${at})`;
+  const missing = missingPackage(error);
+  if (missing) message = `${file}: ${missing}`;
   if (/Cannot require\(\) ES Module .* in a cycle/.test(error.message)) {
     message += ' (hint: the pipelines folder must be inside a package with "type": "module" in its package.json)';
   }

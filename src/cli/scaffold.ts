@@ -12,6 +12,7 @@ interface OwnPackage {
   version: string;
   dependencies: Record<string, string>;
   devDependencies?: Record<string, string>;
+  allowScripts?: Record<string, boolean>;
 }
 
 /** npm drops `.gitignore` from published tarballs, so the template keeps it as `gitignore`. */
@@ -59,6 +60,9 @@ function projectPackage(name: string) {
       [own.name]: `^${own.version}`,
       zod: own.dependencies.zod,
     },
+    // Install scripts of Conveyor's dependencies that are not needed (prebuilt binaries come as
+    // optional dependencies): reviewed and denied, so npm neither runs them nor warns about them.
+    allowScripts: own.allowScripts,
     devDependencies: {
       '@types/node': '^22.0.0',
       tsx: own.dependencies.tsx,

@@ -1,6 +1,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { findChromium } from '../helpers/chromium.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { ADMIN, diamond, failing, seedModel, startApiFixture, type ApiFixture } from '../api/api-fixture.ts';
 
@@ -17,7 +18,7 @@ test.before(async () => {
   api = await startApiFixture(redis, [diamond(gates), failing()]);
   await seedModel(api.registry);
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: findChromium(),
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });
