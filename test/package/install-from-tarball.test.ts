@@ -99,21 +99,26 @@ test.serial('validate type-checks with the project\'s tsconfig: a wrong upstream
       "export default definePipeline({ id: 'typos', params: z.object({ rows: z.number().default(1) }) })",
       "  .step('extract', async () => ({ rows: [1, 2] }))",
       "  .step('count', { needs: ['extract'] }, async ({ upstream }) => upstream.extract.rowz.length)",
-      "  .step('shout', { needs: ['extract'] }, async ({ params }) => params.rows.toUpperCase());",
+      "  .step('shout', { needs: ['extract'] }, async ({ params }) => params.rows.toUpperCase())",
+      "  .step('lost', { needs: ['extrakt'] }, async () => 1);",
       '',
     ].join('\n'),
   );
   const failed = await conveyor(['validate', '--json']);
   t.is(failed.code, 1);
   const errors = (JSON.parse(failed.stdout).errors as { file: string; line?: number; column?: number; code: string; message: string }[]).filter((e) => e.code === 'TYPE');
-  t.deepEqual(errors.map((e) => [e.file, e.line, e.column]), [['pipelines/typos.ts', 5, 83], ['pipelines/typos.ts', 6, 76]]);
+  // upstream field, params type, needs entry: one error each, at its expression
+  t.deepEqual(errors.map((e) => [e.file, e.line]), [['pipelines/typos.ts', 5], ['pipelines/typos.ts', 6], ['pipelines/typos.ts', 7]]);
+  t.deepEqual(errors.slice(0, 2).map((e) => e.column), [83, 76]);
   t.regex(errors[0].message, /^pipelines\/typos\.ts:5:83: TS\d+: Property 'rowz' does not exist/);
+  t.regex(errors[2].message, /^pipelines\/typos\.ts:7:\d+: TS\d+: Type '"extrakt"' is not assignable/);
 
-  writeFileSync(bad, readFileSync(bad, 'utf8').replace("needs: ['extract'] }, async ({ upstream })", "needs: ['extrakt'] }, async ({ upstream })"));
   const text = await conveyor(['validate']);
   t.is(text.code, 1);
-  t.regex(text.stderr, /pipelines\/typos\.ts:5:\d+: TS\d+: Type '"extrakt"' is not assignable/);
+  t.regex(text.stderr, /✗ pipelines\/typos\.ts:5:83: TS\d+: Property 'rowz'/);
+  t.regex(text.stderr, /✗ pipelines\/typos\.ts:6:76: TS\d+: Property 'toUpperCase' does not exist on type 'number'/);
   const skipped = await conveyor(['validate', '--no-typecheck', '--json']);
+  t.deepEqual(JSON.parse(skipped.stdout).typecheck, { status: 'skipped', reason: '--no-typecheck' });
   t.false(JSON.parse(skipped.stdout).errors.some((e: { code: string }) => e.code === 'TYPE'));
   rmSync(bad);
 });
