@@ -60,7 +60,9 @@ test.after.always(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-test.serial('pack, init outside the repository, install from the tarball', async (t) => {
+let tarball = '';
+
+test.serial('npm pack: compiled JavaScript, declarations, run-time files; no sources or tests', async (t) => {
   const packed = await run(NPM, ['pack', '--pack-destination', work, '--json'], REPO);
   t.is(packed.code, 0, packed.stderr);
   const [{ filename, files }] = JSON.parse(packed.stdout.slice(packed.stdout.indexOf('['))) as [{ filename: string; files: { path: string }[] }];
@@ -69,14 +71,17 @@ test.serial('pack, init outside the repository, install from the tarball', async
     t.true(paths.includes(expected), `tarball has ${expected}`);
   }
   t.false(paths.some((p) => p.startsWith('src/') || p.startsWith('test/') || p.endsWith('.tsbuildinfo')), 'no sources, tests or build state in the tarball');
+  tarball = join(work, filename);
+});
 
+test.serial('conveyor init outside the repository, then npm install of the tarball: no engine or install-script warnings', async (t) => {
   const init = await run(process.execPath, [join(REPO, 'bin/conveyor.js'), 'init', project], work);
   t.is(init.code, 0, init.stderr);
   t.regex(init.stdout, /npm install && npx conveyor dev --run example-training/);
   // The scaffold depends on the published version; here it is the tarball just packed.
   const manifest = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8'));
   t.is(manifest.dependencies['conveyor-mlops'], `^${JSON.parse(readFileSync('package.json', 'utf8')).version}`);
-  manifest.dependencies['conveyor-mlops'] = `file:${join(work, filename)}`;
+  manifest.dependencies['conveyor-mlops'] = `file:${tarball}`;
   writeFileSync(join(project, 'package.json'), JSON.stringify(manifest, null, 2));
 
   const install = await run(NPM, ['install', '--no-audit', '--no-fund', '--prefer-offline'], project, 300_000);
@@ -85,14 +90,18 @@ test.serial('pack, init outside the repository, install from the tarball', async
   if (Number(process.versions.node.split('.')[0]) >= 22) t.notRegex(install.stderr, /EBADENGINE/, 'no engine warnings on a supported Node');
 });
 
-test.serial('validate type-checks with the project\'s tsconfig: a wrong upstream field, needs entry or params type is an error at file:line:column', async (t) => {
+// One type check per test (each is a tsc program over the pipelines and their imports).
+test.serial('validate type-checks the scaffold with the project\'s tsconfig and passes', async (t) => {
   const ok = await conveyor(['validate', '--json']);
   t.is(ok.code, 0, `${ok.stdout}\n${ok.stderr}`);
   t.deepEqual(JSON.parse(ok.stdout).typecheck, { status: 'checked' });
+});
 
-  const bad = join(project, 'pipelines/typos.ts');
+const typos = join(project, 'pipelines/typos.ts');
+
+test.serial('validate --json: a wrong upstream field, params type or needs entry is a TYPE error at file:line:column', async (t) => {
   writeFileSync(
-    bad,
+    typos,
     [
       "import { z } from 'zod';",
       "import { definePipeline } from 'conveyor-mlops';",
@@ -112,7 +121,9 @@ test.serial('validate type-checks with the project\'s tsconfig: a wrong upstream
   t.deepEqual(errors.slice(0, 2).map((e) => e.column), [83, 76]);
   t.regex(errors[0].message, /^pipelines\/typos\.ts:5:83: TS\d+: Property 'rowz' does not exist/);
   t.regex(errors[2].message, /^pipelines\/typos\.ts:7:\d+: TS\d+: Type '"extrakt"' is not assignable/);
+});
 
+test.serial('validate (text) prints the same errors at file:line:column; --no-typecheck skips the check', async (t) => {
   const text = await conveyor(['validate']);
   t.is(text.code, 1);
   t.regex(text.stderr, /✗ pipelines\/typos\.ts:5:83: TS\d+: Property 'rowz'/);
@@ -120,7 +131,7 @@ test.serial('validate type-checks with the project\'s tsconfig: a wrong upstream
   const skipped = await conveyor(['validate', '--no-typecheck', '--json']);
   t.deepEqual(JSON.parse(skipped.stdout).typecheck, { status: 'skipped', reason: '--no-typecheck' });
   t.false(JSON.parse(skipped.stdout).errors.some((e: { code: string }) => e.code === 'TYPE'));
-  rmSync(bad);
+  rmSync(typos);
 });
 
 test.serial('the scaffold\'s own npm test passes', async (t) => {
