@@ -83,7 +83,7 @@ async function runDev(base: Config, opts: { concurrency: number; port: number; r
   await embedded?.stop();
 }
 
-/** The first free port at or after `port` on 127.0.0.1 (a second `conveyor dev` does not collide). */
+/** The first free port at or after `port` on 127.0.0.1 (another program may hold 8080; the URL printed says which). */
 async function freePortFrom(port: number): Promise<number> {
   const { createServer } = await import('node:net');
   for (let candidate = port; candidate < port + 50; candidate++) {
