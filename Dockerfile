@@ -5,7 +5,7 @@
 #   docker build -t conveyor .
 #   docker run --rm -e REDIS_URL=redis://redis:6379 conveyor run iris-training --wait
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 # --- deps: the full dependency tree, for the checks below ----------------------------------------
 FROM ${NODE_IMAGE} AS deps

@@ -2,9 +2,10 @@
 export { createRuntime, type Runtime } from './runtime.ts';
 export { startWorkerHost, queuesOf, type WorkerHost } from './worker-host.ts';
 export { loadPipelines, resolvePipeline, type LoadedPipelines, type LoadProblem } from './pipeline-loader.ts';
+export { typecheckPipelines, type TypecheckResult } from './typecheck.ts';
 export { startEmbeddedRedis, type EmbeddedRedis } from './embedded-redis.ts';
 export { createLogger } from './logger.ts';
-export { readDevState, writeDevState, clearDevState } from './dev-discovery.ts';
+export { readDevState, inspectDevState, claimDevState, writeDevState, clearDevState, devStatePath } from './dev-discovery.ts';
 export { renderDag, validateDag, type GraphFormat } from '../graph/index.ts';
 export { liveWorkers } from '../redis/worker-presence.ts';
 export type { RunView, StepView } from '../engine/run-view.ts';

@@ -11,6 +11,7 @@ import { DEFAULT_IMPORT_TIMEOUT_MS, ImportProbe } from './import-probe.ts';
 import { ensureTypeScriptLoader } from './typescript-loader.ts';
 import { setCodeVersion } from '../dsl/code-version.ts';
 import { computeCodeVersion } from './code-version.ts';
+import { missingPackage } from './missing-package.ts';
 
 export interface LoadProblem {
   file: string;
@@ -42,12 +43,7 @@ const PIPELINE_EXTENSIONS = new Set(['.ts', '.mts', '.js', '.mjs']);
 export async function loadPipelines(target: string, options: LoadOptions = {}): Promise<LoadedPipelines> {
   const path = resolve(target);
   if (!existsSync(path)) throw new NotFoundError('pipelines folder or file', target);
-  const files = statSync(path).isDirectory()
-    ? readdirSync(path)
-        .filter((f) => PIPELINE_EXTENSIONS.has(extname(f)) && !f.endsWith('.d.ts') && !f.startsWith('_') && !/\.test\.[mc]?[jt]s$/.test(f))
-        .sort()
-        .map((f) => join(path, f))
-    : [path];
+  const files = pipelineFiles(path);
   const result: LoadedPipelines = { pipelines: [], files: new Map(), problems: [] };
   const timeoutMs = options.importTimeoutMs ?? DEFAULT_IMPORT_TIMEOUT_MS;
   const probe = timeoutMs > 0 ? new ImportProbe(files.map((f) => pathToFileURL(f).href), timeoutMs) : undefined;
@@ -79,6 +75,16 @@ function importTimeoutProblem(file: string, timeoutMs: number): LoadProblem {
     code: 'IMPORT_TIMEOUT',
     message: `${file}: importing did not finish within ${timeoutMs} ms (a loop or a top-level await that never settles?); skipped. The deadline is CONVEYOR_PIPELINE_IMPORT_TIMEOUT`,
   };
+}
+
+/** The pipeline files of a folder (helpers `_x.ts`, tests and declarations excluded), or the one file given. */
+export function pipelineFiles(path: string): string[] {
+  return statSync(path).isDirectory()
+    ? readdirSync(path)
+        .filter((f) => PIPELINE_EXTENSIONS.has(extname(f)) && !f.endsWith('.d.ts') && !f.startsWith('_') && !/\.test\.[mc]?[jt]s$/.test(f))
+        .sort()
+        .map((f) => join(path, f))
+    : [path];
 }
 
 async function importPipeline(file: string, shown: string): Promise<Pipeline<any, any>> {
@@ -120,6 +126,8 @@ function describeProblem(file: string, thrown: unknown, absolute = file): LoadPr
   // keep "file: message" and name the frame after it.
   let message = error instanceof ConveyorError && error.message.startsWith(file) ? error.message : position?.text ? `${at}: ${text}` : `${file}: ${text}`;
   if (position && !position.text) message += ` (at ${at})`;
+  const missing = missingPackage(error);
+  if (missing) message = `${file}: ${missing}`;
   if (/Cannot require\(\) ES Module .* in a cycle/.test(error.message)) {
     message += ' (hint: the pipelines folder must be inside a package with "type": "module" in its package.json)';
   }

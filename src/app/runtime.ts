@@ -1,11 +1,10 @@
-import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Config } from '../config/schema.ts';
 import { Engine, type EngineEvent } from '../engine/engine.ts';
-import { checkEvictionPolicy, closeRedis, createRedis, waitForRedis, type ConnectOptions } from '../redis/connection.ts';
-import { ConfigError } from '../errors/conveyor-error.ts';
+import { closeRedis, createRedis } from '../redis/connection.ts';
+import { connectMainRedis, type RedisConnectOptions } from './redis-connect.ts';
 import { KeySpace } from '../redis/keys.ts';
 import { RunStore } from '../redis/run-store.ts';
 import { StepQueues } from '../redis/step-queues.ts';
@@ -34,30 +33,17 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export interface RuntimeOptions {
-  logger: Logger;
+export interface RuntimeOptions extends RedisConnectOptions {
   clock?: Clock;
   onEngineEvent?: (event: EngineEvent) => void;
-  connectTimeoutMs?: number;
-  /** One-shot commands: report a refused connection at once instead of waiting out the timeout. */
-  failFast?: boolean;
 }
 
 /** Connects to Redis (one-line error if unreachable), checks the eviction policy, wires the engine. */
 export async function createRuntime(config: Config, options: RuntimeOptions): Promise<Runtime> {
   const { logger } = options;
   const clock = options.clock ?? systemClock;
-  const connect: ConnectOptions = { logger, cluster: config.redisCluster, tlsCa: readTlsCa(config.redisTlsCa) };
-  const redis = createRedis(config.redisUrl, { ...connect, connectTimeoutMs: options.connectTimeoutMs });
+  const { redis, connect } = await connectMainRedis(config, options);
   const extras: Redis[] = [];
-  try {
-    await waitForRedis(redis, config.redisUrl, options.connectTimeoutMs ?? 5_000, { failFast: options.failFast });
-  } catch (error) {
-    redis.disconnect();
-    throw error;
-  }
-  const warning = await checkEvictionPolicy(redis);
-  if (warning) logger.warn(warning);
   const keys = new KeySpace(config.prefix);
   const store = new RunStore(redis, keys);
   const queueConnection = createRedis(config.redisUrl, { ...connect, blocking: true });
@@ -103,13 +89,4 @@ export async function createRuntime(config: Config, options: RuntimeOptions): Pr
       for (const client of [...extras, redis]) await closeRedis(client);
     },
   };
-}
-
-function readTlsCa(path: string | undefined): Buffer | undefined {
-  if (!path) return undefined;
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new ConfigError(`CONVEYOR_REDIS_TLS_CA: expected a readable PEM file, found ${path} (${(error as Error).message})`);
-  }
 }

@@ -1,15 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConveyorError, isConveyorError } from '../errors/index.ts';
-import { graphCommand, validateCommand } from './commands/pipelines.ts';
-import { cancelCommand, listRunsCommand, logsCommand, pruneCommand, retryCommand, runCommand, statusCommand } from './commands/runs.ts';
-import { workerCommand } from './commands/worker.ts';
-import { backfillCommand, schedulerCommand, schedulesCommand, triggerEventCommand } from './commands/scheduling.ts';
-import { modelsCommand } from './commands/models.ts';
-import { demoCommand, devCommand } from './commands/dev.ts';
-import { pipelinesListCommand } from './commands/pipelines-list.ts';
-import { serveCommand } from './commands/serve.ts';
-import { monitorCommand } from './commands/monitor.ts';
+import { commandsFor } from './command-table.ts';
 import { red } from './output.ts';
 
 /** Exit codes: 0 success, 1 failure (run failed, not found, Redis unreachable), 2 bad input. */
@@ -26,7 +18,8 @@ function packageVersion(): string {
   }
 }
 
-export function buildProgram(): Command {
+/** The program with the commands these arguments need (see command-table.ts). */
+export async function buildProgram(args: readonly string[] = []): Promise<Command> {
   const program = new Command('conveyor')
     .description('Typed TypeScript DAG pipelines for MLOps on Redis/BullMQ')
     .version(packageVersion(), '-V, --version', 'print the Conveyor version')
@@ -36,20 +29,12 @@ export function buildProgram(): Command {
     .option('--log-level <level>', 'debug | info | warn | error | silent')
     .showHelpAfterError()
     .configureOutput({ outputError: (text, write) => write(red(text)) });
-  for (const command of [
-    validateCommand(), graphCommand(), runCommand(), statusCommand(), listRunsCommand(), logsCommand(),
-    cancelCommand(), retryCommand(), pruneCommand(), workerCommand(), devCommand(), demoCommand(), serveCommand(),
-    schedulerCommand(), schedulesCommand(), backfillCommand(), triggerEventCommand(), modelsCommand(),
-  ]) {
-    program.addCommand(command);
-  }
-  program.addCommand(pipelinesListCommand());
-  program.addCommand(monitorCommand());
+  for (const command of await commandsFor(args)) program.addCommand(command);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
-  const program = buildProgram();
+  const program = await buildProgram(argv.slice(2));
   program.exitOverride((err) => {
     // commander's own usage errors (unknown option, missing argument) → 2; --help / --version → 0
     throw Object.assign(new ConveyorError('VALIDATION', err.message), { exitCode: err.exitCode === 0 ? 0 : 2, commander: true });

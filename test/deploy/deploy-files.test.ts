@@ -17,7 +17,7 @@ import type { MetricsHub } from '../../src/monitoring/metrics-hub.ts';
  */
 
 const defaults = loadConfig({}, {});
-const program = buildProgram();
+const program = await buildProgram();
 const commands = new Map(program.commands.map((c) => [c.name(), c]));
 const ENV = new Set(ENV_NAMES);
 const read = (path: string) => readFileSync(path, 'utf8');
@@ -60,9 +60,9 @@ const dockerfile = read('Dockerfile');
 const stages = dockerfile.split(/^FROM /m).slice(1).map((s) => `FROM ${s}`);
 const finalStage = stages[stages.length - 1];
 
-test('Dockerfile: node:20-bookworm-slim, full npm ci to check, npm ci --omit=dev at run time (tsx is a runtime dependency)', (t) => {
-  t.regex(dockerfile, /^ARG NODE_IMAGE=node:20-bookworm-slim$/m);
-  t.true(stages.every((s) => /^FROM (\$\{NODE_IMAGE\}|deps) AS /.test(s)), 'every stage builds on the node:20-bookworm-slim base');
+test('Dockerfile: node:22-bookworm-slim, full npm ci to check, npm ci --omit=dev at run time (tsx is a runtime dependency)', (t) => {
+  t.regex(dockerfile, /^ARG NODE_IMAGE=node:22-bookworm-slim$/m);
+  t.true(stages.every((s) => /^FROM (\$\{NODE_IMAGE\}|deps) AS /.test(s)), 'every stage builds on the node:22-bookworm-slim base');
   t.true(stages.some((s) => /RUN npm ci(?! --omit)/.test(s)), 'a stage installs the full tree');
   t.regex(finalStage, /RUN npm ci --omit=dev/);
   const pkg = JSON.parse(read('package.json'));

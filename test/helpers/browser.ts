@@ -1,9 +1,10 @@
 import { chromium, type Browser } from 'playwright-core';
+import { findChromium } from './chromium.ts';
 
-/** Debian's headless chromium (never a downloaded browser), quiet: no network of its own. */
+/** A locally installed headless Chromium (never a downloaded browser; see findChromium), quiet: no network of its own. */
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: findChromium(),
     headless: true,
     args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
   });

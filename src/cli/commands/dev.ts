@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { configFrom } from '../context.ts';
 import {
-  clearDevState, createLogger, createRuntime, engineLauncher, EventTriggers, loadPipelines, resolvePipeline, Scheduler, startApi,
+  claimDevState, clearDevState, createLogger, createRuntime, engineLauncher, EventTriggers, loadPipelines, resolvePipeline, Scheduler, startApi,
   startEmbeddedRedis, startWorkerHost, writeDevState, type EmbeddedRedis,
 } from '../../app/index.ts';
 import { hasRedisUrlInEnvironment, loadConfig, type Config } from '../../config/index.ts';
@@ -34,46 +34,56 @@ export function devCommand(): Command {
     .action(async (opts: { concurrency: number; port: number; run?: string; scheduler: boolean }, command: Command) => {
       // An interactive terminal: warnings and errors only, unless --log-level asks for more.
       const base = configFrom(command, { defaultLogLevel: 'warn' });
-      const loaded = await loadPipelines(base.pipelinesDir, { importTimeoutMs: base.pipelineImportTimeoutMs });
-      reportProblems(loaded);
-      if (loaded.pipelines.length === 0) throw new ConfigError(`no valid pipelines in ${base.pipelinesDir}`);
-      const { config, embedded } = await redisFor(base, hasExplicitRedis(command), true);
-      const api = await startApi({ config, pipelines: loaded.pipelines, insecureLocal: true, port: await freePortFrom(opts.port) });
-      const runtime = api.runtime;
-      const host = await startWorkerHost(runtime, { pipelines: loaded.pipelines, concurrency: opts.concurrency });
-      runtime.onEngineEvent(new EventTriggers(runtime, loaded.pipelines).onEngineEvent);
-      const scheduler = opts.scheduler
-        ? new Scheduler({ redis: runtime.redis, keys: runtime.keys, pipelines: loaded.pipelines, launcher: engineLauncher(runtime), clock: runtime.clock, logger: runtime.logger })
-        : undefined;
-      scheduler?.start();
-      writeDevState(config.dataDir, { redisUrl: config.redisUrl, apiUrl: api.url, pid: process.pid });
-      process.stdout.write(
-        [
-          `conveyor dev: Redis ${config.redisUrl}${embedded ? dim(' (embedded, data in .conveyor/redis)') : ''}`,
-          `  workers serving ${host.queues.join(', ')} for ${loaded.pipelines.map((p) => p.id).join(', ')}`,
-          `  scheduler ${scheduler ? 'on' : 'off'}; web UI and API: ${api.url}/ (no auth, 127.0.0.1 only)`,
-          `  in another terminal: npx conveyor run ${opts.run ?? loaded.pipelines[0].id} --wait`,
-          '  Ctrl-C to stop',
-          '',
-        ].join('\n'),
-      );
-      if (opts.run) {
-        const { pipeline } = await resolvePipeline(opts.run, base.pipelinesDir);
-        const { runId } = await runtime.engine.trigger(pipeline, { trigger: { type: 'manual', by: 'dev --run' } });
-        process.stdout.write(`run ${runId} of ${pipeline.id}\n`);
-        const view = await follow(runtime, runId, true);
-        process.stdout.write(`${describeRun(view)}\n\nopen the run in the UI: ${api.url}/#/runs/${runId}\n`);
+      const { removedStalePid } = claimDevState(base.dataDir);
+      if (removedStalePid !== undefined) process.stderr.write(dim(`removed the state file of an earlier conveyor dev (pid ${removedStalePid}) that no longer runs\n`));
+      try {
+        await runDev(base, opts, command);
+      } finally {
+        clearDevState(base.dataDir);
       }
-      await untilSignal();
-      await scheduler?.stop();
-      await host.stop(5_000);
-      await api.close();
-      clearDevState(config.dataDir);
-      await embedded?.stop();
     });
 }
 
-/** The first free port at or after `port` on 127.0.0.1 (a second `conveyor dev` does not collide). */
+/** Everything `conveyor dev` runs, once it holds the folder's dev state file. */
+async function runDev(base: Config, opts: { concurrency: number; port: number; run?: string; scheduler: boolean }, command: Command): Promise<void> {
+  const loaded = await loadPipelines(base.pipelinesDir, { importTimeoutMs: base.pipelineImportTimeoutMs });
+  reportProblems(loaded);
+  if (loaded.pipelines.length === 0) throw new ConfigError(`no valid pipelines in ${base.pipelinesDir}`);
+  const { config, embedded } = await redisFor(base, hasExplicitRedis(command), true);
+  const api = await startApi({ config, pipelines: loaded.pipelines, insecureLocal: true, port: await freePortFrom(opts.port) });
+  const runtime = api.runtime;
+  const host = await startWorkerHost(runtime, { pipelines: loaded.pipelines, concurrency: opts.concurrency });
+  runtime.onEngineEvent(new EventTriggers(runtime, loaded.pipelines).onEngineEvent);
+  const scheduler = opts.scheduler
+    ? new Scheduler({ redis: runtime.redis, keys: runtime.keys, pipelines: loaded.pipelines, launcher: engineLauncher(runtime), clock: runtime.clock, logger: runtime.logger })
+    : undefined;
+  scheduler?.start();
+  writeDevState(config.dataDir, { redisUrl: config.redisUrl, apiUrl: api.url, pid: process.pid });
+  process.stdout.write(
+    [
+      `conveyor dev: Redis ${config.redisUrl}${embedded ? dim(' (embedded, data in .conveyor/redis)') : ''}`,
+      `  workers serving ${host.queues.join(', ')} for ${loaded.pipelines.map((p) => p.id).join(', ')}`,
+      `  scheduler ${scheduler ? 'on' : 'off'}; web UI and API: ${api.url}/ (no auth, 127.0.0.1 only)`,
+      `  in another terminal: npx conveyor run ${opts.run ?? loaded.pipelines[0].id} --wait`,
+      '  Ctrl-C to stop',
+      '',
+    ].join('\n'),
+  );
+  if (opts.run) {
+    const { pipeline } = await resolvePipeline(opts.run, base.pipelinesDir);
+    const { runId } = await runtime.engine.trigger(pipeline, { trigger: { type: 'manual', by: 'dev --run' } });
+    process.stdout.write(`run ${runId} of ${pipeline.id}\n`);
+    const view = await follow(runtime, runId, true);
+    process.stdout.write(`${describeRun(view)}\n\nopen the run in the UI: ${api.url}/#/runs/${runId}\n`);
+  }
+  await untilSignal();
+  await scheduler?.stop();
+  await host.stop(5_000);
+  await api.close();
+  await embedded?.stop();
+}
+
+/** The first free port at or after `port` on 127.0.0.1 (another program may hold 8080; the URL printed says which). */
 async function freePortFrom(port: number): Promise<number> {
   const { createServer } = await import('node:net');
   for (let candidate = port; candidate < port + 50; candidate++) {

@@ -1,28 +1,33 @@
 import { Command, Option } from 'commander';
 import { configFrom } from '../context.ts';
-import { loadPipelines, renderDag, resolvePipeline, validateDag, type GraphFormat } from '../../app/index.ts';
+import { loadPipelines, renderDag, resolvePipeline, typecheckPipelines, validateDag, type GraphFormat } from '../../app/index.ts';
 import { printJson, red, green, dim } from '../output.ts';
 
 /** `conveyor validate [path]`: exit 0 when every pipeline is valid, 1 with the errors otherwise. */
 export function validateCommand(): Command {
   return new Command('validate')
-    .description('check pipeline files (syntax, ids, DAG, params defaults) without touching Redis')
+    .description('check pipeline files (syntax, ids, DAG, params defaults, types with the project\'s tsconfig) without touching Redis')
     .argument('[path]', 'pipelines folder or file (default: --pipelines / CONVEYOR_PIPELINES / ./pipelines)')
-    .option('--json', 'machine-readable result: { valid, pipelines: [...], errors: [{ file, line?, code, message }] }')
-    .action(async (path: string | undefined, opts: { json?: boolean }, command: Command) => {
+    .option('--json', 'machine-readable result: { valid, pipelines: [...], errors: [{ file, line?, column?, code, message }], typecheck }')
+    .option('--no-typecheck', 'skip the type check (tsc with the nearest tsconfig.json and the project\'s TypeScript)')
+    .action(async (path: string | undefined, opts: { json?: boolean; typecheck: boolean }, command: Command) => {
       const config = configFrom(command);
       const target = path ?? config.pipelinesDir;
       const loaded = await loadPipelines(target, { importTimeoutMs: config.pipelineImportTimeoutMs });
-      const valid = loaded.problems.length === 0;
+      const typecheck = opts.typecheck ? await typecheckPipelines(target) : ({ status: 'skipped', reason: '--no-typecheck' } as const);
+      const errors = [...loaded.problems, ...(typecheck.status === 'checked' ? typecheck.problems : [])];
+      const valid = errors.length === 0;
       if (opts.json) {
         printJson({
           valid,
           pipelines: loaded.pipelines.map((p) => ({ id: p.id, file: loaded.files.get(p.id), steps: p.spec.steps.length, dagHash: validateDag(p.spec).hash })),
-          errors: loaded.problems,
+          errors,
+          typecheck: typecheck.status === 'checked' ? { status: 'checked' } : typecheck,
         });
       } else {
         for (const p of loaded.pipelines) process.stdout.write(`${green('✓')} ${p.id} ${dim(`(${loaded.files.get(p.id)}, ${p.spec.steps.length} steps)`)}\n`);
-        for (const problem of loaded.problems) process.stderr.write(`${red('✗')} ${problem.message}\n`);
+        for (const problem of errors) process.stderr.write(`${red('✗')} ${problem.message}\n`);
+        if (typecheck.status === 'skipped' && opts.typecheck) process.stderr.write(dim(`types not checked: ${typecheck.reason}\n`));
         if (loaded.pipelines.length === 0 && valid) process.stderr.write(`no pipeline files found in ${target}\n`);
       }
       process.exitCode = valid && loaded.pipelines.length > 0 ? 0 : 1;

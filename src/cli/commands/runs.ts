@@ -1,7 +1,9 @@
 import { userInfo, hostname } from 'node:os';
 import { Command, Option } from 'commander';
-import { configFrom, withRuntime } from '../context.ts';
-import { liveWorkers, parseDuration, resolvePipeline, type Runtime, type RunView } from '../../app/index.ts';
+import { configFrom, withRunReader, withRuntime } from '../context.ts';
+// Direct module imports keep `status`, `runs` and `logs` free of BullMQ and fastify (see context.ts).
+import { resolvePipeline } from '../../app/pipeline-loader.ts';
+import type { Runtime, RunView } from '../../app/index.ts';
 import { ValidationError } from '../../errors/index.ts';
 import { collectParams, repeatable } from './params.ts';
 import { colorStatus, describeRun, dim, formatMs, printJson, statusMark, table, yellow } from '../output.ts';
@@ -68,7 +70,7 @@ export function statusCommand(): Command {
     .argument('<runId>')
     .option('--json', 'print { id, pipeline, status, params, steps: { <name>: { status, attempts, output, error } }, ... }')
     .action(async (runId: string, opts: { json?: boolean }, command: Command) => {
-      await withRuntime(command, async (runtime) => {
+      await withRunReader(command, async (runtime) => {
         const view = await runtime.engine.getRun(runId);
         if (opts.json) printJson(view);
         else process.stdout.write(`${describeRun(view)}\n`);
@@ -84,7 +86,7 @@ export function listRunsCommand(): Command {
     .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 20)
     .option('--json', 'print a JSON array of runs')
     .action(async (opts: { pipeline?: string; status?: 'queued'; limit: number; json?: boolean }, command: Command) => {
-      await withRuntime(command, async (runtime) => {
+      await withRunReader(command, async (runtime) => {
         const runs = await runtime.engine.listRuns({ pipeline: opts.pipeline, status: opts.status, limit: opts.limit });
         if (opts.json) return printJson(runs);
         if (runs.length === 0) return void process.stdout.write('no runs\n');
@@ -112,7 +114,7 @@ export function logsCommand(): Command {
     .option('--step <name>', 'only this step')
     .option('--json', 'print JSON lines')
     .action(async (runId: string, opts: { step?: string; json?: boolean }, command: Command) => {
-      await withRuntime(command, async (runtime) => {
+      await withRunReader(command, async (runtime) => {
         await runtime.engine.getRun(runId); // NotFoundError for an unknown run
         for (let offset = 0; ; offset += 1000) {
           const entries = await runtime.store.readLogs(runId, offset, 1000);
@@ -170,6 +172,7 @@ export function pruneCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (opts: { olderThan?: string; json?: boolean }, command: Command) => {
       await withRuntime(command, async (runtime) => {
+        const { parseDuration } = await import('../../app/index.ts');
         const ms = opts.olderThan ? parseDuration(opts.olderThan) : runtime.config.retentionMs;
         if (ms === undefined) throw new ValidationError(`--older-than: expected a duration like 7d or 12h, found "${opts.olderThan}"`);
         const removed = await runtime.store.pruneFinished(Date.now() - ms);
@@ -184,7 +187,7 @@ export function pruneCommand(): Command {
  * rather than letting `--wait` hang silently.
  */
 async function warnAboutUnservedQueues(runtime: Runtime, queues: string[]): Promise<void> {
-  const workers = await liveWorkers(runtime.redis, runtime.keys);
+  const workers = await runtime.liveWorkers();
   const served = new Set(workers.flatMap((w) => w.queues));
   const missing = [...new Set(queues)].filter((q) => !served.has(q));
   if (missing.length === 0) return;

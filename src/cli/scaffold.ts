@@ -1,0 +1,72 @@
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../errors/index.ts';
+
+/** templates/project/ of this package (the same depth from src/cli/ and dist/cli/). */
+const TEMPLATE = fileURLToPath(new URL('../../templates/project/', import.meta.url));
+const OWN_PACKAGE = fileURLToPath(new URL('../../package.json', import.meta.url));
+
+interface OwnPackage {
+  name: string;
+  version: string;
+  dependencies: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  allowScripts?: Record<string, boolean>;
+}
+
+/** npm drops `.gitignore` from published tarballs, so the template keeps it as `gitignore`. */
+const RENAMED: Record<string, string> = { gitignore: '.gitignore' };
+
+/** The files `conveyor init` writes, relative to the project folder. */
+export function scaffoldFiles(): string[] {
+  const walk = (dir: string): string[] =>
+    readdirSync(join(TEMPLATE, dir), { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, RENAMED[e.name] ?? e.name)]));
+  return [...walk(''), 'package.json'].sort();
+}
+
+/**
+ * Writes a new project into `dir`: the template plus a package.json that depends on this version of
+ * Conveyor and the versions of zod and tsx it was tested with. Refuses to overwrite any file.
+ */
+export function scaffoldProject(dir: string): { dir: string; name: string; files: string[] } {
+  const target = resolve(dir);
+  const files = scaffoldFiles();
+  const existing = files.filter((f) => existsSync(join(target, f)));
+  if (existing.length > 0) throw new ConfigError(`conveyor init: ${relative(process.cwd(), target) || '.'} already has ${existing.join(', ')}; choose an empty folder`);
+  const name = basename(target).toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[._-]+/, '') || 'pipelines';
+  mkdirSync(target, { recursive: true });
+  cpSync(TEMPLATE, target, { recursive: true });
+  for (const [from, to] of Object.entries(RENAMED)) if (existsSync(join(target, from))) renameSync(join(target, from), join(target, to));
+  const readme = join(target, 'README.md');
+  writeFileSync(readme, readFileSync(readme, 'utf8').replaceAll('{{name}}', name));
+  writeFileSync(join(target, 'package.json'), `${JSON.stringify(projectPackage(name), null, 2)}\n`);
+  return { dir: target, name, files };
+}
+
+function projectPackage(name: string) {
+  const own = JSON.parse(readFileSync(OWN_PACKAGE, 'utf8')) as OwnPackage;
+  return {
+    name,
+    version: '0.1.0',
+    private: true,
+    type: 'module',
+    scripts: {
+      dev: 'conveyor dev',
+      validate: 'conveyor validate',
+      test: 'node --import tsx --test test/example-training.test.ts',
+    },
+    dependencies: {
+      [own.name]: `^${own.version}`,
+      zod: own.dependencies.zod,
+    },
+    // Install scripts of Conveyor's dependencies that are not needed (prebuilt binaries come as
+    // optional dependencies): reviewed and denied, so npm neither runs them nor warns about them.
+    allowScripts: own.allowScripts,
+    devDependencies: {
+      '@types/node': '^22.0.0',
+      tsx: own.dependencies.tsx,
+      typescript: `^${own.devDependencies?.typescript ?? '5.9'}`,
+    },
+  };
+}
