@@ -43,6 +43,7 @@ export function loadConfig(overrides: Partial<Record<keyof typeof ENV_SCHEMA.sha
     apiAdminTokens: e.CONVEYOR_API_TOKEN ? [e.CONVEYOR_API_TOKEN] : [],
     apiReadTokens: splitList(e.CONVEYOR_API_READ_TOKENS),
     metricsPort: e.CONVEYOR_METRICS_PORT,
+    metricsHost: e.CONVEYOR_METRICS_HOST,
     failureWebhook: e.CONVEYOR_FAILURE_WEBHOOK,
     secretsFile: e.CONVEYOR_SECRETS_FILE,
   });

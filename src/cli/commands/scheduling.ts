@@ -32,7 +32,7 @@ export function schedulerCommand(): Command {
       if (loaded.pipelines.length === 0) throw new ConfigError('no valid pipelines: nothing to schedule');
       const runtime = await openRuntime(command);
       // /metrics and /healthz on CONVEYOR_METRICS_PORT (tick lateness, skipped and caught-up ticks).
-      const metrics = await attachMetrics(runtime, { onServeError: 'warn' });
+      const metrics = await attachMetrics(runtime, { pipelines: loaded.pipelines, onServeError: 'warn' });
       const scheduler = new Scheduler({
         redis: runtime.redis, keys: runtime.keys, pipelines: loaded.pipelines, launcher: engineLauncher(runtime),
         clock: runtime.clock, logger: runtime.logger, intervalMs: opts.interval,
