@@ -12,10 +12,15 @@
  *   P:run:{<runId>}:info     hash   step -> JSON: attempts, token, worker, timings, error, reason
  *   P:run:{<runId>}:logs     list   structured log entries (JSON)
  *   P:run:{<runId>}:items    hash   map instance `step[i]` -> its item (JSON)
+ *   P:{P-g}:runs[:p:<pipeline>][:s:<bucket>]  zset  runId -> created-at ms (list indexes, see runIndexKeys)
  *
  * Every key of one run shares the hash tag `{<runId>}`, so each run-scoped Lua script works on Redis
  * Cluster and runs spread over the cluster's nodes. Global indexes share their own tag.
  */
+/** Status buckets of the run list indexes: `active` (queued or running) and each final status. */
+export const RUN_INDEX_BUCKETS = ['active', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunIndexBucket = (typeof RUN_INDEX_BUCKETS)[number];
+
 export interface RunKeys {
   run: string;
   dag: string;
@@ -71,6 +76,23 @@ export class KeySpace {
   /** zset runId -> created-at ms, per pipeline. */
   pipelineRuns(pipelineId: string): string {
     return `${this.globalTag}:runs:p:${pipelineId}`;
+  }
+  /**
+   * zset runId -> created-at ms of the runs in one status bucket, over all pipelines or for one.
+   * `active` holds queued and running runs (the run scripts cannot touch global keys on Cluster, so
+   * the finer status is read from the run record); the final statuses are exact.
+   */
+  runStatusRuns(bucket: RunIndexBucket, pipelineId?: string): string {
+    return pipelineId === undefined ? `${this.globalTag}:runs:s:${bucket}` : `${this.globalTag}:runs:p:${pipelineId}:s:${bucket}`;
+  }
+  /**
+   * Every list index a run of this pipeline can be in (all share the global tag): the time index,
+   * the pipeline's, and each status bucket's. Deleting a run removes its id from all of them.
+   */
+  runIndexKeys(pipelineId: string | undefined): string[] {
+    const global = [this.runsIndex, ...RUN_INDEX_BUCKETS.map((b) => this.runStatusRuns(b))];
+    if (pipelineId === undefined) return global;
+    return [...global, this.pipelineRuns(pipelineId), ...RUN_INDEX_BUCKETS.map((b) => this.runStatusRuns(b, pipelineId))];
   }
   /** zset runId -> last-progress ms of runs not yet finished (what the reconciler looks at). */
   get activeRuns(): string {

@@ -136,3 +136,26 @@ test.serial('readable at 390px: no horizontal page scroll on runs, run and model
     { width: 390, height: 844 },
   );
 });
+
+test.serial('runs list: filters apply on submit (arrow keys do not navigate); a refresh keeps keyboard focus', async (t) => {
+  const { runId } = await api.runtime.engine.trigger(failing(), {});
+  await api.runtime.engine.waitForRun(runId, { timeoutMs: 20_000 });
+  await withPage(t, 'runs-filters', async (page) => {
+    await page.goto(`${api.url}/#/runs`);
+    await page.getByRole('link', { name: runId }).waitFor();
+    const status = page.getByLabel('Status');
+    await status.focus();
+    await page.keyboard.press('ArrowDown');
+    t.notRegex(page.url(), /status=/, 'moving through the select does not navigate');
+    await status.selectOption('failed');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/status=failed/);
+    await page.getByRole('link', { name: runId }).waitFor();
+    const statuses = await page.locator('tbody tr .badge').allTextContents();
+    t.true(statuses.length > 0 && statuses.every((s) => s.includes('failed')), statuses.join(','));
+
+    await page.getByRole('link', { name: runId }).focus();
+    for (let i = 0; i < 2; i++) await page.waitForResponse((r) => r.url().includes('/api/v1/runs?'));
+    t.is(await page.evaluate(() => document.activeElement?.textContent), runId, 'focus stays on the link across live refreshes');
+  });
+});

@@ -1,5 +1,5 @@
 import { userInfo, hostname } from 'node:os';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { configFrom, withRuntime } from '../context.ts';
 import { liveWorkers, parseDuration, resolvePipeline, type Runtime, type RunView } from '../../app/index.ts';
 import { ValidationError } from '../../errors/index.ts';
@@ -76,16 +76,25 @@ export function statusCommand(): Command {
     });
 }
 
+function parseInstant(value: string): number {
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) throw new InvalidArgumentError(`expected an ISO-8601 date or time (e.g. 2026-03-01T10:00Z), found "${value}"`);
+  return ms;
+}
+
 export function listRunsCommand(): Command {
   return new Command('runs')
     .description('list recent runs, newest first')
     .option('--pipeline <id>', 'only runs of this pipeline')
     .addOption(new Option('--status <status>', 'only runs in this status').choices(['queued', 'running', 'succeeded', 'failed', 'cancelled']))
+    .addOption(new Option('--trigger <type>', 'only runs started this way').choices(['manual', 'schedule', 'event', 'retry']))
+    .option('--from <time>', 'created at or after (ISO-8601, e.g. 2026-03-01 or 2026-03-01T10:00Z)', parseInstant)
+    .option('--to <time>', 'created at or before (ISO-8601)', parseInstant)
     .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 20)
     .option('--json', 'print a JSON array of runs')
-    .action(async (opts: { pipeline?: string; status?: 'queued'; limit: number; json?: boolean }, command: Command) => {
+    .action(async (opts: { pipeline?: string; status?: 'queued'; trigger?: string; from?: number; to?: number; limit: number; json?: boolean }, command: Command) => {
       await withRuntime(command, async (runtime) => {
-        const runs = await runtime.engine.listRuns({ pipeline: opts.pipeline, status: opts.status, limit: opts.limit });
+        const runs = await runtime.engine.listRuns({ pipeline: opts.pipeline, status: opts.status, trigger: opts.trigger, from: opts.from, to: opts.to, limit: opts.limit });
         if (opts.json) return printJson(runs);
         if (runs.length === 0) return void process.stdout.write('no runs\n');
         process.stdout.write(
