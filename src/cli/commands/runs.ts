@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { configFrom, withRuntime } from '../context.ts';
 import { liveWorkers, parseDuration, resolvePipeline, type Runtime, type RunView } from '../../app/index.ts';
 import { ValidationError } from '../../errors/index.ts';
-import { collectParams, repeatable } from './params.ts';
+import { checkParamNames, collectParams, readParamsSource, repeatable } from './params.ts';
 import { colorStatus, describeRun, dim, formatMs, printJson, statusMark, table, yellow } from '../output.ts';
 
 /** Exit code of `run --wait`: 0 succeeded, 1 failed or cancelled. */
@@ -14,14 +14,18 @@ export function runCommand(): Command {
     .description('trigger a run of a pipeline and print its id (with --wait: follow it to the end)')
     .argument('<pipeline>', 'pipeline id or path to a pipeline file')
     .option('-p, --param <key=value>', 'a run parameter (repeatable; values parsed as JSON when possible)', repeatable, [])
-    .option('--params-json <json>', 'all run parameters as one JSON object')
+    .option('--params-json <json>', 'all run parameters as one JSON object (@file reads a file, @- stdin)')
+    .option('--params-file <path>', 'all run parameters from a JSON file ("-": stdin)')
     .option('--wait', 'follow the run, showing each step; exit 0 if it succeeded, 1 otherwise')
     .option('--timeout <seconds>', 'with --wait: give up after this many seconds (exit 1)', Number)
     .option('--idempotency-key <key>', 'a repeat with the same key returns the same run instead of a new one')
     .option('--json', 'print JSON: { runId, created } (with --wait: the full run)')
-    .action(async (idOrPath: string, opts: { param: string[]; paramsJson?: string; wait?: boolean; timeout?: number; idempotencyKey?: string; json?: boolean }, command: Command) => {
-      const params = collectParams(opts.param, opts.paramsJson);
+    .action(async (idOrPath: string, opts: { param: string[]; paramsJson?: string; paramsFile?: string; wait?: boolean; timeout?: number; idempotencyKey?: string; json?: boolean }, command: Command) => {
+      if (opts.paramsJson !== undefined && opts.paramsFile !== undefined) throw new ValidationError('--params-json and --params-file: give one of them');
+      const [source, value] = opts.paramsFile !== undefined ? ['--params-file', opts.paramsFile] : ['--params-json', opts.paramsJson];
+      const params = collectParams(opts.param, value === undefined ? undefined : readParamsSource(source, value), source);
       const { pipeline } = await resolvePipeline(idOrPath, configFrom(command).pipelinesDir);
+      checkParamNames(pipeline.paramsSchema, params, pipeline.id);
       await withRuntime(command, async (runtime) => {
         const runId = opts.idempotencyKey ? `k.${pipeline.id}.${opts.idempotencyKey.replace(/[^A-Za-z0-9_-]/g, '_')}` : undefined;
         const { runId: id, created } = await runtime.engine.trigger(pipeline, {
@@ -122,15 +126,28 @@ export function logsCommand(): Command {
     .option('--json', 'print JSON lines')
     .action(async (runId: string, opts: { step?: string; json?: boolean }, command: Command) => {
       await withRuntime(command, async (runtime) => {
-        await runtime.engine.getRun(runId); // NotFoundError for an unknown run
+        const view = await runtime.engine.getRun(runId); // NotFoundError for an unknown run
+        const names = Object.keys(view.steps);
+        // A map step's name selects all its items (`score` → `score[0]`, `score[1]`...).
+        const selected = (step: string) => !opts.step || step === opts.step || step.startsWith(`${opts.step}[`);
+        if (opts.step && !names.some(selected)) {
+          const bases = [...new Set(names.map((n) => n.replace(/\[\d+\]$/, '')))];
+          throw new ValidationError(`run ${runId} has no step "${opts.step}" (steps: ${bases.join(', ')})`);
+        }
+        const print = (e: { t: number; level: string; step: string; attempt: number; msg: string; fields?: unknown }) => {
+          if (opts.json) process.stdout.write(`${JSON.stringify(e)}\n`);
+          else process.stdout.write(`${new Date(e.t).toISOString()} ${e.level.padEnd(5)} ${e.step}#${e.attempt} ${e.msg}${e.fields ? ` ${dim(JSON.stringify(e.fields))}` : ''}\n`);
+        };
         for (let offset = 0; ; offset += 1000) {
           const entries = await runtime.store.readLogs(runId, offset, 1000);
-          for (const e of entries) {
-            if (opts.step && e.step !== opts.step) continue;
-            if (opts.json) process.stdout.write(`${JSON.stringify(e)}\n`);
-            else process.stdout.write(`${new Date(e.t).toISOString()} ${e.level.padEnd(5)} ${e.step}#${e.attempt} ${e.msg}${e.fields ? ` ${dim(JSON.stringify(e.fields))}` : ''}\n`);
-          }
+          for (const e of entries) if (selected(e.step)) print(e);
           if (entries.length < 1000) break;
+        }
+        // The error that ended a step's last attempt is not a log line the step wrote: add it.
+        for (const [step, state] of Object.entries(view.steps)) {
+          if (!state.error || !selected(step)) continue;
+          const t = Date.parse(state.finishedAt ?? view.createdAt);
+          print({ t, level: 'error', step, attempt: state.attempts, msg: `attempt ${state.attempts} failed: ${state.error.message}`, fields: state.error.name ? { name: state.error.name } : undefined });
         }
       });
     });
