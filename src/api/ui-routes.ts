@@ -30,5 +30,7 @@ export function registerUi(app: FastifyInstance): void {
     return reply.type(file.type).header('content-security-policy', CSP).header('cache-control', 'no-cache').send(file.body);
   };
   app.get('/', send('index.html'));
+  // Browsers ask for /favicon.ico whatever the page links: answer with the same icon.
+  app.get('/favicon.ico', send('favicon.svg'));
   app.get<{ Params: { file: string } }>('/ui/:file', async (request, reply) => send(request.params.file)(request, reply));
 }

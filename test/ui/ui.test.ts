@@ -159,3 +159,36 @@ test.serial('runs list: filters apply on submit (arrow keys do not navigate); a 
     t.is(await page.evaluate(() => document.activeElement?.textContent), runId, 'focus stays on the link across live refreshes');
   });
 });
+
+test.serial('favicon exists; responses are gzip-compressed; every time says its zone and a toggle switches UTC/local', async (t) => {
+  for (const path of ['/favicon.ico', '/ui/favicon.svg']) {
+    const res = await fetch(`${api.url}${path}`);
+    t.is(res.status, 200, path);
+    t.regex(res.headers.get('content-type') ?? '', /image\/svg\+xml/);
+  }
+  for (const path of ['/ui/runs.js', '/api/v1/openapi.json']) {
+    const res = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${ADMIN}`, 'accept-encoding': 'gzip' } });
+    t.is(res.status, 200, path);
+    t.is(res.headers.get('content-encoding'), 'gzip', path);
+    t.regex(res.headers.get('vary') ?? '', /accept-encoding/i);
+    t.true((await res.text()).length > 0, 'fetch decodes it');
+  }
+  const { runId } = await api.runtime.engine.trigger(failing(), {});
+  await api.runtime.engine.waitForRun(runId, { timeoutMs: 20_000 });
+  await withPage(t, 'time-zone', async (page) => {
+    await page.goto(`${api.url}/#/runs`);
+    const created = page.locator(`tr[data-run="${runId}"] td`).nth(4);
+    await created.waitFor();
+    const toggle = page.locator('#time-zone');
+    if (/Times: UTC/.test((await toggle.textContent()) ?? '')) await toggle.click();
+    await toggle.click();
+    await page.locator('#time-zone', { hasText: 'Times: UTC' }).waitFor();
+    await page.locator(`tr[data-run="${runId}"] td`, { hasText: 'UTC' }).waitFor();
+    t.regex((await created.textContent()) ?? '', /UTC$/);
+    await toggle.click();
+    await page.locator('#time-zone', { hasText: 'Times: local' }).waitFor();
+    await page.locator(`tr[data-run="${runId}"]`).waitFor();
+    // The browser runs in some zone; whichever it is, the text names it (UTC, GMT+1, PST...).
+    t.regex((await page.locator(`tr[data-run="${runId}"] td`).nth(4).textContent()) ?? '', /(UTC|GMT|[A-Z]{3,4})[+-]?\d*$/);
+  });
+});
