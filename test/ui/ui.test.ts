@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { ADMIN, diamond, failing, seedModel, startApiFixture, type ApiFixture } from '../api/api-fixture.ts';
@@ -190,5 +190,37 @@ test.serial('favicon exists; responses are gzip-compressed; every time says its 
     await page.locator(`tr[data-run="${runId}"]`).waitFor();
     // The browser runs in some zone; whichever it is, the text names it (UTC, GMT+1, PST...).
     t.regex((await page.locator(`tr[data-run="${runId}"] td`).nth(4).textContent()) ?? '', /(UTC|GMT|[A-Z]{3,4})[+-]?\d*$/);
+  });
+});
+
+const AXE_SOURCE = readFileSync('node_modules/axe-core/axe.min.js', 'utf8');
+
+/** axe-core, injected into the page: serious and critical violations, as "rule: target" lines. */
+async function axeViolations(page: Page): Promise<string[]> {
+  // Evaluated through the DevTools protocol: the page's CSP (script-src 'self') blocks an injected <script>.
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate(async () => (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe.run());
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}): ${n.target.join(' ')}`));
+}
+
+test.serial('axe-core reports no serious or critical violation on any page', async (t) => {
+  const { runId } = await api.runtime.engine.trigger(failing(), {});
+  await api.runtime.engine.waitForRun(runId, { timeoutMs: 20_000 });
+  await withPage(t, 'axe', async (page) => {
+    const found: string[] = [];
+    for (const [hash, ready] of [
+      ['#/runs', 'tbody tr'],
+      [`#/runs/${runId}`, 'svg.dag .node'],
+      ['#/pipelines', 'main h1'],
+      ['#/pipelines/diamond', 'main h1'],
+      ['#/models', 'main h1'],
+      ['#/models/churn', 'main h1'],
+      ['#/queues', 'main h1'],
+    ] as const) {
+      await page.goto(`${api.url}/${hash}`);
+      await page.locator(ready).first().waitFor();
+      found.push(...(await axeViolations(page)).map((v) => `${hash} ${v}`));
+    }
+    t.deepEqual(found, []);
   });
 });

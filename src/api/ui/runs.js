@@ -163,7 +163,7 @@ export async function runPage(main, runId) {
         h('dt', {}, 'Started'), h('dd', {}, fmtTime(st.startedAt)),
         h('dt', {}, 'Duration'), h('dd', {}, fmtDuration(st.durationMs)),
         st.reason ? [h('dt', {}, 'Reason'), h('dd', {}, st.reason)] : null),
-      st.error ? [h('h3', {}, 'Error'), h('pre', { id: 'step-error' }, `${st.error.name ?? 'Error'}: ${st.error.message}${st.error.stack ? `\n\n${st.error.stack}` : ''}`)] : null,
+      st.error ? [h('h3', {}, 'Error'), h('pre', { id: 'step-error', tabindex: '0', 'aria-label': 'Step error' }, `${st.error.name ?? 'Error'}: ${st.error.message}${st.error.stack ? `\n\n${st.error.stack}` : ''}`)] : null,
       st.output !== undefined ? [h('h3', {}, 'Output'), h('pre', { id: 'step-output' }, pretty(st.output))] : null,
       h('h3', {}, 'Logs ', h('span', { class: 'muted' }, run.status === 'running' || run.status === 'queued' ? '(live)' : '')),
       h('pre', { class: 'logs', id: 'step-logs' }, lines.length
