@@ -224,3 +224,21 @@ test.serial('axe-core reports no serious or critical violation on any page', asy
     t.deepEqual(found, []);
   });
 });
+
+test.serial('the run page downloads the run once (the event stream carries it), not also from GET /runs/:id', async (t) => {
+  const { runId } = await api.runtime.engine.trigger(failing(), {});
+  await api.runtime.engine.waitForRun(runId, { timeoutMs: 20_000 });
+  await withPage(t, 'run-once', async (page) => {
+    const requests: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes(`/api/v1/runs/${runId}`)) requests.push(new URL(r.url()).pathname);
+    });
+    await page.goto(`${api.url}/#/runs/${runId}`);
+    await page.locator('svg.dag .node[data-step="validate"][data-status="failed"]').waitFor();
+    await page.locator('#run-status', { hasText: 'failed' }).waitFor();
+    t.deepEqual(requests.sort(), [`/api/v1/runs/${runId}/events`, `/api/v1/runs/${runId}/graph`]);
+    await page.goto(`${api.url}/#/runs/r-no-such-run`);
+    await page.locator('[role="alert"]').waitFor();
+    t.regex((await page.locator('[role="alert"]').textContent()) ?? '', /r-no-such-run/);
+  });
+});

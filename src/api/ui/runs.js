@@ -89,8 +89,22 @@ function patchRows(body, rows) {
 }
 
 export async function runPage(main, runId) {
-  let run = await api('GET', `/runs/${encodeURIComponent(runId)}`);
-  const graph = await api('GET', `/runs/${encodeURIComponent(runId)}/graph`);
+  // The run comes once, as the event stream's first `run` event (not also from GET /runs/:id):
+  // events that arrive before the page is built wait in `early`.
+  let onRunEvent = null;
+  const early = [];
+  let close = () => {};
+  let run = await new Promise((resolve, reject) => {
+    close = stream(`/runs/${encodeURIComponent(runId)}/events`, (event, data) => {
+      if (onRunEvent) onRunEvent(event, data);
+      else if (event === 'run' && early.length === 0) resolve(data);
+      else early.push([event, data]);
+    }, reject);
+  });
+  const graph = await api('GET', `/runs/${encodeURIComponent(runId)}/graph`).catch((error) => {
+    close();
+    throw error;
+  });
   let selected = Object.entries(run.steps).find(([, st]) => st.status === 'failed')?.[0] ?? null;
   const logs = [];
   const dag = dagView(graph, { onSelect: (step) => select(step) });
@@ -182,23 +196,24 @@ export async function runPage(main, runId) {
     dag.select(step);
     renderDetail();
   }
-  let close = () => {};
+  onRunEvent = (event, data) => {
+    if (event === 'run') {
+      run = data;
+      refresh();
+    } else if (event === 'log') {
+      logs.push(...data.entries);
+      renderDetail();
+    }
+  };
+  // After a retry the finished run's stream has ended: open a new one (its first `run` is the retried run).
   const connect = () => {
     close();
     logs.length = 0;
-    close = stream(`/runs/${encodeURIComponent(runId)}/events`, (event, data) => {
-      if (event === 'run') {
-        run = data;
-        refresh();
-      } else if (event === 'log') {
-        logs.push(...data.entries);
-        renderDetail();
-      }
-    });
+    close = stream(`/runs/${encodeURIComponent(runId)}/events`, (event, data) => onRunEvent(event, data));
   };
   refresh();
   if (selected) dag.select(selected);
-  connect();
+  for (const [event, data] of early.splice(0)) onRunEvent(event, data);
   const tick = setInterval(() => {
     if (run.status === 'running') renderGantt();
   }, 1000);

@@ -58,14 +58,17 @@ export async function api(method, path, body) {
  * Server-Sent Events over fetch (EventSource cannot send an Authorization header).
  * Returns a function that closes the stream.
  */
-export function stream(path, onEvent) {
+export function stream(path, onEvent, onError = () => {}) {
   const controller = new AbortController();
   const headers = { accept: 'text/event-stream' };
   const t = token.get();
   if (t) headers.authorization = `Bearer ${t}`;
   (async () => {
     const response = await fetch(`/api/v1${path}`, { headers, signal: controller.signal });
-    if (!response.ok || !response.body) return;
+    if (!response.ok || !response.body) {
+      onError(new ApiError(response.status, await response.json().catch(() => undefined)));
+      return;
+    }
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';
     for (;;) {
