@@ -71,11 +71,12 @@ export function statusCommand(): Command {
     .description('show a run and its steps')
     .argument('<runId>')
     .option('--json', 'print { id, pipeline, status, params, steps: { <name>: { status, attempts, output, error } }, ... }')
-    .action(async (runId: string, opts: { json?: boolean }, command: Command) => {
+    .option('--all', "list every item of a map step (default: one line with counts, failed items first)")
+    .action(async (runId: string, opts: { json?: boolean; all?: boolean }, command: Command) => {
       await withRuntime(command, async (runtime) => {
         const view = await runtime.engine.getRun(runId);
         if (opts.json) printJson(view);
-        else process.stdout.write(`${describeRun(view)}\n`);
+        else process.stdout.write(`${describeRun(view, { all: opts.all })}\n`);
       });
     });
 }
