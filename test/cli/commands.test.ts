@@ -205,3 +205,15 @@ test.serial('logs: --step of an unknown step exits 2 naming the steps; the error
   t.is(logs.code, 0, logs.stderr);
   t.regex(logs.stdout, /error flaky#1 attempt 1 failed: not allowed yet/);
 });
+
+test('backfill reports how each of its runs stands (here: --no-wait, so queued), per run in --json', async (t) => {
+  const pipelines = join(ROOT, 'test/fixtures/pipelines/metrics');
+  const r = await runCli(['backfill', 'metrics-demo', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-01T00:00:02Z', '--max-parallel', '3', '--no-wait', '--json'], { ...env, CONVEYOR_PIPELINES: pipelines, CONVEYOR_PREFIX: newPrefix() });
+  t.is(r.code, 0, r.stderr);
+  const result = json(r.stdout);
+  t.is(result.total, 3);
+  t.deepEqual(result.runs.map((x: { status: string }) => x.status), ['queued', 'queued', 'queued']);
+  t.deepEqual(result.runs.map((x: { runId: string }) => x.runId), result.runIds);
+  const human = await runCli(['backfill', 'metrics-demo', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-01T00:00:02Z', '--max-parallel', '3', '--no-wait'], { ...env, CONVEYOR_PIPELINES: pipelines, CONVEYOR_PREFIX: newPrefix() });
+  t.regex(human.stdout, /runs: 3 queued/);
+});
