@@ -31,6 +31,7 @@ ENV NODE_ENV=production \
     CONVEYOR_PIPELINES=/app/pipelines \
     CONVEYOR_DATA_DIR=/app/.conveyor \
     CONVEYOR_METRICS_PORT=9464 \
+    CONVEYOR_METRICS_HOST=0.0.0.0 \
     CONVEYOR_API_PORT=8080
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -51,6 +51,8 @@ export function buildOpenApi(routes: readonly RouteDef[], info: { version: strin
       };
     }
     const errorContent = { content: { 'application/json': { schema: { $ref: `${REF_PREFIX}Error` } } } };
+    // Every path, query and body part is parsed by zod (route.ts): a bad one answers 400 with the issues.
+    if (route.params || route.query || route.body) responses['400'] ??= { description: 'invalid path, query or body parameters (details.issues name each)', ...errorContent };
     responses['401'] ??= { description: 'missing or unknown bearer token', ...errorContent };
     if (route.method !== 'GET') responses['403'] ??= { description: 'read-only token used for a write', ...errorContent };
     if (route.params) responses['414'] ??= { description: 'a path parameter is longer than the router accepts', ...errorContent };
@@ -68,7 +70,8 @@ export function buildOpenApi(routes: readonly RouteDef[], info: { version: strin
       responses,
     };
     if (route.body) {
-      operation.requestBody = { required: true, content: { 'application/json': { schema: toSchema(route.body, 'input') } } };
+      // A missing body is parsed as {} (route.ts): it is required exactly when {} is rejected.
+      operation.requestBody = { required: !route.body.safeParse({}).success, content: { 'application/json': { schema: toSchema(route.body, 'input') } } };
     }
     (paths[path] ??= {})[route.method.toLowerCase()] = operation;
   }

@@ -23,11 +23,21 @@ export const aliasPath = z.object({ model: name, alias: name });
 const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 const offset = z.coerce.number().int().min(0).default(0);
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export const RUN_TRIGGERS = ['manual', 'schedule', 'event', 'retry'] as const;
+/** An instant as ISO-8601 (a date alone means its start, UTC) → ms. */
+const instant = z
+  .string()
+  .refine((v) => Number.isFinite(Date.parse(v)), 'expected an ISO-8601 date or time, e.g. 2026-03-01 or 2026-03-01T10:00:00Z')
+  .transform((v) => Date.parse(v));
 export const listRunsQuery = z.object({
   pipeline: name.optional(),
   status: z.enum(RUN_STATUSES).optional(),
+  trigger: z.enum(RUN_TRIGGERS).optional(),
+  from: instant.optional().describe('created at or after (ISO-8601)'),
+  to: instant.optional().describe('created at or before (ISO-8601)'),
+  id: runIdSchema.optional().describe('this run only (the other filters still apply)'),
   limit: limit(200, 20),
-  offset,
+  offset: offset.describe('a nextOffset of the previous page'),
 });
 export const logsQuery = z.object({ offset, limit: limit(5000, 500), step: z.string().min(1).max(200).optional() });
 export const pageQuery = z.object({ offset, limit: limit(1000, 50) });

@@ -16,6 +16,7 @@ import { scheduleRoutes } from './routes/schedules.ts';
 import { systemRoutes } from './routes/system.ts';
 import { RunEvents } from './run-events.ts';
 import { registerUi } from './ui-routes.ts';
+import { registerCompression } from './compression.ts';
 
 export interface ApiServerOptions {
   runtime: ApiRuntime;
@@ -125,6 +126,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     return reply.type(contentType).send(body);
   });
   registerUi(app);
+  registerCompression(app);
 
   return {
     app,

@@ -31,5 +31,7 @@ export function registerUi(app: FastifyInstance): void {
   };
   const config = { public: true };
   app.get('/', { config }, send('index.html'));
+  // Browsers ask for /favicon.ico whatever the page links: answer with the same icon.
+  app.get('/favicon.ico', { config }, send('favicon.svg'));
   app.get<{ Params: { file: string } }>('/ui/:file', { config }, async (request, reply) => send(request.params.file)(request, reply));
 }

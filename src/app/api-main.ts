@@ -56,8 +56,9 @@ export async function startApi(options: ServeOptions): Promise<RunningApi> {
     const schedules = scheduleService({ redis: runtime.redis, keys: runtime.keys, engine: runtime.engine, pipelines, clock: systemClock, logger });
     for (const problem of schedules.problems) options.onProblem?.(problem);
     const registry = runtime.registry;
-    // Metrics of this process on the API's own port (/metrics), not on a second one.
-    const attached = options.metrics ? undefined : await attachMetrics(runtime, { serve: false });
+    // Metrics of this process on CONVEYOR_METRICS_PORT like every other process (that is what
+    // Prometheus scrapes), and on the API's own /metrics for a quick look behind the same auth.
+    const attached = options.metrics ? undefined : await attachMetrics(runtime, { pipelines, onServeError: 'warn' });
     const metrics = options.metrics ?? (async () => ({ contentType: attached!.hub.contentType, body: await attached!.hub.metrics() }));
     const server = createApiServer({ runtime, pipelines, registry, schedules, auth, strictResponses: options.strictResponses, metrics, allowedHosts: config.apiAllowedHosts });
     if (options.withWorker) {

@@ -1,7 +1,7 @@
 import type { EngineEvent } from '../engine/engine.ts';
 import { coerceError } from '../core/coerce-error.ts';
 import { ConfigError } from '../errors/conveyor-error.ts';
-import { MetricsHub, type MetricsHubOptions } from '../monitoring/metrics-hub.ts';
+import { MetricsHub, type KnownPipeline, type MetricsHubOptions } from '../monitoring/metrics-hub.ts';
 import type { MetricsServer } from '../monitoring/metrics-server.ts';
 import type { MonitoringEvent } from '../monitoring/events.ts';
 import type { SchedulerEvent } from '../scheduler/events.ts';
@@ -10,6 +10,7 @@ import { ModelMetricsStore, type RetentionPolicy } from '../redis/model-metrics-
 import { liveWorkers } from '../redis/worker-presence.ts';
 import type { ModelRegistry } from '../registry/model-registry.ts';
 import { postWebhook, type WebhookOptions } from '../registry/webhook.ts';
+import type { Pipeline } from '../dsl/pipeline.ts';
 import type { Runtime } from './runtime.ts';
 import type { WorkerHost } from './worker-host.ts';
 
@@ -27,7 +28,9 @@ export interface AttachMetricsOptions {
   registry?: ModelRegistry;
   /** More queues to report (besides the worker host's, config.queues and those live workers serve). */
   queues?: string[];
-  /** Serve /metrics and /healthz. Default: config.metricsPort on 0.0.0.0; `false` or port 0: no server. */
+  /** Their labelled counters start at 0 (runs, retries, ticks), so panels and alerts see 0 rather than no data. */
+  pipelines?: readonly Pipeline<any, any>[];
+  /** Serve /metrics and /healthz. Default: config.metricsPort on config.metricsHost; `false` or port 0: no server. */
   serve?: { port: number; host?: string } | false;
   /** POST failed runs here; default config.failureWebhook; `false` turns it off. */
   failureWebhook?: string | false;
@@ -72,6 +75,7 @@ export async function attachMetrics(runtime: Runtime, options: AttachMetricsOpti
   const detach: Array<() => void> = [];
   const modelMetrics = new ModelMetricsStore(runtime.redis, runtime.keys, options.modelMetricRetention);
 
+  if (options.pipelines) hub.declarePipelines(options.pipelines.map(knownPipeline));
   detach.push(runtime.onEngineEvent(record));
   if (options.workerHost) detach.push(options.workerHost.onEvent(record));
   const registry = options.registry ?? runtime.registry;
@@ -116,14 +120,14 @@ export async function attachMetrics(runtime: Runtime, options: AttachMetricsOpti
   const notifier = createFailureNotifier(runtime, options.failureWebhook === false ? undefined : (options.failureWebhook ?? runtime.config.failureWebhook), options.webhookOptions);
   if (notifier) detach.push(runtime.onEngineEvent(notifier.listener));
 
-  const serve = options.serve === undefined ? { port: runtime.config.metricsPort, host: '0.0.0.0' } : options.serve;
+  const serve = options.serve === undefined ? { port: runtime.config.metricsPort, host: runtime.config.metricsHost } : options.serve;
   let server: MetricsServer | undefined;
   if (serve && serve.port > 0) {
     try {
       server = await hub.startMetricsServer({ port: serve.port, host: serve.host, health: async () => void (await runtime.redis.ping()) });
       runtime.logger.info('metrics server listening', { url: `${server.url}/metrics` });
     } catch (error) {
-      const message = `metrics server: could not listen on ${serve.host ?? '0.0.0.0'}:${serve.port} (${coerceError(error).message}); set CONVEYOR_METRICS_PORT to a free port, or 0 to turn it off`;
+      const message = `metrics server: could not listen on ${serve.host ?? runtime.config.metricsHost}:${serve.port} (${coerceError(error).message}); set CONVEYOR_METRICS_PORT to a free port, or 0 to turn it off`;
       if (options.onServeError !== 'warn') {
         for (const off of detach) off();
         if (!options.hub) hub.close();
@@ -147,6 +151,11 @@ export async function attachMetrics(runtime: Runtime, options: AttachMetricsOpti
       if (!options.hub) hub.close();
     },
   };
+}
+
+function knownPipeline(pipeline: Pipeline<any, any>): KnownPipeline {
+  const { id, steps, schedules } = pipeline.spec;
+  return { id, steps: steps.map((s) => s.name), schedules: schedules.map((s, i) => s.name ?? String(i)) };
 }
 
 export interface FailureNotification {

@@ -35,7 +35,7 @@ export async function runWorkerMain(options: WorkerMainOptions): Promise<void> {
   const runtime = await createRuntime(config, { logger: createLogger(config.logLevel, 'conveyor-worker'), connectTimeoutMs: WAIT_FOR_REDIS_MS });
   // Metrics on config.metricsPort (CONVEYOR_METRICS_PORT=0: none); a port already taken by another
   // worker on this host is a warning, not a reason to stop serving jobs.
-  const metrics = await attachMetrics(runtime, { queues: options.queues ?? config.queues, onServeError: 'warn' });
+  const metrics = await attachMetrics(runtime, { queues: options.queues ?? config.queues, pipelines: loaded.pipelines, onServeError: 'warn' });
   const host = await startWorkerHost(runtime, {
     pipelines: loaded.pipelines,
     queues: options.queues ?? config.queues,

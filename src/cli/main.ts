@@ -5,6 +5,13 @@ import { commandsFor } from './command-table.ts';
 import { red } from './output.ts';
 
 /** Exit codes: 0 success, 1 failure (run failed, not found, Redis unreachable), 2 bad input. */
+export const EXIT_CODES_HELP = `
+Exit codes:
+  0  success
+  1  failure: the run failed or was cancelled, something was not found, or Redis is unreachable
+  2  bad input: params, options or pipeline files
+With --json, errors are printed on stderr as {"error":{"code":"…","message":"…"}} (same exit codes).`;
+
 function exitCodeFor(error: unknown): number {
   if (isConveyorError(error) && (error.code === 'VALIDATION' || error.code === 'CYCLE' || error.code === 'CONFIG')) return 2;
   return 1;
@@ -28,27 +35,49 @@ export async function buildProgram(args: readonly string[] = []): Promise<Comman
     .option('--pipelines <dir>', 'pipelines folder (default: CONVEYOR_PIPELINES or ./pipelines)')
     .option('--log-level <level>', 'debug | info | warn | error | silent')
     .showHelpAfterError()
+    .addHelpText('after', EXIT_CODES_HELP)
     .configureOutput({ outputError: (text, write) => write(red(text)) });
   for (const command of await commandsFor(args)) program.addCommand(command);
   return program;
 }
 
+/** An error for scripts: one JSON line on stderr. */
+function printJsonError(code: string, message: string): void {
+  process.stderr.write(`${JSON.stringify({ error: { code, message } })}\n`);
+}
+
 export async function main(argv: string[]): Promise<void> {
   const program = await buildProgram(argv.slice(2));
-  program.exitOverride((err) => {
-    // commander's own usage errors (unknown option, missing argument) → 2; --help / --version → 0
-    throw Object.assign(new ConveyorError('VALIDATION', err.message), { exitCode: err.exitCode === 0 ? 0 : 2, commander: true });
-  });
+  const json = argv.includes('--json');
+  if (json) {
+    // commander prints usage errors itself; with --json they come out as JSON below instead.
+    const quiet = (command: Command): void => {
+      command.configureOutput({ outputError: () => {} }).showHelpAfterError(false);
+      command.commands.forEach(quiet);
+    };
+    quiet(program);
+  }
+  // commander's own usage errors (unknown option, missing argument) → 2; --help / --version → 0.
+  // Set on every command: addCommand() does not pass the override down to subcommands.
+  const override = (command: Command): void => {
+    command.exitOverride((err) => {
+      throw Object.assign(new ConveyorError('VALIDATION', err.message), { exitCode: err.exitCode === 0 ? 0 : 2, commander: true });
+    });
+    command.commands.forEach(override);
+  };
+  override(program);
   try {
     await program.parseAsync(argv);
   } catch (error) {
     const commanderError = error as { commander?: boolean; exitCode?: number };
     if (commanderError.commander) {
+      if (json && commanderError.exitCode !== 0) printJsonError('USAGE', (error as Error).message.replace(/^error: /, ''));
       process.exitCode = commanderError.exitCode;
       return;
     }
     const message = isConveyorError(error) ? error.message : error instanceof Error ? error.message : String(error);
-    process.stderr.write(`${red('error:')} ${message}\n`);
+    if (json) printJsonError(isConveyorError(error) ? error.code : 'ERROR', message);
+    else process.stderr.write(`${red('error:')} ${message}\n`);
     if (process.env.CONVEYOR_DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
     process.exitCode = exitCodeFor(error);
   }

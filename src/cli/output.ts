@@ -49,15 +49,46 @@ export function formatMs(ms: number | undefined): string {
 }
 
 /** A short, readable summary of a finished or running run. */
-export function describeRun(view: RunView): string {
+const MAP_ITEM = /^(.+)\[(\d+)\]$/;
+/** Failed items a summary names (with their error) before "…". */
+const FAILED_ITEMS_SHOWN = 3;
+
+/**
+ * The run and its steps, one line each. A map step's items fold into one line with counts
+ * (`items 312/500 ✓ 3 ✗`), failed items named first; `all` lists every item instead.
+ */
+export function describeRun(view: RunView, options: { all?: boolean } = {}): string {
   const lines = [`run ${bold(view.id)}  ${view.pipeline}  ${colorStatus(view.status)}${view.durationMs !== undefined ? `  ${formatMs(view.durationMs)}` : ''}`];
+  const items = new Map<string, Array<[string, RunView['steps'][string]]>>();
   for (const [name, step] of Object.entries(view.steps)) {
+    const base = MAP_ITEM.exec(name)?.[1];
+    if (!options.all && base !== undefined && base in view.steps) {
+      items.set(base, [...(items.get(base) ?? []), [name, step]]);
+      continue;
+    }
     const extra = step.error ? red(`  ${step.error.message}`) : step.reason ? dim(`  (${step.reason})`) : step.waiting ? yellow(`  (${step.waiting})`) : '';
     const output = step.output !== undefined ? dim(`  → ${truncate(JSON.stringify(step.output), 100)}`) : '';
     const attempts = step.attempts > 1 ? dim(` ×${step.attempts}`) : '';
     lines.push(`  ${statusMark(step.status)} ${name}${attempts}${step.durationMs !== undefined ? dim(` ${formatMs(step.durationMs)}`) : ''}${output}${extra}`);
   }
+  for (const [base, list] of items) {
+    const at = lines.findIndex((l) => l.includes(` ${base}`) && !l.includes(`${base}[`));
+    lines.splice(at < 0 ? lines.length : at + 1, 0, ...mapItemLines(list));
+  }
   return lines.join('\n');
+}
+
+function mapItemLines(list: Array<[string, RunView['steps'][string]]>): string[] {
+  const count = (status: string) => list.filter(([, s]) => s.status === status).length;
+  const done = list.filter(([, s]) => s.status === 'succeeded' || s.status === 'failed' || s.status === 'skipped' || s.status === 'cancelled').length;
+  const failed = list.filter(([, s]) => s.status === 'failed');
+  const parts = [`items ${done}/${list.length}`, `${count('succeeded')} ✓`, `${failed.length} ✗`];
+  if (count('running')) parts.push(`${count('running')} running`);
+  if (count('skipped')) parts.push(`${count('skipped')} skipped`);
+  const out = [`      ${parts.join('  ')}${dim('  (--all lists every item)')}`];
+  for (const [name, step] of failed.slice(0, FAILED_ITEMS_SHOWN)) out.push(`      ${statusMark('failed')} ${name}${step.error ? red(`  ${truncate(step.error.message, 100)}`) : ''}`);
+  if (failed.length > FAILED_ITEMS_SHOWN) out.push(dim(`      … ${failed.length - FAILED_ITEMS_SHOWN} more failed`));
+  return out;
 }
 
 export function truncate(text: string, max: number): string {

@@ -49,6 +49,7 @@ export function loadConfig(overrides: Partial<Record<keyof typeof ENV_SCHEMA.sha
     apiReadTokens: splitList(e.CONVEYOR_API_READ_TOKENS),
     apiAllowedHosts: splitList(e.CONVEYOR_API_ALLOWED_HOSTS),
     metricsPort: e.CONVEYOR_METRICS_PORT,
+    metricsHost: e.CONVEYOR_METRICS_HOST,
     failureWebhook: e.CONVEYOR_FAILURE_WEBHOOK,
     secretsFile: e.CONVEYOR_SECRETS_FILE,
     artifacts: artifactLocation(e.CONVEYOR_ARTIFACTS),

@@ -66,6 +66,11 @@ export const ENV_SCHEMA = z.object({
   CONVEYOR_API_ALLOWED_HOSTS: z.string().optional(),
   /** Port of the /metrics + /healthz server of each process; 0 turns the server off. */
   CONVEYOR_METRICS_PORT: port.default(9464),
+  /**
+   * Interface the /metrics server binds. Loopback by default: a process on a laptop or VM does not
+   * publish its metrics. Containers must bind 0.0.0.0 (the image sets it) so Prometheus can reach them.
+   */
+  CONVEYOR_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** When set, each failed run is POSTed here ({ runId, pipeline, status, failedSteps }), with retries. */
   CONVEYOR_FAILURE_WEBHOOK: z.string().url().optional(),
   CONVEYOR_SECRETS_FILE: z.string().optional(),
@@ -99,6 +104,7 @@ export type Config = Readonly<{
   apiReadTokens: string[];
   apiAllowedHosts: string[];
   metricsPort: number;
+  metricsHost: string;
   failureWebhook: string | undefined;
   secretsFile: string | undefined;
   /** CONVEYOR_ARTIFACTS: a local directory (default) or an S3 bucket and prefix. */

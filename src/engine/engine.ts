@@ -12,6 +12,7 @@ import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../redis/
 import type { StepJob, StepQueues } from '../redis/step-queues.ts';
 import { buildRunView, type RunView } from './run-view.ts';
 import { resolveStepSpec, snapshotOf, stepRows, stepSpecMap, type DagSnapshot } from './snapshot.ts';
+import { findRuns, type RunPage, type RunQuery } from './run-query.ts';
 
 export interface TriggerOptions {
   params?: unknown;
@@ -148,9 +149,9 @@ export class Engine {
   /** Bookkeeping after the completion script reported the run finished (indexes, retention). */
   async finish(runId: string, status: RunStatus): Promise<void> {
     const now = this.options.clock.now();
-    await this.options.store.markFinished(runId, now, this.options.retentionMs);
-    this.snapshots.delete(runId);
     const run = await this.options.store.getRun(runId);
+    await this.options.store.markFinished(runId, now, this.options.retentionMs, run && { pipeline: run.pipeline, createdAt: run.createdAt, status });
+    this.snapshots.delete(runId);
     if (run) {
       this.options.onEvent?.({ type: 'run-finished', runId, pipeline: run.pipeline, status, durationMs: (run.finishedAt ?? now) - run.createdAt });
     }
@@ -174,20 +175,14 @@ export class Engine {
     return buildRunView(record, steps, snapshot);
   }
 
-  async listRuns(filter: { pipeline?: string; status?: RunStatus; limit?: number; offset?: number } = {}): Promise<RunRecord[]> {
-    const limit = filter.limit ?? 20;
-    // Status is not indexed: read pages of the time index until enough match (bounded).
-    const out: RunRecord[] = [];
-    let offset = filter.offset ?? 0;
-    for (let page = 0; page < 20 && out.length < limit; page++) {
-      const ids = await this.options.store.listRunIds({ pipeline: filter.pipeline, limit: Math.max(limit, 50), offset });
-      if (ids.length === 0) break;
-      offset += ids.length;
-      const runs = await this.options.store.getRuns(ids);
-      for (const run of runs) if (!filter.status || run.status === filter.status) out.push(run);
-      if (!filter.status) break;
-    }
-    return out.slice(0, limit);
+  /** The first page of `findRuns` (newest first). */
+  async listRuns(filter: RunQuery = {}): Promise<RunRecord[]> {
+    return (await this.findRuns(filter)).runs;
+  }
+
+  /** Runs matching every filter, newest first, one page at a time: exact at any history size (see run-query.ts). */
+  findRuns(query: RunQuery = {}): Promise<RunPage> {
+    return findRuns(this.options.store, query);
   }
 
   async cancel(runId: string, by = 'cli'): Promise<{ cancelledSteps: string[] }> {
@@ -212,7 +207,8 @@ export class Engine {
 
   /** Re-runs failed, cancelled and skipped-by-failure steps; succeeded steps keep their outputs. */
   async retry(runId: string): Promise<{ requeued: string[] }> {
-    const { generation, ready } = await this.options.store.retryRun(runId, this.options.clock.now());
+    const run = await this.options.store.getRun(runId);
+    const { generation, ready } = await this.options.store.retryRun(runId, this.options.clock.now(), run && { pipeline: run.pipeline, createdAt: run.createdAt });
     await this.enqueue(runId, ready, undefined, generation);
     return { requeued: ready };
   }

@@ -24,6 +24,28 @@ export interface WorkerStats {
   running: number;
 }
 
+/**
+ * prom-client also reports `nodejs_active_{handles,requests,resources}_total` gauges, which `promtool
+ * check metrics` rejects ("non-counter metrics should not have _total suffix"). They are the sums of
+ * the per-type `nodejs_active_*` gauges it reports beside them: drop them.
+ */
+function dropSuffixedGauges(registry: Registry, prefix: string): void {
+  for (const what of ['handles', 'requests', 'resources']) registry.removeSingleMetric(`${prefix}nodejs_active_${what}_total`);
+}
+
+/** What a process knows up front: its pipelines, their steps and schedules (plain data: monitoring does not import dsl). */
+export interface KnownPipeline {
+  id: string;
+  steps: readonly string[];
+  schedules: readonly string[];
+}
+
+/** Label values that panels and alerts select on; their counters are created at 0 so queries see 0, not "no data". */
+const RUN_TRIGGERS = ['manual', 'schedule', 'event', 'retry'] as const;
+const RUN_FINAL_STATUSES = ['succeeded', 'failed', 'cancelled'] as const;
+const TICK_SKIP_REASONS = ['missed', 'overlap', 'paused', 'queue-full'] as const;
+const SCHEDULER_ERROR_KINDS = ['tick', 'scheduler'] as const;
+
 /** Gathers figures at scrape time (queue depth, Redis INFO...) and hands them to the hub's setters. */
 export type Collector = (hub: MetricsHub) => Promise<void>;
 
@@ -131,7 +153,10 @@ export class MetricsHub {
     this.redisClients = gauge('redis_connected_clients', 'Redis INFO connected_clients.');
     this.collectErrors = counter('metrics_collect_errors_total', 'Scrape-time collectors that failed or timed out.', ['collector']);
 
-    if (options.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: p });
+    if (options.defaultMetrics !== false) {
+      collectDefaultMetrics({ register: this.registry, prefix: p });
+      dropSuffixedGauges(this.registry, p);
+    }
     if (options.sampleMemory !== false) {
       this.memory = new MemorySampler();
       this.memory.start();
@@ -287,9 +312,32 @@ export class MetricsHub {
     this.artifactBytes.set(bytes);
   }
 
+  /**
+   * Creates the labelled counters of these pipelines at 0 (runs by trigger and status, step retries,
+   * schedule ticks). Prometheus has no series for a counter never incremented, so without this a
+   * dashboard shows "No data" and `rate(...{status="failed"})` is empty instead of 0 until the first failure.
+   */
+  declarePipelines(pipelines: readonly KnownPipeline[]): void {
+    for (const kind of SCHEDULER_ERROR_KINDS) this.schedulerErrors.inc({ kind }, 0);
+    for (const p of pipelines) {
+      const pipeline = this.l('pipeline', p.id);
+      for (const trigger of RUN_TRIGGERS) this.runsStarted.inc({ pipeline, trigger }, 0);
+      for (const status of RUN_FINAL_STATUSES) this.runsFinished.inc({ pipeline, status }, 0);
+      for (const name of p.steps) this.stepRetries.inc({ pipeline, step: this.l('step', name) }, 0);
+      for (const name of p.schedules) {
+        const labels = { pipeline, schedule: this.l('schedule', name) };
+        this.ticksCaughtUp.inc(labels, 0);
+        this.ticksQueued.inc(labels, 0);
+        for (const catchup of ['false', 'true']) this.ticksFired.inc({ ...labels, catchup }, 0);
+        for (const reason of TICK_SKIP_REASONS) this.ticksSkipped.inc({ ...labels, reason }, 0);
+      }
+    }
+  }
+
   /** Registers a scrape-time collector under a name (a second one with the same name replaces it). */
   addCollector(name: string, collector: Collector): void {
     this.collectors.set(name, collector);
+    this.collectErrors.inc({ collector: name }, 0);
   }
 
   /** Runs the collectors (a failing one is counted and skipped), then renders the exposition text. */

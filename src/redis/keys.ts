@@ -12,6 +12,7 @@
  *   P:run:{<runId>}:info     hash   step -> JSON: attempts, token, worker, timings, error, reason
  *   P:run:{<runId>}:logs     list   structured log entries (JSON)
  *   P:run:{<runId>}:items    hash   map instance `step[i]` -> its item (JSON)
+ *   P:{P-g}:runs[:p:<pipeline>][:s:<bucket>]  zset  runId -> created-at ms (list indexes, see runIndexes)
  *
  * Global indexes (under the global tag): runs, runs:p:<pipeline>, active, finished, outbox (zsets) and
  * run-pipeline (hash); `runIndexes` lists them for pruning.
@@ -19,6 +20,10 @@
  * Every key of one run shares the hash tag `{<runId>}`, so each run-scoped Lua script works on Redis
  * Cluster and runs spread over the cluster's nodes. Global indexes share their own tag.
  */
+/** Status buckets of the run list indexes: `active` (queued or running) and each final status. */
+export const RUN_INDEX_BUCKETS = ['active', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunIndexBucket = (typeof RUN_INDEX_BUCKETS)[number];
+
 export interface RunKeys {
   run: string;
   dag: string;
@@ -75,6 +80,14 @@ export class KeySpace {
   pipelineRuns(pipelineId: string): string {
     return `${this.globalTag}:runs:p:${pipelineId}`;
   }
+  /**
+   * zset runId -> created-at ms of the runs in one status bucket, over all pipelines or for one.
+   * `active` holds queued and running runs (the run scripts cannot touch global keys on Cluster, so
+   * the finer status is read from the run record); the final statuses are exact.
+   */
+  runStatusRuns(bucket: RunIndexBucket, pipelineId?: string): string {
+    return pipelineId === undefined ? `${this.globalTag}:runs:s:${bucket}` : `${this.globalTag}:runs:p:${pipelineId}:s:${bucket}`;
+  }
   /** zset runId -> last-progress ms of runs not yet finished (what the reconciler looks at). */
   get activeRuns(): string {
     return `${this.globalTag}:active`;
@@ -99,8 +112,8 @@ export class KeySpace {
    * A new run index is added here (and written where the run enters it), nowhere else.
    */
   runIndexes(pipelineId: string | undefined): string[] {
-    const global = [this.runsIndex, this.activeRuns, this.finishedRuns, this.outbox];
-    return pipelineId === undefined ? global : [...global, this.pipelineRuns(pipelineId)];
+    const global = [this.runsIndex, this.activeRuns, this.finishedRuns, this.outbox, ...RUN_INDEX_BUCKETS.map((b) => this.runStatusRuns(b))];
+    return pipelineId === undefined ? global : [...global, this.pipelineRuns(pipelineId), ...RUN_INDEX_BUCKETS.map((b) => this.runStatusRuns(b, pipelineId))];
   }
   /** string: set when Conveyor first wrote to this Redis; its absence later means data was lost. */
   get marker(): string {

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { KeySpace } from './keys.ts';
+import { RUN_INDEX_BUCKETS, type KeySpace, type RunIndexBucket } from './keys.ts';
 import { SCRIPT_CODES, scriptError, withScripts } from './scripts.ts';
 import {
   decodeRunRecord, decodeStepState, upstreamStatusFromLetter, type RunRecord, type RunStatus, type StepResources, type StepState, type UpstreamStatus,
@@ -87,6 +87,14 @@ const COMPLETE_REASONS: Record<number, 'missing' | 'stale' | 'cancelled' | 'dupl
  */
 export const OUTBOX_OWED = 'owed';
 
+/** What the status indexes need to know of a run. */
+export interface IndexedRun {
+  pipeline: string;
+  createdAt: number;
+}
+
+const isFinalBucket = (status: RunStatus): status is Exclude<RunIndexBucket, 'active'> => status === 'succeeded' || status === 'failed' || status === 'cancelled';
+
 function throwFirstError(results: Array<[Error | null, unknown]> | null): void {
   const failed = results?.find(([error]) => error);
   if (failed) throw failed[0];
@@ -115,6 +123,8 @@ export class RunStore {
       .zadd(this.keys.pipelineRuns(run.pipeline), run.createdAt, run.id)
       .zadd(this.keys.activeRuns, run.createdAt, run.id)
       .hset(this.keys.runPipelines, run.id, run.pipeline)
+      .zadd(this.keys.runStatusRuns('active'), run.createdAt, run.id)
+      .zadd(this.keys.runStatusRuns('active', run.pipeline), run.createdAt, run.id)
       .set(this.keys.marker, String(run.createdAt), 'NX')
       .exec()
       .then(throwFirstError);
@@ -278,13 +288,16 @@ export class RunStore {
     return reply.slice(1).map(String);
   }
 
-  async retryRun(runId: string, now: number): Promise<{ generation: number; ready: string[] }> {
+  /** `indexed`: the run's pipeline and creation time, to move it back to the `active` status index. */
+  async retryRun(runId: string, now: number, indexed?: IndexedRun): Promise<{ generation: number; ready: string[] }> {
     const k = this.keys.run(runId);
     const reply = (await this.redis.runRetry(k.run, k.def, k.status, k.pending, k.bad, k.condSkip, k.info, now, this.keys.eventsChannel)) as
       | number
       | Array<string | number>;
     if (typeof reply === 'number') throw scriptError(reply, { runId, action: 'retry' });
-    await this.redis.multi().zrem(this.keys.finishedRuns, runId).zadd(this.keys.activeRuns, now, runId).exec().then(throwFirstError);
+    const multi = this.redis.multi().zrem(this.keys.finishedRuns, runId).zadd(this.keys.activeRuns, now, runId);
+    if (indexed) this.moveInStatusIndexes(multi, runId, indexed, 'active');
+    await multi.exec().then(throwFirstError);
     return { generation: Number(reply[1]), ready: reply.slice(2).map(String) };
   }
 
@@ -316,13 +329,17 @@ export class RunStore {
     return this.redis.hgetall(this.keys.run(runId).status);
   }
 
-  /** Bookkeeping once a run finished: leave the active set, enter the finished index, expire its keys. */
-  async markFinished(runId: string, finishedAt: number, retentionMs: number): Promise<void> {
+  /**
+   * Bookkeeping once a run finished: leave the active set, enter the finished index and (given
+   * `indexed`) its final status's index, expire its keys.
+   */
+  async markFinished(runId: string, finishedAt: number, retentionMs: number, indexed?: IndexedRun & { status: RunStatus }): Promise<void> {
     // The run leaves the active set (where the reconciler finds it) in the same MULTI that lists its
     // pending follow-ups in the outbox index: at every instant one of the two leads to it.
     const owesFollowUps = (await this.redis.hget(this.keys.run(runId).run, 'outbox')) === OUTBOX_OWED;
     const multi = this.redis.multi().zrem(this.keys.activeRuns, runId).zadd(this.keys.finishedRuns, finishedAt, runId);
     if (owesFollowUps) multi.zadd(this.keys.outbox, finishedAt, runId);
+    if (indexed && isFinalBucket(indexed.status)) this.moveInStatusIndexes(multi, runId, indexed, indexed.status);
     await multi.exec().then(throwFirstError);
     const expire = this.redis.pipeline();
     for (const key of this.keys.runKeyList(runId)) expire.pexpire(key, retentionMs);
@@ -346,6 +363,27 @@ export class RunStore {
 
   async activeRunsIdleSince(before: number, limit: number): Promise<string[]> {
     return this.redis.zrangebyscore(this.keys.activeRuns, 0, before, 'LIMIT', 0, limit);
+  }
+
+  /** Puts the run in one status bucket (global and per pipeline) and takes it out of the others. */
+  private moveInStatusIndexes(multi: ReturnType<Redis['multi']>, runId: string, run: IndexedRun, to: RunIndexBucket): void {
+    for (const bucket of RUN_INDEX_BUCKETS) {
+      for (const key of [this.keys.runStatusRuns(bucket), this.keys.runStatusRuns(bucket, run.pipeline)]) {
+        if (bucket === to) multi.zadd(key, run.createdAt, runId);
+        else multi.zrem(key, runId);
+      }
+    }
+  }
+
+  /**
+   * Run ids of one index, newest first, created within [from, to] (ms, inclusive), from position
+   * `offset` of that range. `bucket` picks a status index; `pipeline` the pipeline's own.
+   */
+  async rangeRunIds(options: { pipeline?: string; bucket?: RunIndexBucket; from?: number; to?: number; offset: number; count: number }): Promise<string[]> {
+    const key = options.bucket ? this.keys.runStatusRuns(options.bucket, options.pipeline) : options.pipeline ? this.keys.pipelineRuns(options.pipeline) : this.keys.runsIndex;
+    const max = options.to === undefined ? '+inf' : String(options.to);
+    const min = options.from === undefined ? '-inf' : String(options.from);
+    return this.redis.zrevrangebyscore(key, max, min, 'LIMIT', options.offset, options.count);
   }
 
   async listRunIds(options: { pipeline?: string; limit: number; offset?: number }): Promise<string[]> {

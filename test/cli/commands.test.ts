@@ -1,8 +1,12 @@
 /** The `conveyor` binary as users call it: exit codes, --json shapes, --help, against a real worker. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import test from 'ava';
 import type { Redis } from 'ioredis';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
-import { BROKEN_PIPELINES, CLI_PIPELINES, killAll, newPrefix, runCli, startCliWorker, waitFor, type WorkerProc } from '../fixtures/procs.ts';
+import { BROKEN_PIPELINES, CLI_PIPELINES, ROOT, killAll, newPrefix, runCli, startCliWorker, waitFor, type WorkerProc } from '../fixtures/procs.ts';
 import { fxClient } from '../fixtures/fx-runtime.ts';
 import { readRecords } from '../fixtures/fx-effects.ts';
 
@@ -38,7 +42,7 @@ test('--help works on the program and every command (exit 0)', async (t) => {
 });
 
 // The loader's own checks; the type check (tsc over src/ here: slow) is covered by test/package/install-from-tarball.test.ts.
-test('validate: a valid folder exits 0; a folder with broken files exits 1, lists the errors and still the valid pipelines', async (t) => {
+test('validate: a valid folder exits 0; a folder with broken files exits 2 (bad input, as README and --help say), lists the errors and still the valid pipelines', async (t) => {
   const ok = await cli('validate', CLI_PIPELINES, '--json', '--no-typecheck');
   t.is(ok.code, 0, ok.stderr);
   const okJson = json(ok.stdout);
@@ -47,7 +51,7 @@ test('validate: a valid folder exits 0; a folder with broken files exits 1, list
   t.deepEqual(okJson.errors, []);
 
   const bad = await cli('validate', BROKEN_PIPELINES, '--json', '--no-typecheck');
-  t.is(bad.code, 1);
+  t.is(bad.code, 2);
   const badJson = json(bad.stdout);
   t.false(badJson.valid);
   t.deepEqual(badJson.pipelines.map((p: { id: string }) => p.id).sort(), ['good-one', 'good-two']);
@@ -58,7 +62,7 @@ test('validate: a valid folder exits 0; a folder with broken files exits 1, list
   t.regex(badJson.errors.find((e: { file: string }) => /unknown-need/.test(e.file)).message, /unknown step "nope"/);
 
   const human = await cli('validate', BROKEN_PIPELINES, '--no-typecheck');
-  t.is(human.code, 1);
+  t.is(human.code, 2);
   t.regex(human.stdout, /good-one/);
   t.regex(human.stdout, /good-two/);
   t.regex(human.stderr, /syntax-error\.mjs/);
@@ -140,4 +144,77 @@ test.serial('cancel: a running run ends cancelled', async (t) => {
   const view = json((await cli('status', runId, '--json')).stdout);
   t.is(view.status, 'cancelled');
   t.is(view.steps.wait.status, 'cancelled');
+});
+
+/** Like runCli, with text on stdin. */
+function cliWithStdin(args: string[], input: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((res) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/conveyor.js'), ...args], { cwd: ROOT, env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d));
+    child.stderr.on('data', (d: Buffer) => (stderr += d));
+    child.once('exit', (code) => res({ code, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+test('run: an unknown --param exits 2 naming the known ones; --json errors are JSON on stderr with the same code', async (t) => {
+  const typo = await cli('run', 'cli-ok', '-p', 'm=3');
+  t.is(typo.code, 2);
+  t.regex(typo.stderr, /unknown param "m" \(known: n\)/);
+  const asJson = await cli('run', 'cli-ok', '-p', 'm=3', '--json');
+  t.is(asJson.code, 2);
+  t.deepEqual(json(asJson.stderr.trim()), { error: { code: 'VALIDATION', message: 'pipeline "cli-ok": unknown param "m" (known: n)' } });
+  const usage = await cli('run', 'cli-ok', '--bogus', '--json');
+  t.is(usage.code, 2, 'unknown options are bad input too');
+  t.is(json(usage.stderr.trim()).error.code, 'USAGE');
+  const missing = await cli('status', 'r-does-not-exist', '--json');
+  t.is(missing.code, 1);
+  t.is(json(missing.stderr.trim()).error.code, 'NOT_FOUND');
+});
+
+test.serial('run: params from --params-file, @file and stdin', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'conveyor-params-'));
+  try {
+    const file = join(dir, 'params.json');
+    writeFileSync(file, JSON.stringify({ n: 21 }));
+    for (const args of [['--params-file', file], ['--params-json', `@${file}`]]) {
+      const r = await cli('run', 'cli-ok', ...args, '--wait', '--json');
+      t.is(r.code, 0, r.stderr);
+      t.is(json(r.stdout).steps.double.output.value, 42, args.join(' '));
+    }
+    const piped = await cliWithStdin(['run', 'cli-ok', '--params-file', '-', '--wait', '--json'], '{"n": 5}');
+    t.is(piped.code, 0, piped.stderr);
+    t.is(json(piped.stdout).steps.double.output.value, 10);
+    const absent = await cli('run', 'cli-ok', '--params-file', join(dir, 'nope.json'));
+    t.is(absent.code, 2);
+    t.regex(absent.stderr, /--params-file: could not read/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.serial('logs: --step of an unknown step exits 2 naming the steps; the error that ended an attempt is in the logs', async (t) => {
+  const failed = await cli('run', 'cli-flaky', '--wait', '--json');
+  t.is(failed.code, 1);
+  const runId = json(failed.stdout).id;
+  const nope = await cli('logs', runId, '--step', 'nope');
+  t.is(nope.code, 2);
+  t.regex(nope.stderr, /no step "nope" \(steps: first, flaky\)/);
+  const logs = await cli('logs', runId, '--step', 'flaky');
+  t.is(logs.code, 0, logs.stderr);
+  t.regex(logs.stdout, /error flaky#1 attempt 1 failed: not allowed yet/);
+});
+
+test('backfill reports how each of its runs stands (here: --no-wait, so queued), per run in --json', async (t) => {
+  const pipelines = join(ROOT, 'test/fixtures/pipelines/metrics');
+  const r = await runCli(['backfill', 'metrics-demo', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-01T00:00:02Z', '--max-parallel', '3', '--no-wait', '--json'], { ...env, CONVEYOR_PIPELINES: pipelines, CONVEYOR_PREFIX: newPrefix() });
+  t.is(r.code, 0, r.stderr);
+  const result = json(r.stdout);
+  t.is(result.total, 3);
+  t.deepEqual(result.runs.map((x: { status: string }) => x.status), ['queued', 'queued', 'queued']);
+  t.deepEqual(result.runs.map((x: { runId: string }) => x.runId), result.runIds);
+  const human = await runCli(['backfill', 'metrics-demo', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-01T00:00:02Z', '--max-parallel', '3', '--no-wait'], { ...env, CONVEYOR_PIPELINES: pipelines, CONVEYOR_PREFIX: newPrefix() });
+  t.regex(human.stdout, /runs: 3 queued/);
 });

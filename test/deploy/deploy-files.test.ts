@@ -298,3 +298,32 @@ test('checkArgv catches what it is for (the checks above can fail)', (t) => {
   t.deepEqual(queuesOf(['node', '--import', 'tsx', 'workers/training.ts']), ['training']);
 });
 
+
+test('metrics: every k8s Deployment is scraped on the metrics port and binds it publicly; schedulers probe /healthz', (t) => {
+  for (const d of kinds('Deployment').filter((x) => x.metadata.name !== 'redis')) {
+    const annotations = d.spec.template.metadata.annotations ?? {};
+    t.is(annotations['prometheus.io/scrape'], 'true', `${d.metadata.name}: scrape annotation`);
+    t.is(Number(annotations['prometheus.io/port']), defaults.metricsPort, `${d.metadata.name}: scrape port`);
+    const container = d.spec.template.spec.containers[0];
+    t.is(container.ports.find((p: Dict) => p.name === 'metrics')?.containerPort, defaults.metricsPort, `${d.metadata.name}: declares the metrics port`);
+  }
+  const scheduler = deployment('scheduler').spec.template.spec.containers[0];
+  for (const probe of [scheduler.readinessProbe, scheduler.livenessProbe]) t.deepEqual(probe.httpGet, { path: '/healthz', port: 'metrics' });
+  t.is(defaults.metricsHost, '127.0.0.1', 'loopback outside containers');
+  t.is(configMap.data.CONVEYOR_METRICS_HOST, '0.0.0.0');
+  for (const [name, service] of conveyorServices) t.is(service.environment.CONVEYOR_METRICS_HOST, '0.0.0.0', `compose ${name}`);
+  t.regex(read('Dockerfile'), /CONVEYOR_METRICS_HOST=0\.0\.0\.0/);
+});
+
+test('metrics: compose scrapes each scheduler replica; KEDA and HPA notes name metrics that exist', async (t) => {
+  const prometheus = parse(read('deploy/prometheus/prometheus.yml')) as Dict;
+  const scheduler = (prometheus.scrape_configs as Dict[]).find((c) => c.job_name === 'conveyor-scheduler')!;
+  t.deepEqual(scheduler.dns_sd_configs?.[0]?.names, ['scheduler'], 'one target per replica through Docker DNS');
+  const { MetricsHub } = await import('../../src/monitoring/metrics-hub.ts');
+  const hub = new MetricsHub({ sampleMemory: false });
+  const exposed = new Set((await hub.registry.getMetricsAsJSON()).map((m) => m.name));
+  hub.close();
+  const named = [...read('deploy/k8s/keda-scaledobjects.yaml').matchAll(/\b(conveyor_[a-z_]+)/g)].map((m) => m[1]!);
+  t.true(named.length > 0);
+  for (const name of named) t.true(exposed.has(name), `${name} is exposed`);
+});

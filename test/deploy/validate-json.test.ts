@@ -45,9 +45,9 @@ async function validate(): Promise<{ code: number; json: ValidateJson }> {
   }
 }
 
-test('validate --json: exit 1, the good file still loads, each bad file has file, line, column and the reason', async (t) => {
+test('validate --json: exit 2 (bad input), the good file still loads, each bad file has file, line, column and the reason', async (t) => {
   const { code, json } = await validate();
-  t.is(code, 1);
+  t.is(code, 2);
   t.false(json.valid);
   t.deepEqual(json.pipelines.map((p) => p.id), ['good']);
   const byFile = Object.fromEntries(json.errors.map((e) => [e.file.split('/').pop(), e]));

@@ -1,26 +1,10 @@
 import { readFileSync } from 'node:fs';
 import test from 'ava';
-import { parse } from 'yaml';
 import { MetricsHub } from '../../src/monitoring/metrics-hub.ts';
 import { parseExposition } from './exposition.ts';
+import { alertExprs, dashboardExprs } from './dashboard-exprs.ts';
 
-/** Every PromQL expression in the dashboard (panel targets and template variables). */
-function dashboardExprs(): Array<{ where: string; expr: string }> {
-  const dash = JSON.parse(readFileSync('deploy/grafana/dashboards/conveyor.json', 'utf8')) as {
-    panels: Array<{ title: string; type: string; targets?: Array<{ expr: string }> }>;
-    templating: { list: Array<{ name: string; query: { query: string } }> };
-  };
-  return [
-    ...dash.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `panel "${p.title}"`, expr: t.expr }))),
-    ...dash.templating.list.map((v) => ({ where: `variable $${v.name}`, expr: v.query.query })),
-  ];
-}
-
-function alertExprs(): Array<{ where: string; expr: string }> {
-  const doc = parse(readFileSync('deploy/prometheus/alerts.yml', 'utf8')) as { groups: Array<{ rules: Array<{ alert: string; expr: string }> }> };
-  return doc.groups.flatMap((g) => g.rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr })));
-}
-
+const TARGET_LABELS = ['job', 'instance'];
 const HISTOGRAM_SUFFIX = /_(bucket|sum|count)$/;
 
 /** Metric names in an expression, and the label names its selectors filter on. */
@@ -62,7 +46,8 @@ for (const [source, exprs] of [['Grafana dashboard', dashboardExprs], ['Promethe
         }
         if (family !== name && type !== 'histogram') problems.push(`${where}: ${name} used as a histogram series but ${family} is a ${type}`);
         const known = labelsOf(family);
-        for (const label of labels) if (!known.includes(label)) problems.push(`${where}: ${family} has no label "${label}" (has: ${known.join(', ') || 'none'})`);
+        // job and instance are target labels Prometheus adds to every series it scrapes.
+        for (const label of labels) if (!known.includes(label) && !TARGET_LABELS.includes(label)) problems.push(`${where}: ${family} has no label "${label}" (has: ${known.join(', ') || 'none'})`);
       }
     }
     t.deepEqual(problems, []);
@@ -84,4 +69,17 @@ test('the dashboard has the panels the README describes', (t) => {
   t.deepEqual(rows, ['Runs', 'Steps', 'Queues and workers', 'Resources', 'Models', 'Data quality']);
   const titles = dash.panels.map((p) => p.title);
   for (const title of ['Model accuracy over time', 'Drift (PSI) per feature', 'Worker CPU', 'Worker memory (RSS)', 'Queue depth (waiting)', 'Live workers']) t.true(titles.includes(title), title);
+});
+
+test('declared pipelines start their labelled counters at 0 (panels show 0, not "No data")', async (t) => {
+  const hub = new MetricsHub({ sampleMemory: false, defaultMetrics: false });
+  hub.declarePipelines([{ id: 'etl', steps: ['load', 'fit'], schedules: ['nightly'] }]);
+  const exp = parseExposition(await hub.metrics());
+  hub.close();
+  const value = (name: string, labels: Record<string, string>) => exp.samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+  t.is(value('conveyor_runs_finished_total', { pipeline: 'etl', status: 'failed' }), 0);
+  t.is(value('conveyor_runs_started_total', { pipeline: 'etl', trigger: 'manual' }), 0);
+  t.is(value('conveyor_step_retries_total', { pipeline: 'etl', step: 'fit' }), 0);
+  t.is(value('conveyor_scheduler_ticks_skipped_total', { pipeline: 'etl', schedule: 'nightly', reason: 'overlap' }), 0);
+  t.is(value('conveyor_scheduler_errors_total', { kind: 'tick' }), 0);
 });

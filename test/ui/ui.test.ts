@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
@@ -132,4 +132,110 @@ test.serial('readable at 390px: no horizontal page scroll on runs, run and model
     },
     { width: 390, height: 844 },
   );
+});
+
+test.serial('runs list: filters apply on submit (arrow keys do not navigate); a refresh keeps keyboard focus', async (t) => {
+  const { runId } = await api.runtime.engine.trigger(failing(), {});
+  await api.runtime.engine.waitForRun(runId, { timeoutMs: 20_000 });
+  await withPage(t, 'runs-filters', async (page) => {
+    await page.goto(`${api.url}/#/runs`);
+    await page.getByRole('link', { name: runId }).waitFor();
+    const status = page.getByLabel('Status');
+    await status.focus();
+    await page.keyboard.press('ArrowDown');
+    t.notRegex(page.url(), /status=/, 'moving through the select does not navigate');
+    await status.selectOption('failed');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/status=failed/);
+    await page.getByRole('link', { name: runId }).waitFor();
+    const statuses = await page.locator('tbody tr .badge').allTextContents();
+    t.true(statuses.length > 0 && statuses.every((s) => s.includes('failed')), statuses.join(','));
+
+    await page.getByRole('link', { name: runId }).focus();
+    for (let i = 0; i < 2; i++) await page.waitForResponse((r) => r.url().includes('/api/v1/runs?'));
+    t.is(await page.evaluate(() => document.activeElement?.textContent), runId, 'focus stays on the link across live refreshes');
+  });
+});
+
+test.serial('favicon exists; responses are gzip-compressed; every time says its zone and a toggle switches UTC/local', async (t) => {
+  for (const path of ['/favicon.ico', '/ui/favicon.svg']) {
+    const res = await fetch(`${api.url}${path}`);
+    t.is(res.status, 200, path);
+    t.regex(res.headers.get('content-type') ?? '', /image\/svg\+xml/);
+  }
+  for (const path of ['/ui/runs.js', '/api/v1/openapi.json']) {
+    const res = await fetch(`${api.url}${path}`, { headers: { authorization: `Bearer ${ADMIN}`, 'accept-encoding': 'gzip' } });
+    t.is(res.status, 200, path);
+    t.is(res.headers.get('content-encoding'), 'gzip', path);
+    t.regex(res.headers.get('vary') ?? '', /accept-encoding/i);
+    t.true((await res.text()).length > 0, 'fetch decodes it');
+  }
+  const { runId } = await api.runtime.engine.trigger(failing(), {});
+  await api.runtime.engine.waitForRun(runId, { timeoutMs: 20_000 });
+  await withPage(t, 'time-zone', async (page) => {
+    await page.goto(`${api.url}/#/runs`);
+    const created = page.locator(`tr[data-run="${runId}"] td`).nth(4);
+    await created.waitFor();
+    const toggle = page.locator('#time-zone');
+    if (/Times: UTC/.test((await toggle.textContent()) ?? '')) await toggle.click();
+    await toggle.click();
+    await page.locator('#time-zone', { hasText: 'Times: UTC' }).waitFor();
+    await page.locator(`tr[data-run="${runId}"] td`, { hasText: 'UTC' }).waitFor();
+    t.regex((await created.textContent()) ?? '', /UTC$/);
+    await toggle.click();
+    await page.locator('#time-zone', { hasText: 'Times: local' }).waitFor();
+    await page.locator(`tr[data-run="${runId}"]`).waitFor();
+    // The browser runs in some zone; whichever it is, the text names it (UTC, GMT+1, PST...).
+    t.regex((await page.locator(`tr[data-run="${runId}"] td`).nth(4).textContent()) ?? '', /(UTC|GMT|[A-Z]{3,4})[+-]?\d*$/);
+  });
+});
+
+const AXE_SOURCE = readFileSync('node_modules/axe-core/axe.min.js', 'utf8');
+
+/** axe-core, injected into the page: serious and critical violations, as "rule: target" lines. */
+async function axeViolations(page: Page): Promise<string[]> {
+  // Evaluated through the DevTools protocol: the page's CSP (script-src 'self') blocks an injected <script>.
+  await page.evaluate(AXE_SOURCE);
+  const result = await page.evaluate(async () => (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe.run());
+  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}): ${n.target.join(' ')}`));
+}
+
+test.serial('axe-core reports no serious or critical violation on any page', async (t) => {
+  const { runId } = await api.runtime.engine.trigger(failing(), {});
+  await api.runtime.engine.waitForRun(runId, { timeoutMs: 20_000 });
+  await withPage(t, 'axe', async (page) => {
+    const found: string[] = [];
+    for (const [hash, ready] of [
+      ['#/runs', 'tbody tr'],
+      [`#/runs/${runId}`, 'svg.dag .node'],
+      ['#/pipelines', 'main h1'],
+      ['#/pipelines/diamond', 'main h1'],
+      ['#/models', 'main h1'],
+      ['#/models/churn', 'main h1'],
+      ['#/queues', 'main h1'],
+    ] as const) {
+      await page.goto(`${api.url}/${hash}`);
+      await page.locator(ready).first().waitFor();
+      found.push(...(await axeViolations(page)).map((v) => `${hash} ${v}`));
+    }
+    t.deepEqual(found, []);
+  });
+});
+
+test.serial('the run page downloads the run once (the event stream carries it), not also from GET /runs/:id', async (t) => {
+  const { runId } = await api.runtime.engine.trigger(failing(), {});
+  await api.runtime.engine.waitForRun(runId, { timeoutMs: 20_000 });
+  await withPage(t, 'run-once', async (page) => {
+    const requests: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes(`/api/v1/runs/${runId}`)) requests.push(new URL(r.url()).pathname);
+    });
+    await page.goto(`${api.url}/#/runs/${runId}`);
+    await page.locator('svg.dag .node[data-step="validate"][data-status="failed"]').waitFor();
+    await page.locator('#run-status', { hasText: 'failed' }).waitFor();
+    t.deepEqual(requests.sort(), [`/api/v1/runs/${runId}/events`, `/api/v1/runs/${runId}/graph`]);
+    await page.goto(`${api.url}/#/runs/r-no-such-run`);
+    await page.locator('[role="alert"]').waitFor();
+    t.regex((await page.locator('[role="alert"]').textContent()) ?? '', /r-no-such-run/);
+  });
 });

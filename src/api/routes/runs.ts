@@ -61,18 +61,19 @@ export function runRoutes(ctx: ApiContext): RouteDef[] {
       method: 'GET',
       path: '/api/v1/runs',
       operationId: 'listRuns',
-      summary: 'Runs, newest first, filtered by pipeline and status, paginated',
+      summary: 'Runs, newest first, filtered by id, pipeline, status, trigger and creation date; page with nextOffset',
       tag: 'runs',
       query: listRunsQuery,
       responses: { 200: { description: 'a page of runs', schema: runListSchema } },
       async handler({ query }) {
-        const runs = await engine.listRuns(query);
+        const page = await engine.findRuns(query);
         return {
-          items: runs.map((r) => runSummary(r, ctx.redact)),
+          items: page.runs.map((r) => runSummary(r, ctx.redact)),
           limit: query.limit,
           offset: query.offset,
-          // With a status filter the engine scans further than `limit`; a full page means "maybe more".
-          nextOffset: runs.length === query.limit && !query.status ? query.offset + query.limit : null,
+          // A position in the index the filters picked: pass it back as `offset` (filters checked per
+          // record may return a short page that still has a nextOffset).
+          nextOffset: page.nextOffset,
         };
       },
     }),

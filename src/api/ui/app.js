@@ -2,10 +2,23 @@ import { modelPage, modelsList } from './models.js';
 import { pipelinePage, pipelinesList } from './pipelines.js';
 import { queuesPage } from './queues.js';
 import { runPage, runsList } from './runs.js';
-import { api, ApiError, h, token, put } from './util.js';
+import { api, ApiError, h, token, put, setTimeZoneMode, timeZoneMode } from './util.js';
 
 const main = document.getElementById('main');
 let cleanup = () => {};
+
+// Times in UTC or the browser's zone; switching re-renders the current view.
+const zoneButton = document.getElementById('time-zone');
+const showZone = () => {
+  const mode = timeZoneMode();
+  zoneButton.textContent = mode === 'utc' ? 'Times: UTC (switch to local)' : 'Times: local (switch to UTC)';
+};
+showZone();
+zoneButton.addEventListener('click', () => {
+  setTimeZoneMode(timeZoneMode() === 'utc' ? 'local' : 'utc');
+  showZone();
+  route();
+});
 
 /** Hash routes: #/runs, #/runs/<id>, #/pipelines, #/pipelines/<id>, #/models, #/models/<name>, #/queues */
 async function route() {

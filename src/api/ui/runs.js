@@ -4,54 +4,107 @@ import { api, badge, fmtDuration, fmtTime, h, pretty, stream, toast, put } from 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 const PAGE = 25;
 
+const TRIGGERS = ['manual', 'schedule', 'event', 'retry'];
+const FILTERS = ['id', 'pipeline', 'status', 'trigger', 'from', 'to'];
+
 export async function runsList(main, query) {
-  const pipeline = query.get('pipeline') ?? '';
-  const status = query.get('status') ?? '';
+  const filters = Object.fromEntries(FILTERS.map((k) => [k, query.get(k) ?? '']));
   const offset = Number(query.get('offset') ?? 0);
   const pipelines = (await api('GET', '/pipelines')).items;
   const go = (changes) => {
-    const next = new URLSearchParams({ pipeline, status, offset: String(offset), ...changes });
+    const next = new URLSearchParams({ ...filters, offset: String(offset), ...changes });
     for (const [k, v] of [...next]) if (!v || v === '0') next.delete(k);
     location.hash = `#/runs${next.size ? `?${next}` : ''}`;
   };
-  const pipelineSelect = h('select', { id: 'filter-pipeline', onchange: (e) => go({ pipeline: e.target.value, offset: '0' }) },
-    h('option', { value: '' }, 'all pipelines'), pipelines.map((p) => h('option', { value: p.id, selected: p.id === pipeline }, p.id)));
-  const statusSelect = h('select', { id: 'filter-status', onchange: (e) => go({ status: e.target.value, offset: '0' }) },
-    h('option', { value: '' }, 'any status'), STATUSES.map((st) => h('option', { value: st, selected: st === status }, st)));
+  const field = (key, label, control) => h('span', { class: 'field' }, h('label', { for: `filter-${key}` }, label), control);
+  const select = (key, any, values) => h('select', { id: `filter-${key}`, name: key },
+    h('option', { value: '' }, any), values.map((v) => h('option', { value: v, selected: v === filters[key] }, v)));
+  // Filters apply on submit (Enter or the button), not on every change: moving through a select with
+  // the arrow keys must not navigate away (WCAG 3.2.2).
+  const form = h('form', { class: 'panel row', role: 'search', 'aria-label': 'Filter runs', onsubmit: (e) => {
+    e.preventDefault();
+    const data = new FormData(form);
+    go({ ...Object.fromEntries(FILTERS.map((k) => [k, String(data.get(k) ?? '').trim()])), offset: '0' });
+  } },
+    field('id', 'Run id', h('input', { id: 'filter-id', name: 'id', value: filters.id, size: 18, autocomplete: 'off' })),
+    field('pipeline', 'Pipeline', select('pipeline', 'all pipelines', pipelines.map((p) => p.id))),
+    field('status', 'Status', select('status', 'any status', STATUSES)),
+    field('trigger', 'Trigger', select('trigger', 'any trigger', TRIGGERS)),
+    field('from', 'Created from (UTC)', h('input', { id: 'filter-from', name: 'from', type: 'date', value: filters.from })),
+    field('to', 'to', h('input', { id: 'filter-to', name: 'to', type: 'date', value: filters.to })),
+    h('button', { type: 'submit' }, 'Apply'));
   const body = h('tbody');
+  let nextOffset = null;
   const prev = h('button', { type: 'button', disabled: offset === 0, onclick: () => go({ offset: String(Math.max(0, offset - PAGE)) }) }, '← Newer');
-  const next = h('button', { type: 'button', onclick: () => go({ offset: String(offset + PAGE) }) }, 'Older →');
-  put(main, 
+  const next = h('button', { type: 'button', onclick: () => go({ offset: String(nextOffset ?? offset + PAGE) }) }, 'Older →');
+  put(main,
     h('h1', {}, 'Runs'),
-    h('div', { class: 'panel row' },
-      h('label', { for: 'filter-pipeline' }, 'Pipeline'), pipelineSelect,
-      h('label', { for: 'filter-status' }, 'Status'), statusSelect),
+    form,
     h('div', { class: 'panel table-wrap' },
       h('table', {}, h('thead', {}, h('tr', {}, ['Run', 'Pipeline', 'Status', 'Trigger', 'Created', 'Duration'].map((c, i) => h('th', { class: i === 4 ? 'hide-narrow' : undefined }, c)))), body),
       h('div', { class: 'row', style: 'margin-top:8px' }, prev, next)),
   );
+  const row = (run) => h('tr', { 'data-run': run.id },
+    h('td', {}, h('a', { href: `#/runs/${run.id}` }, run.id)),
+    h('td', {}, run.pipeline),
+    h('td', {}, badge(run.status)),
+    h('td', {}, run.trigger?.type ?? '—'),
+    h('td', { class: 'hide-narrow' }, fmtTime(run.createdAt)),
+    h('td', {}, fmtDuration(run.durationMs)));
   const load = async () => {
     const params = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
-    if (pipeline) params.set('pipeline', pipeline);
-    if (status) params.set('status', status);
+    for (const key of FILTERS) if (filters[key]) params.set(key, key === 'to' ? `${filters.to}T23:59:59.999Z` : filters[key]);
     const page = await api('GET', `/runs?${params}`);
-    next.disabled = page.nextOffset === null && page.items.length < PAGE;
-    put(body, ...(page.items.length ? page.items.map((run) => h('tr', { 'data-run': run.id },
-      h('td', {}, h('a', { href: `#/runs/${run.id}` }, run.id)),
-      h('td', {}, run.pipeline),
-      h('td', {}, badge(run.status)),
-      h('td', {}, run.trigger?.type ?? '—'),
-      h('td', { class: 'hide-narrow' }, fmtTime(run.createdAt)),
-      h('td', {}, fmtDuration(run.durationMs)))) : [h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No runs match.'))]));
+    nextOffset = page.nextOffset;
+    next.disabled = page.nextOffset === null;
+    if (!page.items.length) return put(body, h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No runs match.')));
+    patchRows(body, page.items.map((run) => ({ key: run.id, sig: JSON.stringify(run), make: () => row(run) })));
   };
   await load();
   const timer = setInterval(() => load().catch(() => {}), 3000);
   return () => clearInterval(timer);
 }
 
+/**
+ * Live refresh without rebuilding the table: rows whose data did not change stay the same elements
+ * (keyboard focus on a link in them survives); changed rows are replaced, gone rows removed.
+ */
+function patchRows(body, rows) {
+  const existing = new Map([...body.children].filter((tr) => tr.dataset.run).map((tr) => [tr.dataset.run, tr]));
+  const wanted = rows.map(({ key, sig, make }) => {
+    const old = existing.get(key);
+    if (old && old.dataset.sig === sig) return old;
+    const tr = make();
+    tr.dataset.sig = sig;
+    if (old && old.contains(document.activeElement)) {
+      old.replaceWith(tr);
+      tr.querySelector('a')?.focus();
+    }
+    return tr;
+  });
+  for (const child of [...body.children]) if (!wanted.includes(child)) child.remove();
+  wanted.forEach((tr, i) => {
+    if (body.children[i] !== tr) body.insertBefore(tr, body.children[i] ?? null);
+  });
+}
+
 export async function runPage(main, runId) {
-  let run = await api('GET', `/runs/${encodeURIComponent(runId)}`);
-  const graph = await api('GET', `/runs/${encodeURIComponent(runId)}/graph`);
+  // The run comes once, as the event stream's first `run` event (not also from GET /runs/:id):
+  // events that arrive before the page is built wait in `early`.
+  let onRunEvent = null;
+  const early = [];
+  let close = () => {};
+  let run = await new Promise((resolve, reject) => {
+    close = stream(`/runs/${encodeURIComponent(runId)}/events`, (event, data) => {
+      if (onRunEvent) onRunEvent(event, data);
+      else if (event === 'run' && early.length === 0) resolve(data);
+      else early.push([event, data]);
+    }, reject);
+  });
+  const graph = await api('GET', `/runs/${encodeURIComponent(runId)}/graph`).catch((error) => {
+    close();
+    throw error;
+  });
   let selected = Object.entries(run.steps).find(([, st]) => st.status === 'failed')?.[0] ?? null;
   const logs = [];
   const dag = dagView(graph, { onSelect: (step) => select(step) });
@@ -124,7 +177,7 @@ export async function runPage(main, runId) {
         h('dt', {}, 'Started'), h('dd', {}, fmtTime(st.startedAt)),
         h('dt', {}, 'Duration'), h('dd', {}, fmtDuration(st.durationMs)),
         st.reason ? [h('dt', {}, 'Reason'), h('dd', {}, st.reason)] : null),
-      st.error ? [h('h3', {}, 'Error'), h('pre', { id: 'step-error' }, `${st.error.name ?? 'Error'}: ${st.error.message}${st.error.stack ? `\n\n${st.error.stack}` : ''}`)] : null,
+      st.error ? [h('h3', {}, 'Error'), h('pre', { id: 'step-error', tabindex: '0', 'aria-label': 'Step error' }, `${st.error.name ?? 'Error'}: ${st.error.message}${st.error.stack ? `\n\n${st.error.stack}` : ''}`)] : null,
       st.output !== undefined ? [h('h3', {}, 'Output'), h('pre', { id: 'step-output' }, pretty(st.output))] : null,
       h('h3', {}, 'Logs ', h('span', { class: 'muted' }, run.status === 'running' || run.status === 'queued' ? '(live)' : '')),
       h('pre', { class: 'logs', id: 'step-logs' }, lines.length
@@ -143,23 +196,24 @@ export async function runPage(main, runId) {
     dag.select(step);
     renderDetail();
   }
-  let close = () => {};
+  onRunEvent = (event, data) => {
+    if (event === 'run') {
+      run = data;
+      refresh();
+    } else if (event === 'log') {
+      logs.push(...data.entries);
+      renderDetail();
+    }
+  };
+  // After a retry the finished run's stream has ended: open a new one (its first `run` is the retried run).
   const connect = () => {
     close();
     logs.length = 0;
-    close = stream(`/runs/${encodeURIComponent(runId)}/events`, (event, data) => {
-      if (event === 'run') {
-        run = data;
-        refresh();
-      } else if (event === 'log') {
-        logs.push(...data.entries);
-        renderDetail();
-      }
-    });
+    close = stream(`/runs/${encodeURIComponent(runId)}/events`, (event, data) => onRunEvent(event, data));
   };
   refresh();
   if (selected) dag.select(selected);
-  connect();
+  for (const [event, data] of early.splice(0)) onRunEvent(event, data);
   const tick = setInterval(() => {
     if (run.status === 'running') renderGantt();
   }, 1000);

@@ -58,14 +58,17 @@ export async function api(method, path, body) {
  * Server-Sent Events over fetch (EventSource cannot send an Authorization header).
  * Returns a function that closes the stream.
  */
-export function stream(path, onEvent) {
+export function stream(path, onEvent, onError = () => {}) {
   const controller = new AbortController();
   const headers = { accept: 'text/event-stream' };
   const t = token.get();
   if (t) headers.authorization = `Bearer ${t}`;
   (async () => {
     const response = await fetch(`/api/v1${path}`, { headers, signal: controller.signal });
-    if (!response.ok || !response.body) return;
+    if (!response.ok || !response.body) {
+      onError(new ApiError(response.status, await response.json().catch(() => undefined)));
+      return;
+    }
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';
     for (;;) {
@@ -98,10 +101,20 @@ export function fmtDuration(ms) {
   return min < 60 ? `${min} min ${Math.round(sec % 60)} s` : `${Math.floor(min / 60)} h ${min % 60} min`;
 }
 
-export function fmtTime(iso) {
+/** 'utc' or 'local' (the browser's zone); the header button switches it, the choice is remembered. */
+export function timeZoneMode() {
+  return localStorage.getItem('conveyor.tz') === 'utc' ? 'utc' : 'local';
+}
+export function setTimeZoneMode(mode) {
+  localStorage.setItem('conveyor.tz', mode);
+}
+
+/** A time with its zone always written out (e.g. "3/1/26, 10:00:05 UTC" or "…GMT+1"). */
+export function fmtTime(iso, zone) {
   if (!iso) return '—';
   const d = new Date(iso);
-  return d.toLocaleString(undefined, { dateStyle: 'short', timeStyle: 'medium' });
+  const timeZone = zone ?? (timeZoneMode() === 'utc' ? 'UTC' : undefined);
+  return d.toLocaleString(undefined, { year: 'numeric', month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit', timeZone, timeZoneName: 'short' });
 }
 
 export function toast(message) {

@@ -1,20 +1,56 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
 import { ValidationError } from '../../errors/index.ts';
+
+/**
+ * The JSON of `--params-json` / `--params-file`: `@path` (or a --params-file path) reads a file, `-`
+ * or `@-` reads stdin — for params larger than one command-line argument may be (128 KiB on Linux).
+ */
+export function readParamsSource(option: string, value: string): string {
+  const path = option === '--params-file' ? value : value.startsWith('@') ? value.slice(1) : undefined;
+  if (path === undefined) return value;
+  try {
+    return readFileSync(path === '-' ? 0 : path, 'utf8');
+  } catch (error) {
+    throw new ValidationError(`${option}: could not read ${path === '-' ? 'stdin' : `"${path}"`} (${(error as Error).message})`);
+  }
+}
+
+/**
+ * Param names the pipeline's schema does not declare. Empty when it accepts any key (no schema,
+ * not an object schema, or `.passthrough()` / `.catchall()`); zod would otherwise drop them silently.
+ */
+export function unknownParamNames(schema: z.ZodType | undefined, params: Record<string, unknown>): { unknown: string[]; known: string[] } {
+  if (!(schema instanceof z.ZodObject)) return { unknown: [], known: [] };
+  const catchall = schema.def.catchall;
+  if (catchall && !(catchall instanceof z.ZodNever)) return { unknown: [], known: [] };
+  const known = Object.keys(schema.shape);
+  return { unknown: Object.keys(params).filter((k) => !known.includes(k)), known };
+}
+
+/** Throws (exit 2) naming the unknown params and the known ones. */
+export function checkParamNames(schema: z.ZodType | undefined, params: Record<string, unknown>, pipelineId: string): void {
+  const { unknown, known } = unknownParamNames(schema, params);
+  if (unknown.length === 0) return;
+  const names = unknown.map((k) => `"${k}"`).join(', ');
+  throw new ValidationError(`pipeline "${pipelineId}": unknown param${unknown.length > 1 ? 's' : ''} ${names} (known: ${known.join(', ') || 'none'})`);
+}
 
 /**
  * Builds the params object from `--param k=v` (values parsed as JSON when they are valid JSON, so
  * `n=3` is a number and `flag=true` a boolean; `name="3"` forces a string) and `--params-json`.
  * The pipeline's zod schema validates the result afterwards.
  */
-export function collectParams(pairs: string[] = [], json?: string): Record<string, unknown> {
+export function collectParams(pairs: string[] = [], json?: string, source = '--params-json'): Record<string, unknown> {
   let params: Record<string, unknown> = Object.create(null);
   if (json !== undefined) {
     let parsed: unknown;
     try {
       parsed = JSON.parse(json);
     } catch (error) {
-      throw new ValidationError(`--params-json: expected a JSON object, found invalid JSON (${(error as Error).message})`);
+      throw new ValidationError(`${source}: expected a JSON object, found invalid JSON (${(error as Error).message})`);
     }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ValidationError('--params-json: expected a JSON object');
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ValidationError(`${source}: expected a JSON object`);
     params = { ...(parsed as Record<string, unknown>) };
   }
   for (const pair of pairs) {

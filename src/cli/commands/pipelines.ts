@@ -30,7 +30,8 @@ export function validateCommand(): Command {
         if (typecheck.status === 'skipped' && opts.typecheck) process.stderr.write(dim(`types not checked: ${typecheck.reason}\n`));
         if (loaded.pipelines.length === 0 && valid) process.stderr.write(`no pipeline files found in ${target}\n`);
       }
-      process.exitCode = valid && loaded.pipelines.length > 0 ? 0 : 1;
+      // Broken or missing pipeline files are bad input: exit 2, as for every command (README, --help).
+      process.exitCode = valid && loaded.pipelines.length > 0 ? 0 : 2;
     });
 }
 

@@ -1,11 +1,12 @@
 import { userInfo, hostname } from 'node:os';
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { configFrom, withRunReader, withRuntime } from '../context.ts';
 // Direct module imports keep `status`, `runs` and `logs` free of BullMQ and fastify (see context.ts).
 import { resolvePipeline } from '../../app/pipeline-loader.ts';
 import type { Runtime, RunView } from '../../app/index.ts';
+import { parseDuration } from '../../core/duration.ts';
 import { ValidationError } from '../../errors/index.ts';
-import { collectParams, repeatable } from './params.ts';
+import { checkParamNames, collectParams, readParamsSource, repeatable } from './params.ts';
 import { colorStatus, describeRun, dim, formatMs, printJson, statusMark, table, yellow } from '../output.ts';
 
 /** Exit code of `run --wait`: 0 succeeded, 1 failed or cancelled. */
@@ -16,14 +17,18 @@ export function runCommand(): Command {
     .description('trigger a run of a pipeline and print its id (with --wait: follow it to the end)')
     .argument('<pipeline>', 'pipeline id or path to a pipeline file')
     .option('-p, --param <key=value>', 'a run parameter (repeatable; values parsed as JSON when possible)', repeatable, [])
-    .option('--params-json <json>', 'all run parameters as one JSON object')
+    .option('--params-json <json>', 'all run parameters as one JSON object (@file reads a file, @- stdin)')
+    .option('--params-file <path>', 'all run parameters from a JSON file ("-": stdin)')
     .option('--wait', 'follow the run, showing each step; exit 0 if it succeeded, 1 otherwise')
     .option('--timeout <seconds>', 'with --wait: give up after this many seconds (exit 1)', Number)
     .option('--idempotency-key <key>', 'a repeat with the same key returns the same run instead of a new one')
     .option('--json', 'print JSON: { runId, created } (with --wait: the full run)')
-    .action(async (idOrPath: string, opts: { param: string[]; paramsJson?: string; wait?: boolean; timeout?: number; idempotencyKey?: string; json?: boolean }, command: Command) => {
-      const params = collectParams(opts.param, opts.paramsJson);
+    .action(async (idOrPath: string, opts: { param: string[]; paramsJson?: string; paramsFile?: string; wait?: boolean; timeout?: number; idempotencyKey?: string; json?: boolean }, command: Command) => {
+      if (opts.paramsJson !== undefined && opts.paramsFile !== undefined) throw new ValidationError('--params-json and --params-file: give one of them');
+      const [source, value] = opts.paramsFile !== undefined ? ['--params-file', opts.paramsFile] : ['--params-json', opts.paramsJson];
+      const params = collectParams(opts.param, value === undefined ? undefined : readParamsSource(source, value), source);
       const { pipeline } = await resolvePipeline(idOrPath, configFrom(command).pipelinesDir);
+      checkParamNames(pipeline.paramsSchema, params, pipeline.id);
       await withRuntime(command, async (runtime) => {
         const runId = opts.idempotencyKey ? `k.${pipeline.id}.${opts.idempotencyKey.replace(/[^A-Za-z0-9_-]/g, '_')}` : undefined;
         const { runId: id, created } = await runtime.engine.trigger(pipeline, {
@@ -69,13 +74,20 @@ export function statusCommand(): Command {
     .description('show a run and its steps')
     .argument('<runId>')
     .option('--json', 'print { id, pipeline, status, params, steps: { <name>: { status, attempts, output, error } }, ... }')
-    .action(async (runId: string, opts: { json?: boolean }, command: Command) => {
+    .option('--all', "list every item of a map step (default: one line with counts, failed items first)")
+    .action(async (runId: string, opts: { json?: boolean; all?: boolean }, command: Command) => {
       await withRunReader(command, async (runtime) => {
         const view = await runtime.engine.getRun(runId);
         if (opts.json) printJson(view);
-        else process.stdout.write(`${describeRun(view)}\n`);
+        else process.stdout.write(`${describeRun(view, { all: opts.all })}\n`);
       });
     });
+}
+
+function parseInstant(value: string): number {
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) throw new InvalidArgumentError(`expected an ISO-8601 date or time (e.g. 2026-03-01T10:00Z), found "${value}"`);
+  return ms;
 }
 
 export function listRunsCommand(): Command {
@@ -83,11 +95,14 @@ export function listRunsCommand(): Command {
     .description('list recent runs, newest first')
     .option('--pipeline <id>', 'only runs of this pipeline')
     .addOption(new Option('--status <status>', 'only runs in this status').choices(['queued', 'running', 'succeeded', 'failed', 'cancelled']))
+    .addOption(new Option('--trigger <type>', 'only runs started this way').choices(['manual', 'schedule', 'event', 'retry']))
+    .option('--from <time>', 'created at or after (ISO-8601, e.g. 2026-03-01 or 2026-03-01T10:00Z)', parseInstant)
+    .option('--to <time>', 'created at or before (ISO-8601)', parseInstant)
     .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 20)
     .option('--json', 'print a JSON array of runs')
-    .action(async (opts: { pipeline?: string; status?: 'queued'; limit: number; json?: boolean }, command: Command) => {
+    .action(async (opts: { pipeline?: string; status?: 'queued'; trigger?: string; from?: number; to?: number; limit: number; json?: boolean }, command: Command) => {
       await withRunReader(command, async (runtime) => {
-        const runs = await runtime.engine.listRuns({ pipeline: opts.pipeline, status: opts.status, limit: opts.limit });
+        const runs = await runtime.engine.listRuns({ pipeline: opts.pipeline, status: opts.status, trigger: opts.trigger, from: opts.from, to: opts.to, limit: opts.limit });
         if (opts.json) return printJson(runs);
         if (runs.length === 0) return void process.stdout.write('no runs\n');
         process.stdout.write(
@@ -115,15 +130,28 @@ export function logsCommand(): Command {
     .option('--json', 'print JSON lines')
     .action(async (runId: string, opts: { step?: string; json?: boolean }, command: Command) => {
       await withRunReader(command, async (runtime) => {
-        await runtime.engine.getRun(runId); // NotFoundError for an unknown run
+        const view = await runtime.engine.getRun(runId); // NotFoundError for an unknown run
+        const names = Object.keys(view.steps);
+        // A map step's name selects all its items (`score` → `score[0]`, `score[1]`...).
+        const selected = (step: string) => !opts.step || step === opts.step || step.startsWith(`${opts.step}[`);
+        if (opts.step && !names.some(selected)) {
+          const bases = [...new Set(names.map((n) => n.replace(/\[\d+\]$/, '')))];
+          throw new ValidationError(`run ${runId} has no step "${opts.step}" (steps: ${bases.join(', ')})`);
+        }
+        const print = (e: { t: number; level: string; step: string; attempt: number; msg: string; fields?: unknown }) => {
+          if (opts.json) process.stdout.write(`${JSON.stringify(e)}\n`);
+          else process.stdout.write(`${new Date(e.t).toISOString()} ${e.level.padEnd(5)} ${e.step}#${e.attempt} ${e.msg}${e.fields ? ` ${dim(JSON.stringify(e.fields))}` : ''}\n`);
+        };
         for (let offset = 0; ; offset += 1000) {
           const entries = await runtime.store.readLogs(runId, offset, 1000);
-          for (const e of entries) {
-            if (opts.step && e.step !== opts.step) continue;
-            if (opts.json) process.stdout.write(`${JSON.stringify(e)}\n`);
-            else process.stdout.write(`${new Date(e.t).toISOString()} ${e.level.padEnd(5)} ${e.step}#${e.attempt} ${e.msg}${e.fields ? ` ${dim(JSON.stringify(e.fields))}` : ''}\n`);
-          }
+          for (const e of entries) if (selected(e.step)) print(e);
           if (entries.length < 1000) break;
+        }
+        // The error that ended a step's last attempt is not a log line the step wrote: add it.
+        for (const [step, state] of Object.entries(view.steps)) {
+          if (!state.error || !selected(step)) continue;
+          const t = Date.parse(state.finishedAt ?? view.createdAt);
+          print({ t, level: 'error', step, attempt: state.attempts, msg: `attempt ${state.attempts} failed: ${state.error.message}`, fields: state.error.name ? { name: state.error.name } : undefined });
         }
       });
     });
@@ -172,7 +200,6 @@ export function pruneCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (opts: { olderThan?: string; json?: boolean }, command: Command) => {
       await withRuntime(command, async (runtime) => {
-        const { parseDuration } = await import('../../app/index.ts');
         const ms = opts.olderThan ? parseDuration(opts.olderThan) : runtime.config.retentionMs;
         if (ms === undefined) throw new ValidationError(`--older-than: expected a duration like 7d or 12h, found "${opts.olderThan}"`);
         const removed = await runtime.store.pruneFinished(Date.now() - ms);

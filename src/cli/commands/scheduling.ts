@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { configFrom, openRuntime, withRuntime } from '../context.ts';
 import { Scheduler, EventTriggers, attachMetrics, backfill, engineLauncher, loadPipelines, resolvePipeline, startOutboxSweeper, startRetention, type Runtime, type LoadedPipelines } from '../../app/index.ts';
 import { ConfigError, NotFoundError, ValidationError } from '../../errors/index.ts';
-import { colorStatus, dim, printJson, table } from '../output.ts';
+import { colorStatus, dim, printJson, statusMark, table } from '../output.ts';
 import { reportProblems, untilSignal } from './worker.ts';
 
 async function loadAll(command: Command): Promise<LoadedPipelines> {
@@ -33,7 +33,7 @@ export function schedulerCommand(): Command {
       if (loaded.pipelines.length === 0) throw new ConfigError('no valid pipelines: nothing to schedule');
       const runtime = await openRuntime(command);
       // /metrics and /healthz on CONVEYOR_METRICS_PORT (tick lateness, skipped and caught-up ticks).
-      const metrics = await attachMetrics(runtime, { onServeError: 'warn' });
+      const metrics = await attachMetrics(runtime, { pipelines: loaded.pipelines, onServeError: 'warn' });
       const scheduler = new Scheduler({
         redis: runtime.redis, keys: runtime.keys, pipelines: loaded.pipelines, launcher: engineLauncher(runtime),
         clock: runtime.clock, logger: runtime.logger, intervalMs: opts.interval,
@@ -137,8 +137,19 @@ export function backfillCommand(): Command {
             if (!opts.json) process.stderr.write(`[${p.done}/${p.total}] ${p.tickTime} ${p.runId}${p.wasCreated ? '' : dim(' (already had a run)')}\n`);
           },
         });
-        if (opts.json) printJson(result);
-        else process.stdout.write(`backfill of ${pipeline.id}/${schedule}: ${result.total} ticks, ${result.created} runs created, ${result.existing} already existed\n`);
+        // How each run ended (with --no-wait, how far it got): read back from the run records.
+        const records = new Map((await runtime.store.getRuns(result.runIds)).map((r) => [r.id, r]));
+        const runs = result.runIds.map((runId) => ({ runId, logicalTime: records.get(runId)?.logicalTime, status: records.get(runId)?.status ?? 'unknown' }));
+        const byStatus = new Map<string, string[]>();
+        for (const run of runs) byStatus.set(run.status, [...(byStatus.get(run.status) ?? []), run.runId]);
+        if (opts.json) printJson({ ...result, runs });
+        else {
+          process.stdout.write(`backfill of ${pipeline.id}/${schedule}: ${result.total} ticks, ${result.created} runs created, ${result.existing} already existed\n`);
+          process.stdout.write(`runs: ${[...byStatus].map(([status, ids]) => `${ids.length} ${status}`).join(', ') || 'none'}\n`);
+          for (const run of runs.filter((r) => r.status === 'failed' || r.status === 'cancelled')) process.stdout.write(`  ${statusMark(run.status)} ${run.runId}  ${run.logicalTime ?? ''}  ${run.status}\n`);
+        }
+        // Like `run --wait`: a backfill that waited exits 1 when one of its runs did not succeed.
+        if (opts.wait && runs.some((r) => r.status === 'failed' || r.status === 'cancelled')) process.exitCode = 1;
       });
     });
 }
