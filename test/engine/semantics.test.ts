@@ -237,7 +237,9 @@ test('retry of a failed run re-runs failed and skipped steps and keeps succeeded
 
 test('retry re-decides condition skips: a step skipped because its upstream failed runs once that upstream succeeds', async (t) => {
   let broken = true;
-  const p = definePipeline({ id: 'redecide', defaults: fast })
+  // 'any-failure': under the default leaves rule this run would end succeeded (its leaf is skipped by a
+  // condition, not by the failure), and there would be nothing to retry.
+  const p = definePipeline({ id: 'redecide', defaults: fast, runOutcome: 'any-failure' })
     .step('train', async () => {
       if (broken) throw new NonRetriableError('no data yet');
       return { accuracy: 0.9 };
