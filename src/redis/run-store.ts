@@ -1,14 +1,16 @@
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './keys.ts';
 import { SCRIPT_CODES, scriptError, withScripts } from './scripts.ts';
+import { DagStore } from './dag-store.ts';
 import { decodeRunRecord, decodeStepState, type RunRecord, type RunStatus, type StepResources, type StepState } from './run-records.ts';
 
 export type StepOutcome = 's' | 'f' | 'k';
 
 export interface NewRun {
   id: string;
-  /** Flat string fields of the run record (id, pipeline, status, params JSON, ...). */
-  fields: Record<string, string>;
+  /** Flat string fields of the run record (id, pipeline, status, params JSON, dagHash, ...). */
+  fields: Record<string, string> & { dagHash: string };
+  /** Stored once per pipeline version under `fields.dagHash` (see DagStore). */
   dagJson: string;
   /** [step, "<when>|<successors>|<needs>", upstream count] for every step. */
   steps: Array<[string, string, number]>;
@@ -85,12 +87,14 @@ function throwFirstError(results: Array<[Error | null, unknown]> | null): void {
  */
 export class RunStore {
   private readonly redis: ReturnType<typeof withScripts>;
+  private readonly dags: DagStore;
 
   constructor(
     redis: Redis,
     readonly keys: KeySpace,
   ) {
     this.redis = withScripts(redis);
+    this.dags = new DagStore(redis, keys);
   }
 
   async createRun(run: NewRun): Promise<{ created: boolean; roots: string[] }> {
@@ -104,11 +108,18 @@ export class RunStore {
       .set(this.keys.marker, String(run.createdAt), 'NX')
       .exec()
       .then(throwFirstError);
+    const dagHash = run.fields.dagHash;
+    const newUser = await this.dags.retain(dagHash, run.id, run.dagJson);
     const reply = (await this.redis.runTrigger(
-      k.run, k.dag, k.def, k.status, k.pending,
-      JSON.stringify(run.fields), run.dagJson, JSON.stringify(run.steps), this.keys.eventsChannel,
+      k.run, k.def, k.status, k.pending,
+      JSON.stringify(run.fields), JSON.stringify(run.steps), this.keys.eventsChannel,
     )) as Array<string | number>;
-    if (reply[0] === 0) return { created: false, roots: [] };
+    if (reply[0] === 0) {
+      // A repeat: if the existing run has finished (its keys expire), it is no user of the snapshot.
+      const remainingMs = newUser ? await this.redis.pttl(k.run) : -1;
+      if (remainingMs > 0) await this.dags.release(dagHash, run.id, remainingMs);
+      return { created: false, roots: [] };
+    }
     return { created: true, roots: reply.slice(1).map(String) };
   }
 
@@ -219,6 +230,8 @@ export class RunStore {
       | Array<string | number>;
     if (typeof reply === 'number') throw scriptError(reply, { runId, action: 'retry' });
     await this.redis.multi().zrem(this.keys.finishedRuns, runId).zadd(this.keys.activeRuns, now, runId).exec().then(throwFirstError);
+    const dagHash = await this.redis.hget(k.run, 'dagHash');
+    if (dagHash) await this.dags.retain(dagHash, runId);
     return { generation: Number(reply[1]), ready: reply.slice(2).map(String) };
   }
 
@@ -227,7 +240,9 @@ export class RunStore {
   }
 
   async getDagJson(runId: string): Promise<string | null> {
-    return this.redis.get(this.keys.run(runId).dag);
+    const k = this.keys.run(runId);
+    const hash = await this.redis.hget(k.run, 'dagHash');
+    return (hash ? await this.dags.get(hash) : null) ?? this.redis.get(k.dag);
   }
 
   /** All step states of a run, in no particular order (callers order by the DAG). */
@@ -249,13 +264,15 @@ export class RunStore {
   async markFinished(runId: string, finishedAt: number, retentionMs: number): Promise<void> {
     // The run leaves the active set (where the reconciler finds it) in the same MULTI that lists its
     // pending follow-ups in the outbox index: at every instant one of the two leads to it.
-    const owesFollowUps = (await this.redis.hget(this.keys.run(runId).run, 'outbox')) === OUTBOX_OWED;
+    const [outbox, dagHash] = await this.redis.hmget(this.keys.run(runId).run, 'outbox', 'dagHash');
+    const owesFollowUps = outbox === OUTBOX_OWED;
     const multi = this.redis.multi().zrem(this.keys.activeRuns, runId).zadd(this.keys.finishedRuns, finishedAt, runId);
     if (owesFollowUps) multi.zadd(this.keys.outbox, finishedAt, runId);
     await multi.exec().then(throwFirstError);
     const expire = this.redis.pipeline();
     for (const key of this.keys.runKeyList(runId)) expire.pexpire(key, retentionMs);
     await expire.exec().then(throwFirstError);
+    if (dagHash) await this.dags.release(dagHash, runId, retentionMs);
   }
 
   /** Runs whose follow-ups are still owed, finished at or before `before`, oldest first. */
