@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: Conveyor against raw BullMQ on the same private Redis, in the same run.
  * Options: --json (one JSON object on stdout), --quick (small sizes), --repeat n (default 3),
- * --concurrency n (default 50), --only wide,chain,bigdag,cost,memory (profiling one case).
+ * --concurrency n (default 50), --only wide,chain,bigdag,cost,memory,cluster (profiling one case);
+ * `cluster` (a 3-master Redis Cluster, share of commands per master) runs only when asked for.
  * Peers in every rate case: raw BullMQ with the engine's job options and with BullMQ's defaults, and
  * BullMQ's own flows (FlowProducer trees).
  * Progress goes to stderr. Not a test: `npm test` never runs it.
@@ -20,6 +21,7 @@ import { StartProbe, bigDeepDag, bigWideDag, chainPipeline, widePipeline } from 
 import { rawChain, rawWide } from './raw-bullmq.ts';
 import { flowsChain, flowsWide } from './bullmq-flows.ts';
 import { measureRunMemory } from './memory.ts';
+import { measureClusterSpread } from './cluster.ts';
 import { startBenchRedis } from './redis-server.ts';
 import { median, percentile, round } from './stats.ts';
 import { renderTable } from './report.ts';
@@ -264,6 +266,10 @@ async function main(): Promise<void> {
   } finally {
     admin.disconnect();
     await redis.stop();
+  }
+  if (args.only.has('cluster')) {
+    progress('cluster: 3 masters, 200 runs × 20 steps');
+    result.cluster = await measureClusterSpread(args.quick ? 20 : 200, 20, args.concurrency);
   }
   if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else process.stdout.write(renderTable(result));

@@ -20,7 +20,7 @@ function mark(ok: boolean | undefined): string {
 
 export function renderTable(result: Obj): string {
   const rows: Array<[string, string, string, string]> = [];
-  const { wide, chain, handoff, bigDag, cost, memory, machine, versions, config } = result as Obj;
+  const { wide, chain, handoff, bigDag, cost, memory, cluster, machine, versions, config } = result as Obj;
   if (wide) {
     rows.push(['wide: engine steps/s', String(wide.engineStepsPerSec), '', '']);
     rows.push(['wide: raw BullMQ jobs/s (engine job options)', String(wide.rawJobsPerSec), '', '']);
@@ -61,6 +61,9 @@ export function renderTable(result: Obj): string {
   }
   if (memory) {
     rows.push([`finished 5-step run: bytes (${memory.runKeys} keys; shared DAG ${memory.sharedDagBytes} B over ${memory.runs} runs)`, String(memory.bytesPerRunAmortised), `<= ${TARGETS.bytesPerFiveStepRun}`, mark(memory.bytesPerRunAmortised <= TARGETS.bytesPerFiveStepRun)]);
+  }
+  if (cluster) {
+    rows.push([`cluster: busiest master's share of commands (${cluster.runs} runs × ${cluster.steps} steps)`, `${cluster.busiestShare} (${cluster.commands.join(' / ')})`, '<= 0.45', mark(cluster.busiestShare <= 0.45)]);
   }
   const widths = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length), ['figure', 'value', 'target', ''][i].length));
   const line = (r: string[]) => `| ${r.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
