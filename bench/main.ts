@@ -1,7 +1,10 @@
 /**
  * `npm run bench`: Conveyor against raw BullMQ on the same private Redis, in the same run.
  * Options: --json (one JSON object on stdout), --quick (small sizes), --repeat n (default 3),
- * --concurrency n (default 50), --only wide,chain,bigdag,cost (profiling one case).
+ * --concurrency n (default 50), --only wide,chain,bigdag,cost,memory,cluster (profiling one case);
+ * `cluster` (a 3-master Redis Cluster, share of commands per master) runs only when asked for.
+ * Peers in every rate case: raw BullMQ with the engine's job options and with BullMQ's defaults, and
+ * BullMQ's own flows (FlowProducer trees).
  * Progress goes to stderr. Not a test: `npm test` never runs it.
  */
 import { readFileSync } from 'node:fs';
@@ -16,6 +19,9 @@ import { benchEngine } from './engine-harness.ts';
 import { measureCost, type CostFigures } from './cost.ts';
 import { StartProbe, bigDeepDag, bigWideDag, chainPipeline, widePipeline } from './pipelines.ts';
 import { rawChain, rawWide } from './raw-bullmq.ts';
+import { flowsChain, flowsWide } from './bullmq-flows.ts';
+import { measureRunMemory } from './memory.ts';
+import { measureClusterSpread } from './cluster.ts';
 import { startBenchRedis } from './redis-server.ts';
 import { median, percentile, round } from './stats.ts';
 import { renderTable } from './report.ts';
@@ -29,7 +35,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { json: false, quick: false, repeat: 3, concurrency: 50, only: new Set(['wide', 'chain', 'bigdag', 'cost']) };
+  const args: Args = { json: false, quick: false, repeat: 3, concurrency: 50, only: new Set(['wide', 'chain', 'bigdag', 'cost', 'memory']) };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -76,8 +82,9 @@ async function main(): Promise<void> {
     progress(`built pipelines with definePipeline in ${Math.round(performance.now() - t)} ms`);
     const warmWide = widePipeline('bench-warm-wide', 100);
     const warmChain = chainPipeline('bench-warm-chain', 20);
+    const fiveSteps = chainPipeline('bench-five-steps', 5);
     const bench = await benchEngine(redis.url, {
-      pipelines: [warmWide, warmChain, ...(wide ? [wide] : []), ...(chain ? [chain] : [])],
+      pipelines: [warmWide, warmChain, fiveSteps, ...(wide ? [wide] : []), ...(chain ? [chain] : [])],
       concurrency: args.concurrency,
       onWorkerEvent: (event) => {
         if (event.type === 'step-finished' && event.pipeline === 'bench-chain') finishedAt.set(event.step, performance.now());
@@ -100,6 +107,9 @@ async function main(): Promise<void> {
         const rawNodeCpu: number[] = [];
         const engineRedisUs: number[] = [];
         const rawRedisUs: number[] = [];
+        const defaultsRates: number[] = [];
+        const flowsRates: number[] = [];
+        const flowsNodeCpu: number[] = [];
         for (let r = 0; r < args.repeat; r++) {
           let cpu0 = await redisCpuMs(admin);
           let node0 = process.cpuUsage();
@@ -117,17 +127,25 @@ async function main(): Promise<void> {
           rawRedisUs.push((rawRedisMs * 1000) / sizes.wide);
           rawCpu.push(rawRedisMs / raw.ms);
           rawRates.push(raw.jobsPerSec);
-          progress(`wide #${r + 1}: engine ${Math.round(e.ms)} ms (${Math.round(engineRates.at(-1)!)} steps/s), raw ${Math.round(raw.ms)} ms (${Math.round(raw.jobsPerSec)} jobs/s)`);
+          defaultsRates.push((await rawWide(redis.url, sizes.wide, args.concurrency, 'defaults')).jobsPerSec);
+          node0 = process.cpuUsage();
+          const flows = await flowsWide(redis.url, sizes.wide, args.concurrency);
+          flowsNodeCpu.push(cpuUs(node0) / (sizes.wide + 1));
+          flowsRates.push(flows.jobsPerSec);
+          progress(`wide #${r + 1}: engine ${Math.round(engineRates.at(-1)!)} steps/s, raw ${Math.round(raw.jobsPerSec)} jobs/s (defaults ${Math.round(defaultsRates.at(-1)!)}), flows ${Math.round(flows.jobsPerSec)} jobs/s`);
         }
         const engineStepsPerSec = median(engineRates);
         const rawJobsPerSec = median(rawRates);
         result.wide = {
           ratio: round(engineStepsPerSec / rawJobsPerSec, 3), engineStepsPerSec: Math.round(engineStepsPerSec), rawJobsPerSec: Math.round(rawJobsPerSec),
-          steps, samples: { engine: engineRates.map(Math.round), raw: rawRates.map(Math.round) },
+          rawDefaultsJobsPerSec: Math.round(median(defaultsRates)),
+          // BullMQ flows: one parent with `wide` children (n + 1 jobs).
+          flowsJobsPerSec: Math.round(median(flowsRates)), ratioToFlows: round(engineStepsPerSec / median(flowsRates), 3),
+          steps, samples: { engine: engineRates.map(Math.round), raw: rawRates.map(Math.round), rawDefaults: defaultsRates.map(Math.round), flows: flowsRates.map(Math.round) },
           // Share of one core redis-server used while the case ran: near 1 means Redis-bound.
           redisCpuBusy: { engine: round(median(engineCpu), 2), raw: round(median(rawCpu), 2) },
           // CPU time of this Node process (worker, BullMQ, ioredis) per step or job, µs.
-          nodeCpuUsPerStep: { engine: Math.round(median(engineNodeCpu)), raw: Math.round(median(rawNodeCpu)) },
+          nodeCpuUsPerStep: { engine: Math.round(median(engineNodeCpu)), raw: Math.round(median(rawNodeCpu)), flows: Math.round(median(flowsNodeCpu)) },
           // CPU time of redis-server per step or job, µs: the other resource a 2-core machine runs out of.
           redisCpuUsPerStep: { engine: Math.round(median(engineRedisUs)), raw: Math.round(median(rawRedisUs)) },
         };
@@ -142,6 +160,9 @@ async function main(): Promise<void> {
         const rawAtEngineConcurrency: number[] = [];
         const engineNodeCpu: number[] = [];
         const rawNodeCpu: number[] = [];
+        const defaultsRates: number[] = [];
+        const flowsRates: number[] = [];
+        const flowsNodeCpu: number[] = [];
         for (let r = 0; r < args.repeat; r++) {
           probe.clear();
           finishedAt.clear();
@@ -163,15 +184,23 @@ async function main(): Promise<void> {
           rawCpu.push(((await redisCpuMs(admin)) - cpu0) / raw.ms);
           rawRates.push(raw.hopsPerSec);
           rawAtEngineConcurrency.push((await rawChain(redis.url, sizes.chain, args.concurrency)).hopsPerSec);
-          progress(`chain #${r + 1}: engine ${Math.round(e.ms)} ms (${Math.round(engineRates.at(-1)!)} hops/s), raw ${Math.round(raw.ms)} ms (${Math.round(raw.hopsPerSec)} hops/s)`);
+          defaultsRates.push((await rawChain(redis.url, sizes.chain, 1, 'defaults')).hopsPerSec);
+          node0 = process.cpuUsage();
+          const flows = await flowsChain(redis.url, sizes.chain, args.concurrency);
+          flowsNodeCpu.push(cpuUs(node0) / sizes.chain);
+          flowsRates.push(flows.hopsPerSec);
+          progress(`chain #${r + 1}: engine ${Math.round(engineRates.at(-1)!)} hops/s, raw ${Math.round(raw.hopsPerSec)} hops/s (defaults ${Math.round(defaultsRates.at(-1)!)}), flows ${Math.round(flows.hopsPerSec)} hops/s`);
         }
         const engineHopsPerSec = median(engineRates);
         const rawHopsPerSec = median(rawRates);
         result.chain = {
           ratio: round(engineHopsPerSec / rawHopsPerSec, 3), engineHopsPerSec: Math.round(engineHopsPerSec), rawHopsPerSec: Math.round(rawHopsPerSec),
-          steps: sizes.chain, samples: { engine: engineRates.map(Math.round), raw: rawRates.map(Math.round) },
+          rawDefaultsHopsPerSec: Math.round(median(defaultsRates)),
+          // BullMQ flows: a tree nested as deep as the chain is long (BullMQ 6.7 handles 1,000 levels).
+          flowsHopsPerSec: Math.round(median(flowsRates)), flowsDepth: sizes.chain, ratioToFlows: round(engineHopsPerSec / median(flowsRates), 3),
+          steps: sizes.chain, samples: { engine: engineRates.map(Math.round), raw: rawRates.map(Math.round), rawDefaults: defaultsRates.map(Math.round), flows: flowsRates.map(Math.round) },
           redisCpuBusy: { engine: round(median(engineCpu), 2), raw: round(median(rawCpu), 2) },
-          nodeCpuUsPerStep: { engine: Math.round(median(engineNodeCpu)), raw: Math.round(median(rawNodeCpu)) },
+          nodeCpuUsPerStep: { engine: Math.round(median(engineNodeCpu)), raw: Math.round(median(rawNodeCpu)), flows: Math.round(median(flowsNodeCpu)) },
           // Context, not the baseline: the same raw chain with the engine's worker concurrency.
           rawHopsPerSecAtEngineConcurrency: Math.round(median(rawAtEngineConcurrency)),
         };
@@ -185,6 +214,11 @@ async function main(): Promise<void> {
         progress('cost: chain');
         const chainCost = await measureCost(redis.url, sizes.chain, async () => (await bench.runToEnd(chain)).runId, runKeys);
         result.cost = costSummary(wideCost, chainCost);
+      }
+
+      if (args.only.has('memory')) {
+        progress('memory: finished 5-step runs');
+        result.memory = await measureRunMemory(bench, admin, fiveSteps, args.quick ? 5 : 20);
       }
     } finally {
       await bench.close();
@@ -232,6 +266,10 @@ async function main(): Promise<void> {
   } finally {
     admin.disconnect();
     await redis.stop();
+  }
+  if (args.only.has('cluster')) {
+    progress('cluster: 3 masters, 200 runs × 20 steps');
+    result.cluster = await measureClusterSpread(args.quick ? 20 : 200, 20, args.concurrency);
   }
   if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   else process.stdout.write(renderTable(result));

@@ -1,19 +1,26 @@
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { Queue, Worker } from 'bullmq';
+import { Queue, Worker, type JobsOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 
 /**
- * The baselines: what plain BullMQ does on the same Redis with the same concurrency, with the same job
- * options the engine uses (custom job id, removeOnComplete), so the ratio shows what the engine's
- * bookkeeping costs on top of the queue.
+ * The baselines: what plain BullMQ does on the same Redis with the same concurrency. `engine` jobs carry
+ * the options the engine gives every step job (src/redis/step-queues.ts: custom job id, attempts and
+ * backoff, removeOnComplete, removeOnFail by age), so the ratio shows what the engine's bookkeeping
+ * costs on top of the queue; `defaults` is BullMQ out of the box (generated ids, completed jobs kept).
  */
+export type RawOptions = 'engine' | 'defaults';
 
-function connection(url: string): Redis {
+function jobOptions(kind: RawOptions, jobId: string): JobsOptions {
+  if (kind === 'defaults') return {};
+  return { jobId, attempts: 1, backoff: { type: 'exponential', delay: 1_000 }, removeOnComplete: true, removeOnFail: { age: 7 * 24 * 3600 } };
+}
+
+export function connection(url: string): Redis {
   return new Redis(url, { maxRetriesPerRequest: null });
 }
 
-async function withQueue<T>(url: string, fn: (queueName: string, prefix: string, client: Redis) => Promise<T>): Promise<T> {
+export async function withQueue<T>(url: string, fn: (queueName: string, prefix: string, client: Redis) => Promise<T>): Promise<T> {
   const client = connection(url);
   const prefix = `raw${randomBytes(3).toString('hex')}`;
   try {
@@ -24,7 +31,7 @@ async function withQueue<T>(url: string, fn: (queueName: string, prefix: string,
 }
 
 /** `n` no-op jobs added with one addBulk, processed at `concurrency`: jobs/s from first add to last completion. */
-export async function rawWide(url: string, n: number, concurrency: number): Promise<{ jobsPerSec: number; ms: number }> {
+export async function rawWide(url: string, n: number, concurrency: number, kind: RawOptions = 'engine'): Promise<{ jobsPerSec: number; ms: number }> {
   return withQueue(url, async (name, prefix, client) => {
     const queue = new Queue(name, { connection: client, prefix });
     let done = 0;
@@ -37,7 +44,7 @@ export async function rawWide(url: string, n: number, concurrency: number): Prom
     });
     void worker.run();
     await worker.waitUntilReady();
-    const jobs = Array.from({ length: n }, (_, i) => ({ name: 'noop', data: { i }, opts: { jobId: `w.${i}`, removeOnComplete: true } }));
+    const jobs = Array.from({ length: n }, (_, i) => ({ name: 'noop', data: { i }, opts: jobOptions(kind, `w.${i}`) }));
     const t0 = performance.now();
     await queue.addBulk(jobs);
     await all;
@@ -54,7 +61,7 @@ export async function rawWide(url: string, n: number, concurrency: number): Prom
  * A chain of `n` jobs where each job's processor adds the next: hops/s. Concurrency 1 is the baseline
  * (the next job comes back with moveToFinished); at higher concurrency idle slots race for each job.
  */
-export async function rawChain(url: string, n: number, concurrency = 1): Promise<{ hopsPerSec: number; ms: number }> {
+export async function rawChain(url: string, n: number, concurrency = 1, kind: RawOptions = 'engine'): Promise<{ hopsPerSec: number; ms: number }> {
   return withQueue(url, async (name, prefix, client) => {
     const queue = new Queue(name, { connection: client, prefix });
     let resolveAll!: () => void;
@@ -64,7 +71,7 @@ export async function rawChain(url: string, n: number, concurrency = 1): Promise
       name,
       async (job) => {
         const i = job.data.i as number;
-        if (i + 1 < n) await queue.add('hop', { i: i + 1 }, { jobId: `c.${i + 1}`, removeOnComplete: true });
+        if (i + 1 < n) await queue.add('hop', { i: i + 1 }, jobOptions(kind, `c.${i + 1}`));
         return null;
       },
       { connection: workerClient, prefix, concurrency, autorun: false },
@@ -75,7 +82,7 @@ export async function rawChain(url: string, n: number, concurrency = 1): Promise
     void worker.run();
     await worker.waitUntilReady();
     const t0 = performance.now();
-    await queue.add('hop', { i: 0 }, { jobId: 'c.0', removeOnComplete: true });
+    await queue.add('hop', { i: 0 }, jobOptions(kind, 'c.0'));
     await all;
     const ms = performance.now() - t0;
     await worker.close();

@@ -2,7 +2,7 @@
  * The one place that builds Redis key names. Layout (P = configured prefix):
  *
  *   P:run:{<runId>}          hash   run record (status, pipeline, params, trigger, timestamps, dag hash, counters)
- *   P:run:{<runId>}:dag      string DAG snapshot (JSON) taken at trigger time
+ *   P:run:{<runId>}:dag      string DAG snapshot of runs created before snapshots were shared (read only)
  *   P:run:{<runId>}:def      hash   step -> "<rule letter>|<successor,successor…>|<needs…>" (what the Lua scripts walk)
  *   P:run:{<runId>}:st       hash   step -> status letter (see STEP_STATUS_CODES)
  *   P:run:{<runId>}:pend     hash   step -> number of upstream steps not yet finished
@@ -13,6 +13,9 @@
  *   P:run:{<runId>}:logs     list   structured log entries (JSON)
  *   P:run:{<runId>}:items    hash   map instance `step[i]` -> its item (JSON)
  *   P:{P-g}:runs[:p:<pipeline>][:s:<bucket>]  zset  runId -> created-at ms (list indexes, see runIndexes)
+ *
+ *   P:dag:{<dagHash>}        string DAG snapshot (JSON), one per pipeline version, content-addressed
+ *   P:dag:{<dagHash>}:users  set    unfinished runs using it; when empty the snapshot expires with them
  *
  * Global indexes (under the global tag): runs, runs:p:<pipeline>, active, finished, outbox (zsets) and
  * run-pipeline (hash); `runIndexes` lists them for pruning.
@@ -65,6 +68,12 @@ export class KeySpace {
       logs: `${base}:logs`,
       items: `${base}:items`,
     };
+  }
+
+  /** A pipeline version's shared DAG snapshot (see DagStore); its own hash tag, never read by run scripts. */
+  dag(hash: string): { snapshot: string; users: string } {
+    const base = `${this.prefix}:dag:{${hash}}`;
+    return { snapshot: base, users: `${base}:users` };
   }
 
   /** All keys of a run, in a fixed order (for scripts that take the whole set, and for deletion). */

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { RUN_INDEX_BUCKETS, type KeySpace, type RunIndexBucket } from './keys.ts';
 import { SCRIPT_CODES, scriptError, withScripts } from './scripts.ts';
+import { DagStore } from './dag-store.ts';
 import {
   decodeRunRecord, decodeStepState, upstreamStatusFromLetter, type RunRecord, type RunStatus, type StepResources, type StepState, type UpstreamStatus,
 } from './run-records.ts';
@@ -9,8 +10,9 @@ export type StepOutcome = 's' | 'f' | 'k';
 
 export interface NewRun {
   id: string;
-  /** Flat string fields of the run record (id, pipeline, status, params JSON, ...). */
-  fields: Record<string, string>;
+  /** Flat string fields of the run record (id, pipeline, status, params JSON, dagHash, ...). */
+  fields: Record<string, string> & { dagHash: string };
+  /** Stored once per pipeline version under `fields.dagHash` (see DagStore). */
   dagJson: string;
   /** [step, "<when>|<successors>|<needs>", upstream count] for every step. */
   steps: Array<[string, string, number]>;
@@ -107,12 +109,14 @@ function throwFirstError(results: Array<[Error | null, unknown]> | null): void {
  */
 export class RunStore {
   private readonly redis: ReturnType<typeof withScripts>;
+  private readonly dags: DagStore;
 
   constructor(
     redis: Redis,
     readonly keys: KeySpace,
   ) {
     this.redis = withScripts(redis);
+    this.dags = new DagStore(redis, keys);
   }
 
   async createRun(run: NewRun): Promise<{ created: boolean; roots: string[] }> {
@@ -128,11 +132,18 @@ export class RunStore {
       .set(this.keys.marker, String(run.createdAt), 'NX')
       .exec()
       .then(throwFirstError);
+    const dagHash = run.fields.dagHash;
+    const newUser = await this.dags.retain(dagHash, run.id, run.dagJson);
     const reply = (await this.redis.runTrigger(
-      k.run, k.dag, k.def, k.status, k.pending,
-      JSON.stringify(run.fields), run.dagJson, JSON.stringify(run.steps), this.keys.eventsChannel,
+      k.run, k.def, k.status, k.pending,
+      JSON.stringify(run.fields), JSON.stringify(run.steps), this.keys.eventsChannel,
     )) as Array<string | number>;
-    if (reply[0] === 0) return { created: false, roots: [] };
+    if (reply[0] === 0) {
+      // A repeat: if the existing run has finished (its keys expire), it is no user of the snapshot.
+      const remainingMs = newUser ? await this.redis.pttl(k.run) : -1;
+      if (remainingMs > 0) await this.dags.release(dagHash, run.id, remainingMs);
+      return { created: false, roots: [] };
+    }
     return { created: true, roots: reply.slice(1).map(String) };
   }
 
@@ -298,6 +309,8 @@ export class RunStore {
     const multi = this.redis.multi().zrem(this.keys.finishedRuns, runId).zadd(this.keys.activeRuns, now, runId);
     if (indexed) this.moveInStatusIndexes(multi, runId, indexed, 'active');
     await multi.exec().then(throwFirstError);
+    const dagHash = await this.redis.hget(k.run, 'dagHash');
+    if (dagHash) await this.dags.retain(dagHash, runId);
     return { generation: Number(reply[1]), ready: reply.slice(2).map(String) };
   }
 
@@ -311,7 +324,9 @@ export class RunStore {
   }
 
   async getDagJson(runId: string): Promise<string | null> {
-    return this.redis.get(this.keys.run(runId).dag);
+    const k = this.keys.run(runId);
+    const hash = await this.redis.hget(k.run, 'dagHash');
+    return (hash ? await this.dags.get(hash) : null) ?? this.redis.get(k.dag);
   }
 
   /** All step states of a run, in no particular order (callers order by the DAG). */
@@ -336,7 +351,8 @@ export class RunStore {
   async markFinished(runId: string, finishedAt: number, retentionMs: number, indexed?: IndexedRun & { status: RunStatus }): Promise<void> {
     // The run leaves the active set (where the reconciler finds it) in the same MULTI that lists its
     // pending follow-ups in the outbox index: at every instant one of the two leads to it.
-    const owesFollowUps = (await this.redis.hget(this.keys.run(runId).run, 'outbox')) === OUTBOX_OWED;
+    const [outbox, dagHash] = await this.redis.hmget(this.keys.run(runId).run, 'outbox', 'dagHash');
+    const owesFollowUps = outbox === OUTBOX_OWED;
     const multi = this.redis.multi().zrem(this.keys.activeRuns, runId).zadd(this.keys.finishedRuns, finishedAt, runId);
     if (owesFollowUps) multi.zadd(this.keys.outbox, finishedAt, runId);
     if (indexed && isFinalBucket(indexed.status)) this.moveInStatusIndexes(multi, runId, indexed, indexed.status);
@@ -344,6 +360,7 @@ export class RunStore {
     const expire = this.redis.pipeline();
     for (const key of this.keys.runKeyList(runId)) expire.pexpire(key, retentionMs);
     await expire.exec().then(throwFirstError);
+    if (dagHash) await this.dags.release(dagHash, runId, retentionMs);
   }
 
   /** Runs whose follow-ups are still owed, finished at or before `before`, oldest first. */

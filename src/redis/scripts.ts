@@ -4,7 +4,7 @@ import { ConflictError, ConveyorError, NotFoundError } from '../errors/conveyor-
 
 /** The Lua scripts and how many KEYS each takes. Each file starts with its contract header. */
 const SCRIPTS = {
-  runTrigger: { file: 'run-trigger.lua', keys: 5 },
+  runTrigger: { file: 'run-trigger.lua', keys: 4 },
   stepStart: { file: 'step-start.lua', keys: 5 },
   stepComplete: { file: 'step-complete.lua', keys: 9 },
   stepRetry: { file: 'step-retry.lua', keys: 3 },

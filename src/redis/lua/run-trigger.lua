@@ -1,25 +1,24 @@
 --[[
-  Creates a run: record, DAG snapshot, per-step definitions, statuses and upstream counters.
+  Creates a run: record, per-step definitions, statuses and upstream counters. The DAG snapshot is
+  not the run's: it is shared per pipeline version (see dag-retain.lua), stored before this runs.
   Roots (no upstream) go straight to `queued`; the caller enqueues them.
   Idempotent: a run id that exists already is left untouched (deterministic ids make repeats safe).
 
   KEYS[1] run      hash    run record
-  KEYS[2] dag      string  DAG snapshot
-  KEYS[3] def      hash    step -> "<when>|<successors csv>|<needs csv>"
-  KEYS[4] st       hash    step -> status letter
-  KEYS[5] pend     hash    step -> unfinished upstream count
+  KEYS[2] def      hash    step -> "<when>|<successors csv>|<needs csv>"
+  KEYS[3] st       hash    step -> status letter
+  KEYS[4] pend     hash    step -> unfinished upstream count
 
   ARGV[1] run record fields, JSON object of strings
-  ARGV[2] DAG snapshot JSON
-  ARGV[3] steps, JSON array of [name, def, upstreamCount]
-  ARGV[4] events channel
+  ARGV[2] steps, JSON array of [name, def, upstreamCount]
+  ARGV[3] events channel
 
   Returns { 1, root1, root2, ... } when created, { 0 } when the run already existed.
 ]]
 if redis.call('EXISTS', KEYS[1]) == 1 then return { 0 } end
 
 local fields = cjson.decode(ARGV[1])
-local steps = cjson.decode(ARGV[3])
+local steps = cjson.decode(ARGV[2])
 
 -- HSET with many fields in chunks: Lua's unpack() is limited to a few thousand values.
 local function hsetChunked(key, flat)
@@ -42,7 +41,6 @@ end
 runFlat[#runFlat + 1] = 'remaining'
 runFlat[#runFlat + 1] = tostring(#steps)
 hsetChunked(KEYS[1], runFlat)
-redis.call('SET', KEYS[2], ARGV[2])
 
 local defs, statuses, pending, roots = {}, {}, {}, {}
 for i = 1, #steps do
@@ -59,11 +57,11 @@ for i = 1, #steps do
     pending[#pending + 1] = count
   end
 end
-hsetChunked(KEYS[3], defs)
-hsetChunked(KEYS[4], statuses)
-if #pending > 0 then hsetChunked(KEYS[5], pending) end
+hsetChunked(KEYS[2], defs)
+hsetChunked(KEYS[3], statuses)
+if #pending > 0 then hsetChunked(KEYS[4], pending) end
 
-redis.call('PUBLISH', ARGV[4], fields['id'] .. '||queued')
+redis.call('PUBLISH', ARGV[3], fields['id'] .. '||queued')
 local reply = { 1 }
 for i = 1, #roots do reply[#reply + 1] = roots[i] end
 return reply
