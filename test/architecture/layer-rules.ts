@@ -34,7 +34,8 @@ export const LAYERS: Record<string, LayerRule> = {
   monitoring: { imports: ['core', 'errors'], types: ['dsl', 'engine', 'registry', 'scheduler', 'steps', 'worker'], packages: ['prom-client'] },
   // The API may use the scheduler's pure cron arithmetic (next fire times) besides the engine.
   api: { imports: ['core', 'errors', 'config', 'dsl', 'engine', 'registry', 'scheduler'], packages: ['fastify', 'zod', '@dagrejs/dagre'] },
-  cli: { imports: ['core', 'errors', 'config', 'app'], packages: ['commander'] },
+  // The CLI reads a pipeline's params schema to name unknown params (zod introspection).
+  cli: { imports: ['core', 'errors', 'config', 'app'], packages: ['commander', 'zod'] },
   // The test kit runs handlers the way workers do and evaluates the DAG the way the engine does.
   testing: { imports: ['core', 'errors', 'dsl', 'graph', 'worker', 'registry', 'engine'], packages: [] },
   // Composition root: wires everything.
