@@ -14,7 +14,7 @@ import type { StepSpec } from '../dsl/types.ts';
 import type { Engine } from '../engine/engine.ts';
 import { resolveStepSpec, stepSpecMap } from '../engine/snapshot.ts';
 import type { KeySpace } from '../redis/keys.ts';
-import { startConsumer, type ConsumedJob, type JobConsumer } from '../redis/job-consumer.ts';
+import { startConsumer, type ConsumedJob, type JobConsumer, type ProcessOutcome } from '../redis/job-consumer.ts';
 import type { RunStore, StepOutcome } from '../redis/run-store.ts';
 import { decideEnd, StepLifecycle, type EndReason } from '../engine/step-lifecycle.ts';
 import { RunFieldsCache } from './run-fields-cache.ts';
@@ -200,7 +200,7 @@ export class ConveyorWorker {
     return n;
   }
 
-  private async process(job: ConsumedJob): Promise<void | 'hand-back'> {
+  private async process(job: ConsumedJob): Promise<ProcessOutcome> {
     const { r: runId, s: step, p: pipelineId } = job.data;
     const { engine, clock } = this.options;
     const snapshot = await engine.snapshot(runId).catch(() => undefined);
@@ -232,8 +232,7 @@ export class ConveyorWorker {
     if (!code) {
       const served = [...this.pipelines.keys()].join(', ') || 'none';
       const error = new Error(`worker ${this.id} has no code for pipeline "${pipelineId}" step "${step}" (serves: ${served})`);
-      await this.finishStep(runId, pipelineId, step, token, 'f', errorJson(error), job.attempt, startedAt, 0);
-      return;
+      return this.finishStep(runId, pipelineId, step, token, 'f', errorJson(error), job.attempt, startedAt, 0);
     }
     const fixed = cachedFixed ?? this.runFields.remember(runId, { ...started.fixed!, params: typedParams(this.pipelines.get(pipelineId)?.paramsSchema, started.fixed!.params) });
     const run: RunInfo = {
@@ -249,14 +248,12 @@ export class ConveyorWorker {
       const decided = await this.evaluateCondition(code, { params: fixed.params, upstream: started.upstream, upstreamStatus: started.upstreamStatus, run });
       if (decided !== true) {
         const [outcome, payload] = decided === false ? (['k', 'condition was false'] as const) : (['f', errorJson(decided)] as const);
-        await this.finishStep(runId, pipelineId, step, token, outcome, payload, job.attempt, startedAt, 0);
-        return;
+        return this.finishStep(runId, pipelineId, step, token, outcome, payload, job.attempt, startedAt, 0);
       }
     }
     if (spec.kind === 'map') {
       const conditionCtx = { params: fixed.params, upstream: started.upstream, upstreamStatus: started.upstreamStatus, run };
-      await this.expandMap(runId, pipelineId, step, spec, code, run, token, conditionCtx, job.attempt, startedAt);
-      return;
+      return this.expandMap(runId, pipelineId, step, spec, code, run, token, conditionCtx, job.attempt, startedAt);
     }
     return this.execute({
       job, runId, pipelineId, step, spec, code, run, token, params: fixed.params, upstream: started.upstream, startedAt, parked: started.parked,
@@ -270,7 +267,7 @@ export class ConveyorWorker {
     token: string; params: Record<string, unknown>; upstream: Record<string, unknown>; startedAt: number;
     parked: ParkedState | undefined; upstreamStatus: Record<string, UpstreamStatus>;
     item?: { value: unknown; index: number };
-  }): Promise<void | 'hand-back'> {
+  }): Promise<ProcessOutcome> {
     const { clock } = this.options;
     const cancel = this.track(a.runId);
     const log = new BufferedStepLogger(a.step, a.job.attempt, this.options.redact);
@@ -316,8 +313,7 @@ export class ConveyorWorker {
     if (result.ok) {
       // Secret values never reach Redis, outputs included (the redactor also matches their JSON-escaped form).
       const outputJson = this.options.redact ? String(this.options.redact(result.outputJson)) : result.outputJson;
-      await this.finishStep(a.runId, a.pipelineId, a.step, a.token, 's', outputJson, a.job.attempt, a.startedAt, cpuMs);
-      return;
+      return this.finishStep(a.runId, a.pipelineId, a.step, a.token, 's', outputJson, a.job.attempt, a.startedAt, cpuMs);
     }
     if (result.park) {
       await this.lifecycle.park({ runId: a.runId, step: a.step, token: a.token, jobId: a.job.id, ...result.park });
@@ -338,7 +334,7 @@ export class ConveyorWorker {
       case 'drop':
       case 'fail':
         // A cancelled run rejects the completion in its script: recording it is harmless and keeps one path.
-        await this.finishStep(a.runId, a.pipelineId, a.step, a.token, 'f', errorJson(error), a.job.attempt, a.startedAt, cpuMs);
+        return this.finishStep(a.runId, a.pipelineId, a.step, a.token, 'f', errorJson(error), a.job.attempt, a.startedAt, cpuMs);
     }
   }
 
@@ -362,30 +358,27 @@ export class ConveyorWorker {
   private async expandMap(
     runId: string, pipelineId: string, step: string, spec: StepSpec, code: StepCode, run: RunInfo, token: string,
     conditionCtx: ConditionContext<Record<string, unknown>, Record<string, unknown>>, attempt: number, startedAt: number,
-  ): Promise<void> {
+  ): Promise<ProcessOutcome> {
     let items: readonly unknown[];
     try {
       const result = await code.over!(conditionCtx);
       if (!Array.isArray(result)) throw new TypeError(`map step "${step}": over() must return an array, found ${typeof result}`);
       items = result;
     } catch (thrown) {
-      await this.finishStep(runId, pipelineId, step, token, 'f', errorJson(coerceError(thrown)), attempt, startedAt, 0);
-      return;
+      return this.finishStep(runId, pipelineId, step, token, 'f', errorJson(coerceError(thrown)), attempt, startedAt, 0);
     }
     let itemsJson: string[];
     try {
       itemsJson = items.map((item, i) => serialiseOutput(`${step}[${i}]`, item));
     } catch (thrown) {
-      await this.finishStep(runId, pipelineId, step, token, 'f', errorJson(coerceError(thrown)), attempt, startedAt, 0);
-      return;
+      return this.finishStep(runId, pipelineId, step, token, 'f', errorJson(coerceError(thrown)), attempt, startedAt, 0);
     }
     if (itemsJson.length === 0) {
-      await this.finishStep(runId, pipelineId, step, token, 's', emptyMapOutputJson(spec.minSuccess !== undefined), attempt, startedAt, 0);
-      return;
+      return this.finishStep(runId, pipelineId, step, token, 's', emptyMapOutputJson(spec.minSuccess !== undefined), attempt, startedAt, 0);
     }
     const minSuccess = spec.minSuccess === undefined ? undefined : minSuccessCount(spec.minSuccess, itemsJson.length);
     const expanded = await this.lifecycle.expandMap(runId, step, token, itemsJson, spec.maxParallel ?? 0, this.options.clock.now(), minSuccess);
-    if (expanded.allDone !== undefined) await this.finishStep(runId, pipelineId, step, token, 's', expanded.allDone, attempt, startedAt, 0);
+    if (expanded.allDone !== undefined) return this.finishStep(runId, pipelineId, step, token, 's', expanded.allDone, attempt, startedAt, 0);
   }
 
   private async evaluateCondition(code: StepCode, ctx: ConditionContext<Record<string, unknown>, Record<string, unknown>>): Promise<boolean | Error> {
@@ -399,7 +392,7 @@ export class ConveyorWorker {
   }
 
   /** Reports the outcome to the engine (which records it and advances the run) and to metrics. */
-  private async finishStep(runId: string, pipelineId: string, step: string, token: string, outcome: StepOutcome, payload: string, attempt: number, startedAt: number, cpuMs: number): Promise<void> {
+  private async finishStep(runId: string, pipelineId: string, step: string, token: string, outcome: StepOutcome, payload: string, attempt: number, startedAt: number, cpuMs: number): Promise<ProcessOutcome> {
     const now = this.options.clock.now();
     // Stored with the step (shown by `status --json`, the API and UI) and sent to metrics below.
     const resources = { wallMs: now - startedAt, cpuMs: Math.round(cpuMs * 1000) / 1000, rssBytes: process.memoryUsage.rss() };
@@ -411,6 +404,8 @@ export class ConveyorWorker {
         status: outcome === 's' ? 'succeeded' : outcome === 'f' ? 'failed' : 'skipped',
       });
     }
+    // A recorded final failure also fails the job in BullMQ (its failed set, for dashboards and exporters).
+    if (result.ok && outcome === 'f') return { failed: failureMessage(payload) };
   }
 
   /**
@@ -461,6 +456,17 @@ export class ConveyorWorker {
   private abortRun(runId: string, reason: Error): void {
     this.running.get(runId)?.controller.abort(reason);
   }
+}
+
+/** The message of a recorded error payload (errorJson), for the failed job's `failedReason`. */
+function failureMessage(payload: string): string {
+  try {
+    const parsed = JSON.parse(payload) as { message?: unknown };
+    if (typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    // not JSON: the payload is the message
+  }
+  return payload;
 }
 
 function redactError(error: Error, redact: (value: unknown) => unknown): Error {
