@@ -16,7 +16,8 @@ import { resolveStepSpec, stepSpecMap } from '../engine/snapshot.ts';
 import type { KeySpace } from '../redis/keys.ts';
 import { startConsumer, type ConsumedJob, type JobConsumer, type ProcessOutcome } from '../redis/job-consumer.ts';
 import type { RunStore, StepOutcome } from '../redis/run-store.ts';
-import { decideEnd, StepLifecycle, type EndReason } from '../engine/step-lifecycle.ts';
+import { decideEnd, DEFAULT_OOM_WINDOW_MS, StepLifecycle, type EndReason } from '../engine/step-lifecycle.ts';
+import { refusalMessage } from '../redis/oom.ts';
 import { RunFieldsCache } from './run-fields-cache.ts';
 import { CpuClock } from './cpu-clock.ts';
 import { BufferedStepLogger } from './step-logger.ts';
@@ -35,6 +36,8 @@ export type WorkerEvent =
   | { type: 'step-retry'; pipeline: string; step: string; attempt: number }
   | { type: 'stale-completion'; runId: string; step: string }
   | { type: 'handoff'; pipeline: string; latencyMs: number }
+  /** Redis refused one of this worker's writes for memory (`write`: start, complete, logs, enqueue, ...); it is retried. */
+  | { type: 'redis-refused'; write: string; message: string }
   /** A step this worker could not run went to wait for one that can ("my-etl@<version>"). */
   | { type: 'step-waiting'; pipeline: string; step: string; waitingFor: string };
 
@@ -53,6 +56,8 @@ export interface WorkerOptions {
   concurrency: number;
   lockDurationMs: number;
   stalledIntervalMs: number;
+  /** How long writes Redis refuses for memory are retried, the step's result kept meanwhile (see StepLifecycle). */
+  redisOomWindowMs?: number;
   clock: Clock;
   logger: Logger;
   /** Step services (secrets, registry, monitor) for one attempt. */
@@ -88,6 +93,7 @@ export class ConveyorWorker {
   /** The abort reason of steps still running when the drain timeout ends: they are handed back. */
   private readonly shutdown = new CancelledError('step (worker shutdown)');
   private readonly lastQueueError = new Map<string, string>();
+  private lastRefusalLog = 0;
   private readonly onRedisReady = () => {
     this.lastQueueError.clear();
     void this.checkMarker();
@@ -105,6 +111,8 @@ export class ConveyorWorker {
         if (event.type === 'stale-completion') options.onEvent?.(event);
       },
       onRunFinished: (runId) => this.runFields.forget(runId),
+      oomWindowMs: options.redisOomWindowMs,
+      onRedisRefused: (write, oom) => this.reportRefusal(write, oom),
     });
     this.capabilities = new Capabilities(options.pipelines, (p) => options.engine.validate(p).hash, options.queues);
     this.presence = new WorkerPresence(options.redis, options.keys, this.id, options.queues, this.capabilities.list(), () => this.activeSteps(), () => [...this.routed]);
@@ -192,6 +200,19 @@ export class ConveyorWorker {
     if (this.lastQueueError.get(queue) === error.message) return;
     this.lastQueueError.set(queue, error.message);
     this.options.logger.warn('queue worker error', { queue, error: error.message });
+  }
+
+  /**
+   * A write refused for memory: the true cause goes to the log (once per REFUSAL_LOG_EVERY_MS, not a
+   * line per retry) and to metrics (every refusal).
+   */
+  private reportRefusal(write: string, oom: Error): void {
+    const message = refusalMessage(oom);
+    this.options.onEvent?.({ type: 'redis-refused', write, message });
+    const now = Date.now();
+    if (now - this.lastRefusalLog < REFUSAL_LOG_EVERY_MS) return;
+    this.lastRefusalLog = now;
+    this.options.logger.warn(`${message} (retrying ${write} and every refused write for up to ${Math.round((this.options.redisOomWindowMs ?? DEFAULT_OOM_WINDOW_MS) / 1000)} s; steps keep their results)`, { worker: this.id });
   }
 
   activeSteps(): number {
@@ -485,6 +506,9 @@ const until = (promise: Promise<unknown>, deadline: number) => Promise.race([pro
  * its own bounded cleanup; both fit in the 5 s that deployments add to the drain timeout.
  */
 export const SHUTDOWN_GRACE_MS = 2_500;
+
+/** At most one log line per this interval for writes Redis refuses for memory (metrics count each). */
+const REFUSAL_LOG_EVERY_MS = 10_000;
 
 /** How often a worker looks for new version queues it could serve (one HGETALL of a small hash). */
 const ROUTE_POLL_MS = 1_000;

@@ -34,9 +34,18 @@ test.serial("a step's final failure leaves its job in BullMQ's failed set; a ret
     t.is(flakyAttempts, 2, 'flaky was retried once and then succeeded');
 
     const queue = rt.queues.queue('default');
-    const counts = await queue.getJobCounts('failed', 'completed', 'active', 'wait', 'delayed');
+    // The run is recorded finished before BullMQ moves the last job out of `active`: wait for that, bounded.
+    const settled = async () => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        const counts = await queue.getJobCounts('failed', 'completed', 'active', 'wait', 'delayed');
+        if (counts.active + counts.wait + counts.delayed === 0 || Date.now() > deadline) return counts;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    const counts = await settled();
+    t.is(counts.active + counts.wait + counts.delayed, 0, 'every job left the queue');
     t.is(counts.failed, 1, 'exactly the finally-failed step is in the failed set');
-    t.is(counts.active + counts.wait + counts.delayed, 0);
     const [job] = await queue.getJobs(['failed']);
     t.is(job?.data.s, 'doomed');
     t.regex(job?.failedReason ?? '', /doomed: bad input/, 'the failed job carries the step\'s own error');
@@ -48,7 +57,7 @@ test.serial("a step's final failure leaves its job in BullMQ's failed set; a ret
     await rt.engine.retry(runId);
     const retried = await rt.engine.waitForRun(runId, { timeoutMs: 15_000 });
     t.is(retried.status, 'succeeded');
-    const after = await queue.getJobCounts('failed');
+    const after = await settled();
     t.is(after.failed, 1, 'the first generation\'s failed job is kept until its retention ends');
   } finally {
     await host.stop(1_000);
