@@ -73,6 +73,7 @@ export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptio
     concurrency: options.concurrency ?? runtime.config.workerConcurrency,
     lockDurationMs: runtime.config.lockDurationMs,
     stalledIntervalMs: runtime.config.stalledIntervalMs,
+    redisOomWindowMs: runtime.config.redisOomWindowMs,
     clock: runtime.clock,
     logger: runtime.logger,
     services,

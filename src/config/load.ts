@@ -43,6 +43,7 @@ export function loadConfig(overrides: Partial<Record<keyof typeof ENV_SCHEMA.sha
     lockDurationMs: e.CONVEYOR_LOCK_DURATION,
     stalledIntervalMs: e.CONVEYOR_STALLED_INTERVAL,
     drainTimeoutMs: e.CONVEYOR_DRAIN_TIMEOUT,
+    redisOomWindowMs: e.CONVEYOR_REDIS_OOM_WINDOW,
     apiPort: e.CONVEYOR_API_PORT,
     apiHost: e.CONVEYOR_API_HOST,
     apiAdminTokens: e.CONVEYOR_API_TOKEN ? [e.CONVEYOR_API_TOKEN] : [],

@@ -58,6 +58,8 @@ export const ENV_SCHEMA = z.object({
   CONVEYOR_LOCK_DURATION: duration('30s'),
   CONVEYOR_STALLED_INTERVAL: duration('30s'),
   CONVEYOR_DRAIN_TIMEOUT: duration('30s'),
+  /** How long a worker retries writes Redis refuses for memory (OOM), keeping each step's result meanwhile. */
+  CONVEYOR_REDIS_OOM_WINDOW: duration('5m'),
   CONVEYOR_API_PORT: port.default(8080),
   CONVEYOR_API_HOST: z.string().default('0.0.0.0'),
   CONVEYOR_API_TOKEN: z.string().min(16, 'at least 16 characters').optional(),
@@ -98,6 +100,7 @@ export type Config = Readonly<{
   lockDurationMs: number;
   stalledIntervalMs: number;
   drainTimeoutMs: number;
+  redisOomWindowMs: number;
   apiPort: number;
   apiHost: string;
   apiAdminTokens: string[];

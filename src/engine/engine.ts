@@ -10,6 +10,7 @@ import { validateDag, type ValidatedDag } from '../graph/dag.ts';
 import type { RunStore } from '../redis/run-store.ts';
 import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../redis/run-records.ts';
 import type { StepJob, StepQueues } from '../redis/step-queues.ts';
+import { explainRedisError } from '../redis/oom.ts';
 import { buildRunView, type RunView } from './run-view.ts';
 import { resolveStepSpec, snapshotOf, stepRows, stepSpecMap, type DagSnapshot } from './snapshot.ts';
 import { findRuns, type RunPage, type RunQuery } from './run-query.ts';
@@ -67,6 +68,15 @@ export class Engine {
    * `runId` the call is idempotent (`created: false` for a repeat).
    */
   async trigger(pipeline: Pipeline<any, any>, options: TriggerOptions = {}): Promise<{ runId: string; created: boolean }> {
+    try {
+      return await this.createAndEnqueue(pipeline, options);
+    } catch (error) {
+      // A MULTI Redis refused for memory surfaces as "EXECABORT Transaction discarded": name the cause.
+      throw explainRedisError(error);
+    }
+  }
+
+  private async createAndEnqueue(pipeline: Pipeline<any, any>, options: TriggerOptions): Promise<{ runId: string; created: boolean }> {
     const params = parseParams(pipeline.paramsSchema, options.params, pipeline.id);
     const dag = this.validate(pipeline);
     const now = this.options.clock.now();

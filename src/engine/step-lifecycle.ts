@@ -6,6 +6,7 @@ import type { StepResources } from '../redis/run-records.ts';
 import { parseRoutes, routeLabel, versionQueueName, type StepRoute } from '../redis/step-routes.ts';
 import type { Engine } from './engine.ts';
 import type { DagSnapshot } from './snapshot.ts';
+import { retryWhileOom } from '../redis/oom.ts';
 
 /**
  * Why an attempt ended without an output. Decided in one place (`decideEnd`), like Temporal's
@@ -46,7 +47,17 @@ export interface StepLifecycleOptions {
   onEvent?: (event: StepEvent) => void;
   /** Told when a run ended (a worker forgets what it cached for the run). */
   onRunFinished?: (runId: string) => void;
+  /**
+   * How long a write Redis refuses for memory (OOM) is retried while this process keeps the step's
+   * state and result (default DEFAULT_OOM_WINDOW_MS). A memory episode is not the step's failure.
+   */
+  oomWindowMs?: number;
+  /** Told of each refused write (`what`: start, complete, logs, enqueue, ...); `first` once per write. */
+  onRedisRefused?: (what: string, oom: Error, first: boolean) => void;
 }
+
+/** Default of CONVEYOR_REDIS_OOM_WINDOW: minutes, so an operator has time to free memory. */
+export const DEFAULT_OOM_WINDOW_MS = 5 * 60_000;
 
 /**
  * The engine's side of one step attempt: start it, complete it, retry it, hand it back, park it,
@@ -56,16 +67,24 @@ export interface StepLifecycleOptions {
 export class StepLifecycle {
   constructor(private readonly options: StepLifecycleOptions) {}
 
+  /** Runs one write of the lifecycle, retried while Redis refuses it for memory (each is all-or-nothing). */
+  private write<T>(what: string, run: () => Promise<T>): Promise<T> {
+    return retryWhileOom(run, {
+      windowMs: this.options.oomWindowMs ?? DEFAULT_OOM_WINDOW_MS,
+      onRefused: (oom, first) => this.options.onRedisRefused?.(what, oom, first),
+    });
+  }
+
   /** Marks the step running under a fresh fence token; `ok: false` means drop the job. */
   async start(
     a: { runId: string; step: string; worker: string; attempt: number; needs: readonly string[]; isMapItem: boolean; withFixed: boolean; codeVersion?: string },
   ): Promise<{ token: string; started: StartResult }> {
     const token = randomUUID();
-    const started = await this.options.store.startStep(a.runId, a.step, token, a.worker, a.attempt, a.needs, this.options.clock.now(), {
+    const started = await this.write('start', () => this.options.store.startStep(a.runId, a.step, token, a.worker, a.attempt, a.needs, this.options.clock.now(), {
       isMapItem: a.isMapItem,
       withFixed: a.withFixed,
       codeVersion: a.codeVersion,
-    });
+    }));
     return { token, started };
   }
 
@@ -77,7 +96,8 @@ export class StepLifecycle {
     a: { runId: string; step: string; token: string; outcome: StepOutcome; payload: string; resources?: StepResources; force?: boolean },
   ): Promise<CompleteResult> {
     const now = this.options.clock.now();
-    const { result, generation } = await this.options.store.completeStepWithGeneration(a.runId, a.step, a.token, a.outcome, a.payload, now, a.force ?? false, a.resources);
+    const { result, generation } = await this.write('complete', () =>
+      this.options.store.completeStepWithGeneration(a.runId, a.step, a.token, a.outcome, a.payload, now, a.force ?? false, a.resources));
     if (!result.ok) {
       if (result.reason === 'stale') {
         this.options.logger.warn('stale completion rejected: another delivery owns this step', { runId: a.runId, step: a.step });
@@ -87,23 +107,23 @@ export class StepLifecycle {
     }
     // A rejected completion (stale, duplicate, cancelled) is not a finished step: listeners count each step once.
     this.options.onEvent?.({ type: 'step-finished', runId: a.runId, step: a.step, outcome: a.outcome });
-    await this.options.engine.enqueue(a.runId, result.ready, undefined, generation);
+    await this.write('enqueue', () => this.options.engine.enqueue(a.runId, result.ready, undefined, generation));
     if (result.finalStatus) {
       this.options.onRunFinished?.(a.runId);
-      await this.options.engine.finish(a.runId, result.finalStatus);
+      await this.write('finish', () => this.options.engine.finish(a.runId, result.finalStatus!));
     }
     return result;
   }
 
   /** Stores what the attempt logged (before its outcome is reported, so logs never trail the status). */
   async appendLogs(runId: string, entries: LogEntry[]): Promise<void> {
-    await this.options.store.appendLogs(runId, entries);
+    await this.write('logs', () => this.options.store.appendLogs(runId, entries));
   }
 
   /** A failed attempt the queue will retry with its backoff. False when this delivery is stale. */
   async retry(a: { runId: string; step: string; token: string; errorJson: string; backoffMs: number }): Promise<boolean> {
     const now = this.options.clock.now();
-    return this.options.store.recordRetry(a.runId, a.step, a.token, a.errorJson, now, now + a.backoffMs);
+    return this.write('retry', () => this.options.store.recordRetry(a.runId, a.step, a.token, a.errorJson, now, now + a.backoffMs));
   }
 
   /**
@@ -111,17 +131,17 @@ export class StepLifecycle {
    * its job goes back to the queue (the caller returns it there). False when this delivery is stale.
    */
   async handBack(a: { runId: string; step: string; token: string; why: string }): Promise<boolean> {
-    return this.options.store.handBack(a.runId, a.step, a.token, a.why, this.options.clock.now());
+    return this.write('hand-back', () => this.options.store.handBack(a.runId, a.step, a.token, a.why, this.options.clock.now()));
   }
 
   /** Turns a running map step into one instance per item (see RunStore.expandMap); enqueues the ready ones. */
   async expandMap(
     runId: string, step: string, token: string, itemsJson: string[], maxParallel: number, now: number, minSuccess?: number,
   ): Promise<{ ok: true; allDone: string } | { ok: boolean; allDone?: undefined }> {
-    const expanded = await this.options.store.expandMap(runId, step, token, itemsJson, maxParallel, now, minSuccess);
+    const expanded = await this.write('map-expand', () => this.options.store.expandMap(runId, step, token, itemsJson, maxParallel, now, minSuccess));
     if (!expanded.ok) return { ok: false };
     if ('allDone' in expanded) return expanded;
-    await this.options.engine.enqueue(runId, expanded.ready);
+    await this.write('enqueue', () => this.options.engine.enqueue(runId, expanded.ready));
     return { ok: true };
   }
 
@@ -171,8 +191,8 @@ export class StepLifecycle {
    */
   async park(a: { runId: string; step: string; token: string; jobId: string; stateJson: string; afterMs: number }): Promise<void> {
     const resumeJobId = `${a.jobId.replace(/\.p[0-9a-f]+$/, '')}.p${randomUUID().slice(0, 8)}`;
-    const count = await this.options.store.parkStep(a.runId, a.step, a.token, a.stateJson, this.options.clock.now(), resumeJobId);
+    const count = await this.write('park', () => this.options.store.parkStep(a.runId, a.step, a.token, a.stateJson, this.options.clock.now(), resumeJobId));
     if (count === undefined) return; // stale delivery or cancelled run
-    await this.options.engine.enqueue(a.runId, [a.step], undefined, undefined, { jobId: resumeJobId, delayMs: a.afterMs });
+    await this.write('enqueue', () => this.options.engine.enqueue(a.runId, [a.step], undefined, undefined, { jobId: resumeJobId, delayMs: a.afterMs }));
   }
 }

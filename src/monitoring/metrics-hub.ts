@@ -82,6 +82,7 @@ export class MetricsHub {
   readonly stepDuration: Histogram<'pipeline' | 'step' | 'status'>;
   readonly stepRetries: Counter<'pipeline' | 'step'>;
   readonly staleCompletions: Counter;
+  readonly redisRefusedWrites: Counter<'write'>;
   readonly handoffLatency: Histogram<'pipeline'>;
   readonly stepCpu: Counter<'pipeline' | 'step'>;
   readonly stepPeakRss: Gauge<'pipeline' | 'step'>;
@@ -125,6 +126,7 @@ export class MetricsHub {
     this.runDuration = histogram('run_duration_seconds', 'Run wall time from creation to final status.', ['pipeline', 'status'], DURATION_BUCKETS);
     this.stepDuration = histogram('step_duration_seconds', 'Step attempt wall time (final attempts: succeeded, failed or skipped).', ['pipeline', 'step', 'status'], DURATION_BUCKETS);
     this.stepRetries = counter('step_retries_total', 'Step attempts that failed and were scheduled again.', ['pipeline', 'step']);
+    this.redisRefusedWrites = counter('redis_oom_refused_writes_total', 'Worker writes Redis refused for memory (OOM) and that were retried, by write (start, complete, logs, enqueue, ...).', ['write']);
     this.staleCompletions = counter('step_stale_completions_total', 'Completions rejected because another delivery owned the step (lost lock).');
     this.handoffLatency = histogram('step_handoff_latency_seconds', 'Time from an upstream step finishing to its successor starting.', ['pipeline'], HANDOFF_BUCKETS);
     this.stepCpu = counter('step_cpu_seconds_total', 'CPU time (user + system) of the worker process while the step ran.', ['pipeline', 'step']);
@@ -193,6 +195,9 @@ export class MetricsHub {
         return;
       case 'stale-completion':
         this.staleCompletions.inc();
+        return;
+      case 'redis-refused':
+        this.redisRefusedWrites.inc({ write: this.l('write', event.write) });
         return;
       case 'handoff':
         this.handoffLatency.observe({ pipeline: this.l('pipeline', event.pipeline) }, Math.max(0, event.latencyMs) / 1000);

@@ -1,4 +1,4 @@
-import { WaitingError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './keys.ts';
 import type { StepJobData } from './step-queues.ts';
@@ -17,6 +17,19 @@ export interface ConsumedJob {
   readyAt: number;
 }
 
+/**
+ * What processing a job came to: nothing to say (BullMQ marks the job completed), 'hand-back' (back to
+ * waiting, no attempt), or a step that finally failed and is recorded so: its job goes to BullMQ's
+ * failed set (kept as `removeOnFail` says), so queue dashboards and exporters see the failure.
+ */
+export type ProcessOutcome = void | 'hand-back' | { failed: string };
+
+/**
+ * Moves a finally-failed step's job to the failed set without another attempt. Recognised in the
+ * `failed` listener: the failure is already recorded, it is not an abandoned job.
+ */
+class StepFailedError extends UnrecoverableError {}
+
 export interface ConsumerOptions {
   connection: Redis;
   keys: KeySpace;
@@ -27,9 +40,10 @@ export interface ConsumerOptions {
   workerName: string;
   /**
    * Runs one job. Throwing asks the queue to retry it with its backoff; returning 'hand-back' puts
-   * the job back in the queue's waiting list as it was, not counted as an attempt (worker shutdown).
+   * the job back in the queue's waiting list as it was, not counted as an attempt (worker shutdown);
+   * `{ failed }` moves it to the failed set for good (the step's failure is already recorded).
    */
-  process(job: ConsumedJob): Promise<void | 'hand-back'>;
+  process(job: ConsumedJob): Promise<ProcessOutcome>;
   /** A job the queue gave up on without our processor finishing it (stall limit exceeded). */
   onAbandoned(job: ConsumedJob, reason: string): void;
   onError(error: Error): void;
@@ -76,6 +90,7 @@ export function startConsumer(options: ConsumerOptions): JobConsumer {
         // Tells BullMQ the job already left `active` by our hand (no completion, no attempt counted).
         throw new WaitingError();
       }
+      if (outcome) throw new StepFailedError(outcome.failed);
     },
     {
       connection: options.connection,
@@ -89,6 +104,7 @@ export function startConsumer(options: ConsumerOptions): JobConsumer {
     },
   );
   worker.on('failed', (job, error) => {
+    if (error instanceof StepFailedError) return;
     // Our processor only throws for retryable attempts; a job failing for any other reason (the stall
     // limit, a lock lost for good) never reached our completion path and must be recorded by us.
     if (job && job.attemptsMade >= (job.opts.attempts ?? 1) || (job && /stalled/i.test(error?.message ?? ''))) {

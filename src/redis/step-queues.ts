@@ -33,13 +33,18 @@ function jobOptions(job: StepJob): JobsOptions {
     attempts: job.attempts,
     backoff: { type: job.backoff.type, delay: job.backoff.delayMs },
     removeOnComplete: true,
-    removeOnFail: { age: KEEP_FAILED_S },
+    removeOnFail: { age: KEEP_FAILED_S, count: KEEP_FAILED_COUNT },
     ...(job.delayMs ? { delay: job.delayMs } : {}),
   };
 }
 
-/** BullMQ keeps finished jobs only as long as needed: run state in Redis is the record. */
+/**
+ * BullMQ keeps finished jobs only as long as needed: run state in Redis is the record. A finally-failed
+ * step's job stays in the queue's failed set for queue dashboards and exporters: 7 days, and at most
+ * the newest 10,000 per queue, so a failure storm cannot fill Redis (RELIABILITY.md, "Failed jobs").
+ */
 const KEEP_FAILED_S = 7 * 24 * 3600;
+const KEEP_FAILED_COUNT = 10_000;
 
 /**
  * One BullMQ queue per worker pool (`default`, `training`, ...), the step name as job name — so a

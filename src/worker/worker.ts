@@ -14,9 +14,10 @@ import type { StepSpec } from '../dsl/types.ts';
 import type { Engine } from '../engine/engine.ts';
 import { resolveStepSpec, stepSpecMap } from '../engine/snapshot.ts';
 import type { KeySpace } from '../redis/keys.ts';
-import { startConsumer, type ConsumedJob, type JobConsumer } from '../redis/job-consumer.ts';
+import { startConsumer, type ConsumedJob, type JobConsumer, type ProcessOutcome } from '../redis/job-consumer.ts';
 import type { RunStore, StepOutcome } from '../redis/run-store.ts';
-import { decideEnd, StepLifecycle, type EndReason } from '../engine/step-lifecycle.ts';
+import { decideEnd, DEFAULT_OOM_WINDOW_MS, StepLifecycle, type EndReason } from '../engine/step-lifecycle.ts';
+import { refusalMessage } from '../redis/oom.ts';
 import { RunFieldsCache } from './run-fields-cache.ts';
 import { CpuClock } from './cpu-clock.ts';
 import { BufferedStepLogger } from './step-logger.ts';
@@ -35,6 +36,8 @@ export type WorkerEvent =
   | { type: 'step-retry'; pipeline: string; step: string; attempt: number }
   | { type: 'stale-completion'; runId: string; step: string }
   | { type: 'handoff'; pipeline: string; latencyMs: number }
+  /** Redis refused one of this worker's writes for memory (`write`: start, complete, logs, enqueue, ...); it is retried. */
+  | { type: 'redis-refused'; write: string; message: string }
   /** A step this worker could not run went to wait for one that can ("my-etl@<version>"). */
   | { type: 'step-waiting'; pipeline: string; step: string; waitingFor: string };
 
@@ -53,6 +56,8 @@ export interface WorkerOptions {
   concurrency: number;
   lockDurationMs: number;
   stalledIntervalMs: number;
+  /** How long writes Redis refuses for memory are retried, the step's result kept meanwhile (see StepLifecycle). */
+  redisOomWindowMs?: number;
   clock: Clock;
   logger: Logger;
   /** Step services (secrets, registry, monitor) for one attempt. */
@@ -88,6 +93,7 @@ export class ConveyorWorker {
   /** The abort reason of steps still running when the drain timeout ends: they are handed back. */
   private readonly shutdown = new CancelledError('step (worker shutdown)');
   private readonly lastQueueError = new Map<string, string>();
+  private lastRefusalLog = 0;
   private readonly onRedisReady = () => {
     this.lastQueueError.clear();
     void this.checkMarker();
@@ -105,6 +111,8 @@ export class ConveyorWorker {
         if (event.type === 'stale-completion') options.onEvent?.(event);
       },
       onRunFinished: (runId) => this.runFields.forget(runId),
+      oomWindowMs: options.redisOomWindowMs,
+      onRedisRefused: (write, oom) => this.reportRefusal(write, oom),
     });
     this.capabilities = new Capabilities(options.pipelines, (p) => options.engine.validate(p).hash, options.queues);
     this.presence = new WorkerPresence(options.redis, options.keys, this.id, options.queues, this.capabilities.list(), () => this.activeSteps(), () => [...this.routed]);
@@ -194,13 +202,26 @@ export class ConveyorWorker {
     this.options.logger.warn('queue worker error', { queue, error: error.message });
   }
 
+  /**
+   * A write refused for memory: the true cause goes to the log (once per REFUSAL_LOG_EVERY_MS, not a
+   * line per retry) and to metrics (every refusal).
+   */
+  private reportRefusal(write: string, oom: Error): void {
+    const message = refusalMessage(oom);
+    this.options.onEvent?.({ type: 'redis-refused', write, message });
+    const now = Date.now();
+    if (now - this.lastRefusalLog < REFUSAL_LOG_EVERY_MS) return;
+    this.lastRefusalLog = now;
+    this.options.logger.warn(`${message} (retrying ${write} and every refused write for up to ${Math.round((this.options.redisOomWindowMs ?? DEFAULT_OOM_WINDOW_MS) / 1000)} s; steps keep their results)`, { worker: this.id });
+  }
+
   activeSteps(): number {
     let n = 0;
     for (const entry of this.running.values()) n += entry.steps;
     return n;
   }
 
-  private async process(job: ConsumedJob): Promise<void | 'hand-back'> {
+  private async process(job: ConsumedJob): Promise<ProcessOutcome> {
     const { r: runId, s: step, p: pipelineId } = job.data;
     const { engine, clock } = this.options;
     const snapshot = await engine.snapshot(runId).catch(() => undefined);
@@ -232,8 +253,7 @@ export class ConveyorWorker {
     if (!code) {
       const served = [...this.pipelines.keys()].join(', ') || 'none';
       const error = new Error(`worker ${this.id} has no code for pipeline "${pipelineId}" step "${step}" (serves: ${served})`);
-      await this.finishStep(runId, pipelineId, step, token, 'f', errorJson(error), job.attempt, startedAt, 0);
-      return;
+      return this.finishStep(runId, pipelineId, step, token, 'f', errorJson(error), job.attempt, startedAt, 0);
     }
     const fixed = cachedFixed ?? this.runFields.remember(runId, { ...started.fixed!, params: typedParams(this.pipelines.get(pipelineId)?.paramsSchema, started.fixed!.params) });
     const run: RunInfo = {
@@ -249,14 +269,12 @@ export class ConveyorWorker {
       const decided = await this.evaluateCondition(code, { params: fixed.params, upstream: started.upstream, upstreamStatus: started.upstreamStatus, run });
       if (decided !== true) {
         const [outcome, payload] = decided === false ? (['k', 'condition was false'] as const) : (['f', errorJson(decided)] as const);
-        await this.finishStep(runId, pipelineId, step, token, outcome, payload, job.attempt, startedAt, 0);
-        return;
+        return this.finishStep(runId, pipelineId, step, token, outcome, payload, job.attempt, startedAt, 0);
       }
     }
     if (spec.kind === 'map') {
       const conditionCtx = { params: fixed.params, upstream: started.upstream, upstreamStatus: started.upstreamStatus, run };
-      await this.expandMap(runId, pipelineId, step, spec, code, run, token, conditionCtx, job.attempt, startedAt);
-      return;
+      return this.expandMap(runId, pipelineId, step, spec, code, run, token, conditionCtx, job.attempt, startedAt);
     }
     return this.execute({
       job, runId, pipelineId, step, spec, code, run, token, params: fixed.params, upstream: started.upstream, startedAt, parked: started.parked,
@@ -270,7 +288,7 @@ export class ConveyorWorker {
     token: string; params: Record<string, unknown>; upstream: Record<string, unknown>; startedAt: number;
     parked: ParkedState | undefined; upstreamStatus: Record<string, UpstreamStatus>;
     item?: { value: unknown; index: number };
-  }): Promise<void | 'hand-back'> {
+  }): Promise<ProcessOutcome> {
     const { clock } = this.options;
     const cancel = this.track(a.runId);
     const log = new BufferedStepLogger(a.step, a.job.attempt, this.options.redact);
@@ -316,8 +334,7 @@ export class ConveyorWorker {
     if (result.ok) {
       // Secret values never reach Redis, outputs included (the redactor also matches their JSON-escaped form).
       const outputJson = this.options.redact ? String(this.options.redact(result.outputJson)) : result.outputJson;
-      await this.finishStep(a.runId, a.pipelineId, a.step, a.token, 's', outputJson, a.job.attempt, a.startedAt, cpuMs);
-      return;
+      return this.finishStep(a.runId, a.pipelineId, a.step, a.token, 's', outputJson, a.job.attempt, a.startedAt, cpuMs);
     }
     if (result.park) {
       await this.lifecycle.park({ runId: a.runId, step: a.step, token: a.token, jobId: a.job.id, ...result.park });
@@ -338,7 +355,7 @@ export class ConveyorWorker {
       case 'drop':
       case 'fail':
         // A cancelled run rejects the completion in its script: recording it is harmless and keeps one path.
-        await this.finishStep(a.runId, a.pipelineId, a.step, a.token, 'f', errorJson(error), a.job.attempt, a.startedAt, cpuMs);
+        return this.finishStep(a.runId, a.pipelineId, a.step, a.token, 'f', errorJson(error), a.job.attempt, a.startedAt, cpuMs);
     }
   }
 
@@ -362,30 +379,27 @@ export class ConveyorWorker {
   private async expandMap(
     runId: string, pipelineId: string, step: string, spec: StepSpec, code: StepCode, run: RunInfo, token: string,
     conditionCtx: ConditionContext<Record<string, unknown>, Record<string, unknown>>, attempt: number, startedAt: number,
-  ): Promise<void> {
+  ): Promise<ProcessOutcome> {
     let items: readonly unknown[];
     try {
       const result = await code.over!(conditionCtx);
       if (!Array.isArray(result)) throw new TypeError(`map step "${step}": over() must return an array, found ${typeof result}`);
       items = result;
     } catch (thrown) {
-      await this.finishStep(runId, pipelineId, step, token, 'f', errorJson(coerceError(thrown)), attempt, startedAt, 0);
-      return;
+      return this.finishStep(runId, pipelineId, step, token, 'f', errorJson(coerceError(thrown)), attempt, startedAt, 0);
     }
     let itemsJson: string[];
     try {
       itemsJson = items.map((item, i) => serialiseOutput(`${step}[${i}]`, item));
     } catch (thrown) {
-      await this.finishStep(runId, pipelineId, step, token, 'f', errorJson(coerceError(thrown)), attempt, startedAt, 0);
-      return;
+      return this.finishStep(runId, pipelineId, step, token, 'f', errorJson(coerceError(thrown)), attempt, startedAt, 0);
     }
     if (itemsJson.length === 0) {
-      await this.finishStep(runId, pipelineId, step, token, 's', emptyMapOutputJson(spec.minSuccess !== undefined), attempt, startedAt, 0);
-      return;
+      return this.finishStep(runId, pipelineId, step, token, 's', emptyMapOutputJson(spec.minSuccess !== undefined), attempt, startedAt, 0);
     }
     const minSuccess = spec.minSuccess === undefined ? undefined : minSuccessCount(spec.minSuccess, itemsJson.length);
     const expanded = await this.lifecycle.expandMap(runId, step, token, itemsJson, spec.maxParallel ?? 0, this.options.clock.now(), minSuccess);
-    if (expanded.allDone !== undefined) await this.finishStep(runId, pipelineId, step, token, 's', expanded.allDone, attempt, startedAt, 0);
+    if (expanded.allDone !== undefined) return this.finishStep(runId, pipelineId, step, token, 's', expanded.allDone, attempt, startedAt, 0);
   }
 
   private async evaluateCondition(code: StepCode, ctx: ConditionContext<Record<string, unknown>, Record<string, unknown>>): Promise<boolean | Error> {
@@ -399,7 +413,7 @@ export class ConveyorWorker {
   }
 
   /** Reports the outcome to the engine (which records it and advances the run) and to metrics. */
-  private async finishStep(runId: string, pipelineId: string, step: string, token: string, outcome: StepOutcome, payload: string, attempt: number, startedAt: number, cpuMs: number): Promise<void> {
+  private async finishStep(runId: string, pipelineId: string, step: string, token: string, outcome: StepOutcome, payload: string, attempt: number, startedAt: number, cpuMs: number): Promise<ProcessOutcome> {
     const now = this.options.clock.now();
     // Stored with the step (shown by `status --json`, the API and UI) and sent to metrics below.
     const resources = { wallMs: now - startedAt, cpuMs: Math.round(cpuMs * 1000) / 1000, rssBytes: process.memoryUsage.rss() };
@@ -411,6 +425,8 @@ export class ConveyorWorker {
         status: outcome === 's' ? 'succeeded' : outcome === 'f' ? 'failed' : 'skipped',
       });
     }
+    // A recorded final failure also fails the job in BullMQ (its failed set, for dashboards and exporters).
+    if (result.ok && outcome === 'f') return { failed: failureMessage(payload) };
   }
 
   /**
@@ -463,6 +479,17 @@ export class ConveyorWorker {
   }
 }
 
+/** The message of a recorded error payload (errorJson), for the failed job's `failedReason`. */
+function failureMessage(payload: string): string {
+  try {
+    const parsed = JSON.parse(payload) as { message?: unknown };
+    if (typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    // not JSON: the payload is the message
+  }
+  return payload;
+}
+
 function redactError(error: Error, redact: (value: unknown) => unknown): Error {
   error.message = String(redact(error.message));
   if (error.stack) error.stack = String(redact(error.stack));
@@ -479,6 +506,9 @@ const until = (promise: Promise<unknown>, deadline: number) => Promise.race([pro
  * its own bounded cleanup; both fit in the 5 s that deployments add to the drain timeout.
  */
 export const SHUTDOWN_GRACE_MS = 2_500;
+
+/** At most one log line per this interval for writes Redis refuses for memory (metrics count each). */
+const REFUSAL_LOG_EVERY_MS = 10_000;
 
 /** How often a worker looks for new version queues it could serve (one HGETALL of a small hash). */
 const ROUTE_POLL_MS = 1_000;
