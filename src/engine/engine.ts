@@ -156,13 +156,18 @@ export class Engine {
     return pinned ? { h: snap.hash, c: pinned } : { h: snap.hash };
   }
 
-  /** Bookkeeping after the completion script reported the run finished (indexes, retention). */
+  /**
+   * Bookkeeping after the completion script reported the run finished (indexes, retention); emits
+   * `run-finished` once per end, from whichever process moved the run out of the active set.
+   */
   async finish(runId: string, status: RunStatus): Promise<void> {
     const now = this.options.clock.now();
     const run = await this.options.store.getRun(runId);
-    await this.options.store.markFinished(runId, now, this.options.retentionMs, run && { pipeline: run.pipeline, createdAt: run.createdAt, status });
+    const first = await this.options.store.markFinished(runId, now, this.options.retentionMs, run && { pipeline: run.pipeline, createdAt: run.createdAt, status });
     this.snapshots.delete(runId);
-    if (run) {
+    // One run-finished event per end of a run (metrics count it, triggers start on it), however many
+    // processes finish the bookkeeping.
+    if (run && first) {
       this.options.onEvent?.({ type: 'run-finished', runId, pipeline: run.pipeline, status, durationMs: (run.finishedAt ?? now) - run.createdAt });
     }
   }

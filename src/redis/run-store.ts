@@ -348,7 +348,7 @@ export class RunStore {
    * Bookkeeping once a run finished: leave the active set, enter the finished index and (given
    * `indexed`) its final status's index, expire its keys.
    */
-  async markFinished(runId: string, finishedAt: number, retentionMs: number, indexed?: IndexedRun & { status: RunStatus }): Promise<void> {
+  async markFinished(runId: string, finishedAt: number, retentionMs: number, indexed?: IndexedRun & { status: RunStatus }): Promise<boolean> {
     // The run leaves the active set (where the reconciler finds it) in the same MULTI that lists its
     // pending follow-ups in the outbox index: at every instant one of the two leads to it.
     const [outbox, dagHash] = await this.redis.hmget(this.keys.run(runId).run, 'outbox', 'dagHash');
@@ -356,11 +356,15 @@ export class RunStore {
     const multi = this.redis.multi().zrem(this.keys.activeRuns, runId).zadd(this.keys.finishedRuns, finishedAt, runId);
     if (owesFollowUps) multi.zadd(this.keys.outbox, finishedAt, runId);
     if (indexed && isFinalBucket(indexed.status)) this.moveInStatusIndexes(multi, runId, indexed, indexed.status);
-    await multi.exec().then(throwFirstError);
+    const results = await multi.exec();
+    throwFirstError(results);
     const expire = this.redis.pipeline();
     for (const key of this.keys.runKeyList(runId)) expire.pexpire(key, retentionMs);
     await expire.exec().then(throwFirstError);
     if (dagHash) await this.dags.release(dagHash, runId, retentionMs);
+    // Whether this call took the run out of the active set: the worker that ended the run and a
+    // reconciler repairing the same gap may both get here, and only one of them may announce the end.
+    return results?.[0]?.[1] === 1;
   }
 
   /** Runs whose follow-ups are still owed, finished at or before `before`, oldest first. */

@@ -324,3 +324,22 @@ test('a run keeps the DAG it started with when the pipeline changes: it waits fo
     }
   });
 });
+
+test('a run ends once: a second finish of the same run (the reconciler repairing the gap the worker also closes) emits no second run-finished', async (t) => {
+  const p = definePipeline({ id: 'ends-once', defaults: fast }).step('only', async () => ({ ok: true }));
+  await withEngine([p], async (rt) => {
+    const ended: string[] = [];
+    rt.onEngineEvent((event) => {
+      if (event.type === 'run-finished') ended.push(event.runId);
+    });
+    const { runId } = await rt.engine.trigger(p);
+    const view = await rt.engine.waitForRun(runId, { timeoutMs: 15_000 });
+    t.is(view.status, 'succeeded');
+    // waitForRun can see the run's status before its bookkeeping is done: wait (bounded) for the event.
+    for (let i = 0; i < 200 && ended.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    t.deepEqual(ended, [runId]);
+    await rt.engine.finish(runId, 'succeeded');
+    await rt.engine.finish(runId, 'succeeded');
+    t.deepEqual(ended, [runId], 'metrics count a run once, triggers start once');
+  });
+});
