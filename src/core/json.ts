@@ -1,6 +1,9 @@
 /** Keys that must never be copied from untrusted JSON into objects (prototype pollution). */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
+/** True for a key that untrusted input may never set (see FORBIDDEN_KEYS). */
+export const isForbiddenKey = (key: string): boolean => FORBIDDEN_KEYS.has(key);
+
 /** Parses JSON and rejects prototype-polluting keys anywhere in the tree. Throws SyntaxError/TypeError. */
 export function parseSafeJson(text: string): unknown {
   return JSON.parse(text, (key, value) => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * What a real Prometheus sees: `conveyor worker`, two `conveyor scheduler` replicas and `conveyor serve`
  * run as processes, each serving /metrics on its own CONVEYOR_METRICS_PORT as deploy/prometheus/
@@ -16,7 +17,8 @@ import { ROOT, newPrefix, waitFor } from '../fixtures/procs.ts';
 import { alertExprs, dashboardExprs } from './dashboard-exprs.ts';
 
 const PIPELINES = join(ROOT, 'test/fixtures/pipelines/metrics');
-const TOKEN = 'metrics-test-token-0123456789';
+// A real random token: serve refuses placeholder-looking ones.
+const TOKEN = randomBytes(32).toString('hex');
 const hasPrometheus = spawnSync('prometheus', ['--version']).status === 0 && spawnSync('promtool', ['--version']).status === 0;
 
 interface Proc {

@@ -114,7 +114,7 @@ test.serial('validate --json: a wrong upstream field, params type or needs entry
     ].join('\n'),
   );
   const failed = await conveyor(['validate', '--json']);
-  t.is(failed.code, 1);
+  t.is(failed.code, 2); // bad input (README: validate exits 2 when a file has problems)
   const errors = (JSON.parse(failed.stdout).errors as { file: string; line?: number; column?: number; code: string; message: string }[]).filter((e) => e.code === 'TYPE');
   // upstream field, params type, needs entry: one error each, at its expression
   t.deepEqual(errors.map((e) => [e.file, e.line]), [['pipelines/typos.ts', 5], ['pipelines/typos.ts', 6], ['pipelines/typos.ts', 7]]);
@@ -125,7 +125,7 @@ test.serial('validate --json: a wrong upstream field, params type or needs entry
 
 test.serial('validate (text) prints the same errors at file:line:column; --no-typecheck skips the check', async (t) => {
   const text = await conveyor(['validate']);
-  t.is(text.code, 1);
+  t.is(text.code, 2);
   t.regex(text.stderr, /✗ pipelines\/typos\.ts:5:83: TS\d+: Property 'rowz'/);
   t.regex(text.stderr, /✗ pipelines\/typos\.ts:6:76: TS\d+: Property 'toUpperCase' does not exist on type 'number'/);
   const skipped = await conveyor(['validate', '--no-typecheck', '--json']);

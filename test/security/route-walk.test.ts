@@ -112,7 +112,7 @@ test('the walk can see a hole: with the admin token the plain GET paths answer 2
 
 test('public routes are exactly health, metrics and the UI shell', (t) => {
   const open = [...new Set(api.server.registeredRoutes.filter((r) => r.public).map((r) => r.url))].sort();
-  t.deepEqual(open, ['/', '/healthz', '/metrics', '/ui/:file']);
+  t.deepEqual(open, ['/', '/favicon.ico', '/healthz', '/metrics', '/ui/:file']);
 });
 
 test('an unmatched path answers the 404 envelope, with or without a token', async (t) => {

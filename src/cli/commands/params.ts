@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { isForbiddenKey } from '../../core/json.ts';
 import { ValidationError } from '../../errors/index.ts';
 
 /**
@@ -25,7 +26,8 @@ export function unknownParamNames(schema: z.ZodType | undefined, params: Record<
   const catchall = schema.def.catchall;
   if (catchall && !(catchall instanceof z.ZodNever)) return { unknown: [], known: [] };
   const known = Object.keys(schema.shape);
-  return { unknown: Object.keys(params).filter((k) => !known.includes(k)), known };
+  // A prototype-polluting key is not merely unknown: the params check refuses it as forbidden, by name.
+  return { unknown: Object.keys(params).filter((k) => !known.includes(k) && !isForbiddenKey(k)), known };
 }
 
 /** Throws (exit 2) naming the unknown params and the known ones. */
