@@ -81,7 +81,7 @@ export interface TestRunResult<O extends Outputs> {
   runId: string;
   dagHash: string;
   status: 'succeeded' | 'failed';
-  /** Outputs of the steps that succeeded, after the JSON round trip the engine applies; others are absent. */
+  /** Outputs of the steps that succeeded, as handlers receive them (through the same hand-off encoding as workers); others are absent. */
   outputs: O;
   /** Every step, and every map item as `name[i]`. */
   steps: { [K in keyof O]: TestStepResult } & Record<string, TestStepResult>;
