@@ -1,5 +1,7 @@
 /** Shapes of run and step state as stored, and the decoding of the compact Redis encoding. */
 
+import { handOffForDisplay } from '../core/hand-off.ts';
+
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type StepStatus = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
@@ -171,6 +173,6 @@ export function decodeStepState(name: string, letter: string, infoJson: string |
   // Runs recorded before skip kinds were stored: a condition's skip says so in its reason.
   if (letter === 'x' || letter === 'k') state.skip = info.sk ?? (letter === 'x' ? 'upstream-failed' : info.r === 'condition was false' ? 'condition' : 'upstream-skipped');
   if (info.res) state.resources = JSON.parse(info.res) as StepResources;
-  if (outputJson !== undefined && outputJson !== '') state.output = JSON.parse(outputJson);
+  if (outputJson !== undefined && outputJson !== '') state.output = handOffForDisplay(outputJson);
   return state;
 }

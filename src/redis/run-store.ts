@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { decodeHandOff } from '../core/hand-off.ts';
 import { RUN_INDEX_BUCKETS, type KeySpace, type RunIndexBucket } from './keys.ts';
 import { SCRIPT_CODES, scriptError, withScripts } from './scripts.ts';
 import { DagStore } from './dag-store.ts';
@@ -161,7 +162,7 @@ export class RunStore {
     const [, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, parked, item, ...outs] = reply;
     const upstream: Record<string, unknown> = {};
     needs.forEach((need, i) => {
-      upstream[need] = outs[i] ? JSON.parse(outs[i]) : undefined;
+      upstream[need] = outs[i] ? decodeHandOff(outs[i]) : undefined;
     });
     return {
       upstreamStatus: await this.upstreamStatus(runId, needs, outs),
@@ -172,7 +173,7 @@ export class RunStore {
         : undefined,
       failedSoFar: Number(failed),
       parked: parked ? JSON.parse(parked) : undefined,
-      item: options.isMapItem ? JSON.parse(item) : undefined,
+      item: options.isMapItem ? decodeHandOff(item) : undefined,
       upstream,
     };
   }

@@ -7,7 +7,8 @@ import type { StepSpec } from '../dsl/types.ts';
 import { parseParams } from '../dsl/params.ts';
 import { validateDag } from '../graph/dag.ts';
 import type { LogEntry } from '../redis/run-store.ts';
-import { checkCollectedOutput, serialiseOutput } from '../worker/output-check.ts';
+import { decodeHandOff } from '../core/hand-off.ts';
+import { checkCollectedOutput, serialiseJson, serialiseOutput } from '../worker/output-check.ts';
 import { deepFreeze } from '../worker/run-fields-cache.ts';
 import { typedParams } from '../worker/typed-params.ts';
 import { emptyMapOutputJson, minSuccessCount } from '../dsl/map-partial.ts';
@@ -80,7 +81,7 @@ export interface TestRunResult<O extends Outputs> {
   runId: string;
   dagHash: string;
   status: 'succeeded' | 'failed';
-  /** Outputs of the steps that succeeded, after the JSON round trip the engine applies; others are absent. */
+  /** Outputs of the steps that succeeded, as handlers receive them (through the same hand-off encoding as workers); others are absent. */
   outputs: O;
   /** Every step, and every map item as `name[i]`. */
   steps: { [K in keyof O]: TestStepResult } & Record<string, TestStepResult>;
@@ -199,7 +200,7 @@ class TestRun {
     });
     const status = await finished;
     const outputs: Outputs = {};
-    for (const [name, json] of this.outputs) if (this.specs.has(name)) outputs[name] = JSON.parse(json);
+    for (const [name, json] of this.outputs) if (this.specs.has(name)) outputs[name] = decodeHandOff(json);
     const ordered: Record<string, TestStepResult> = {};
     for (const name of this.specs.keys()) {
       ordered[name] = this.steps[name];
@@ -251,7 +252,7 @@ class TestRun {
     const upstream: Record<string, unknown> = {};
     for (const need of spec.needs) {
       const json = this.outputs.get(need);
-      upstream[need] = json === undefined ? undefined : JSON.parse(json);
+      upstream[need] = json === undefined ? undefined : decodeHandOff(json);
     }
     return upstream;
   }
@@ -299,7 +300,7 @@ class TestRun {
             monitor: this.options.monitor ?? {},
             events: {
               emit: async (event: string, data?: unknown) => {
-                this.events.push({ step: name, name: event, data: data === undefined ? null : JSON.parse(serialiseOutput(`${name} (event data)`, data)) });
+                this.events.push({ step: name, name: event, data: data === undefined ? null : JSON.parse(serialiseJson(`${name} (event data)`, data)) });
                 return [];
               },
             },
@@ -372,7 +373,7 @@ class TestRun {
       // Same checks and texts as the worker's expandMap: an array, each item within the output limit.
       if (!Array.isArray(listed)) throw new TypeError(`map step "${spec.name}": over() must return an array, found ${typeof listed}`);
       itemsJson = listed.map((item, i) => serialiseOutput(`${spec.name}[${i}]`, item));
-      items = itemsJson.map((json) => JSON.parse(json));
+      items = itemsJson.map((json) => decodeHandOff(json));
     } catch (thrown) {
       return { outcome: 'f', attempts: 1, error: coerceError(thrown) };
     }

@@ -6,7 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { isPipeline, type Pipeline } from '../dsl/pipeline.ts';
 import { NonRetriableError } from '../errors/conveyor-error.ts';
-import { serialiseOutput } from './output-check.ts';
+import { serialiseJson, serialiseOutput } from './output-check.ts';
 import { ParkSignal, parkStep } from './park-signal.ts';
 import type { IsolatedMessage, IsolatedRequest } from './isolated-protocol.ts';
 
@@ -42,7 +42,7 @@ async function runAttempt(request: IsolatedRequest): Promise<IsolatedMessage> {
     const output = await (request.item ? code.handler(ctx, request.item.value, request.item.index) : code.handler(ctx));
     return { type: 'ok', outputJson: serialiseOutput(request.step, output) };
   } catch (thrown) {
-    if (thrown instanceof ParkSignal) return { type: 'park', stateJson: serialiseOutput(request.step, thrown.state), afterMs: thrown.afterMs };
+    if (thrown instanceof ParkSignal) return { type: 'park', stateJson: serialiseJson(request.step, thrown.state), afterMs: thrown.afterMs };
     throw thrown;
   }
 }

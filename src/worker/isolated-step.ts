@@ -1,5 +1,6 @@
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { decodeHandOff } from '../core/hand-off.ts';
 import type { StepLogger } from '../dsl/context.ts';
 import { NonRetriableError } from '../errors/conveyor-error.ts';
 import type { IsolatedMessage, IsolatedRequest } from './isolated-protocol.ts';
@@ -60,7 +61,7 @@ export function runIsolated(invocation: IsolatedInvocation, signal: AbortSignal)
     child.on('message', (message: IsolatedMessage) => {
       if (aborted) return;
       if (message.type === 'log') log[message.level](message.msg, message.fields as never);
-      else if (message.type === 'ok') finish(() => resolve(JSON.parse(message.outputJson)));
+      else if (message.type === 'ok') finish(() => resolve(decodeHandOff(message.outputJson)));
       else if (message.type === 'park') finish(() => reject(new ParkSignal(JSON.parse(message.stateJson), message.afterMs)));
       else finish(() => reject(rebuildError(message)));
     });

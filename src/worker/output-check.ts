@@ -1,16 +1,31 @@
+import { encodeHandOff, findUnhandable } from '../core/hand-off.ts';
 import { OutputTooLargeError, ValidationError } from '../errors/conveyor-error.ts';
 
 /** Largest step output stored, as JSON. Bigger results belong in an artifact store. */
 export const MAX_OUTPUT_BYTES = 1024 * 1024;
 
 /**
- * Serialises a step's return value, refusing what JSON would silently mangle (functions, Map, Set,
- * BigInt, NaN, cycles) and anything over the size limit — with the path of the offending value.
+ * Encodes a step's return value (or a map item) for the hand-off to the next step, refusing what
+ * would not arrive as it left (class instances, functions, Symbols, cycles, binary data) and anything
+ * over the size limit — with the path of the offending value inside it.
  */
 export function serialiseOutput(step: string, value: unknown): string {
+  const problem = findUnhandable(value, 'output');
+  if (problem) throw new ValidationError(`step "${step}" ${problem}`);
+  return checkSize(step, encodeHandOff(value));
+}
+
+/**
+ * Serialises plain JSON (a parked state, event data), refusing what JSON would silently mangle
+ * (functions, Map, Set, BigInt, NaN, cycles) and anything over the size limit, with the path.
+ */
+export function serialiseJson(step: string, value: unknown): string {
   const problem = findNonJson(value === undefined ? null : value, 'output', new Set());
   if (problem) throw new ValidationError(`step "${step}" returned a value that is not JSON-serialisable: ${problem}`);
-  const json = JSON.stringify(value === undefined ? null : value);
+  return checkSize(step, JSON.stringify(value === undefined ? null : value));
+}
+
+function checkSize(step: string, json: string): string {
   const bytes = Buffer.byteLength(json);
   if (bytes > MAX_OUTPUT_BYTES) throw new OutputTooLargeError(step, bytes, MAX_OUTPUT_BYTES);
   return json;

@@ -1,6 +1,6 @@
 import { coerceError } from '../core/coerce-error.ts';
 import { CancelledError, NonRetriableError, TimeoutError, ValidationError, isConveyorError } from '../errors/conveyor-error.ts';
-import { serialiseOutput } from './output-check.ts';
+import { serialiseJson, serialiseOutput } from './output-check.ts';
 import { ParkSignal } from './park-signal.ts';
 import { runIsolated, type IsolatedInvocation } from './isolated-step.ts';
 
@@ -48,7 +48,7 @@ export async function runStep(input: StepRunInput): Promise<StepRunResult> {
   } catch (thrown) {
     if (thrown instanceof ParkSignal) {
       try {
-        return { ok: false, error: thrown, retryable: false, park: { stateJson: serialiseOutput(input.step, thrown.state), afterMs: thrown.afterMs } };
+        return { ok: false, error: thrown, retryable: false, park: { stateJson: serialiseJson(input.step, thrown.state), afterMs: thrown.afterMs } };
       } catch (bad) {
         return { ok: false, error: coerceError(bad), retryable: false };
       }

@@ -14,7 +14,8 @@ export interface LayerRule {
 }
 
 export const LAYERS: Record<string, LayerRule> = {
-  core: { imports: [], packages: [] },
+  // superjson: the hand-off codec (core/hand-off.ts) is shared by redis/, worker/ and testing/.
+  core: { imports: [], packages: ['superjson'] },
   errors: { imports: ['core'], packages: ['zod'] },
   config: { imports: ['core', 'errors'], packages: ['zod'] },
   dsl: { imports: ['core', 'errors'], packages: ['zod'] },

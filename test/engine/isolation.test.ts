@@ -2,7 +2,7 @@ import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { busy, crashing, plain } from '../fixtures/isolation/pipelines.ts';
+import { busy, crashing, handOff, plain } from '../fixtures/isolation/pipelines.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import type { WorkerHost } from '../../src/app/worker-host.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
@@ -18,7 +18,7 @@ const dir = mkdtempSync(join(tmpdir(), 'conveyor-iso-'));
 test.before(async () => {
   redis = await startTestRedis();
   runtime = await testRuntime(redis);
-  host = await withWorker(runtime, [busy, crashing], { concurrency: 4 });
+  host = await withWorker(runtime, [busy, crashing, handOff], { concurrency: 4 });
 });
 test.after.always(async () => {
   await host?.stop(1_000);
@@ -46,6 +46,14 @@ test.serial('process.exit fails only its attempt (the retry succeeds); a segfaul
   t.regex(view.steps.segfaults.error!.message, /step "segfaults" ran in its own process, which was killed by SIGSEGV/);
   t.is(view.steps.beside.output, process.pid, 'the in-process step ran in the worker, which survived both');
   t.is(view.status, 'failed');
+});
+
+test.serial('an isolated step hands off a Date and a Map of BigInt losslessly; a class instance is refused with its path', async (t) => {
+  const { runId } = await runtime.engine.trigger(handOff);
+  const view = await runtime.engine.waitForRun(runId, { timeoutMs: 60_000, pollMs: 50 });
+  t.deepEqual(view.steps.check.output, { when: '2024-01-02T00:00:00.000Z', count: 'bigint' });
+  t.is(view.steps.refuse.error?.message, 'step "refuse" output.model: a class instance (Booster) cannot be handed off; return plain data');
+  t.is(view.steps.refuse.attempts, 1);
 });
 
 test.serial('CONVEYOR_STEP_ISOLATION=process makes it the worker default for steps that do not choose', async (t) => {

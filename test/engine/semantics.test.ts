@@ -264,10 +264,10 @@ test('retry re-decides condition skips: a step skipped because its upstream fail
   });
 });
 
-test('bad params are rejected before anything is written; outputs over 1 MiB or not JSON fail the step', async (t) => {
+test('bad params are rejected before anything is written; outputs over 1 MiB or that cannot be handed off fail the step', async (t) => {
   const p = definePipeline({ id: 'guarded', params: z.object({ n: z.number().int() }), defaults: fast })
     .step('big', async () => ({ blob: 'x'.repeat(1024 * 1024 + 10) }))
-    .step('weird', async () => ({ when: new Map([['a', 1]]) }));
+    .step('weird', async () => ({ when: new URL('http://example.test/') }));
   await withEngine([p], async (rt) => {
     // Run state and indexes only: BullMQ's own bookkeeping keys appear in the background.
     const keysOfThisTest = async () =>
@@ -279,7 +279,7 @@ test('bad params are rejected before anything is written; outputs over 1 MiB or 
     t.is(({} as Record<string, unknown>).polluted, undefined);
     const view = await rt.engine.waitForRun((await rt.engine.trigger(p, { params: { n: 1 } })).runId, { timeoutMs: 15_000 });
     t.regex(view.steps.big.error!.message, /returned \d+ bytes of JSON; the limit is 1048576 bytes/);
-    t.regex(view.steps.weird.error!.message, /output\.when is a Map/);
+    t.regex(view.steps.weird.error!.message, /output\.when: a class instance \(URL\) cannot be handed off/);
   });
 });
 

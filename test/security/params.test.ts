@@ -70,13 +70,13 @@ test.serial('wrong param types fail with a zod message naming the field', async 
   await rejectsWithoutWriting(t, () => rt.engine.trigger(train, { params: { epochs: 2 } }), /params\.lr/);
 });
 
-test.serial('outputs over 1 MiB and non-serialisable outputs fail the step with bytes/limit or the offending path', async (t) => {
+test.serial('outputs over 1 MiB and outputs that cannot be handed off fail the step with bytes/limit or the offending path', async (t) => {
   const cyclic: Record<string, unknown> = { a: 1 };
   cyclic.self = cyclic;
   const cases: Record<string, () => unknown> = {
     huge: () => ({ blob: 'x'.repeat(1024 * 1024 + 10) }),
-    map: () => ({ stats: { byClass: new Map([['a', 1]]) } }),
-    bigint: () => ({ rows: [1, 2n] }),
+    booster: () => ({ stats: { model: new (class Booster { fit() {} })() } }),
+    symbol: () => ({ rows: [1, { [Symbol('k')]: 2 }] }),
     fn: () => ({ model: { predict: () => 1 } }),
     cycle: () => ({ graph: cyclic }),
   };
@@ -90,10 +90,11 @@ test.serial('outputs over 1 MiB and non-serialisable outputs fail the step with 
     const message = (step: string) => String((view.steps[step].error as { message?: string } | undefined)?.message);
     for (const step of Object.keys(cases)) t.is(view.steps[step].status, 'failed', step);
     t.regex(message('huge'), /step "huge" returned 10\d{5} bytes of JSON; the limit is 1048576 bytes/);
-    t.regex(message('map'), /output\.stats\.byClass is a Map/);
-    t.regex(message('bigint'), /output\.rows\[1\] is a BigInt/);
-    t.regex(message('fn'), /output\.model\.predict is a function/);
-    t.regex(message('cycle'), /output\.graph\.self is a circular reference/);
+    t.is(message('booster'), 'step "booster" output.stats.model: a class instance (Booster) cannot be handed off; return plain data');
+    t.regex(message('symbol'), /step "symbol" output\.rows\[1\]: a Symbol key \(Symbol\(k\)\) cannot be handed off/);
+    t.regex(message('fn'), /output\.model\.predict: a function cannot be handed off/);
+    t.regex(message('cycle'), /output\.graph\.self: a circular reference cannot be handed off/);
+    t.is(view.steps.booster.attempts, 1, 'an output that cannot be handed off is not retried');
     t.is(view.steps.huge.attempts, 1, 'a bad output is not retried');
   } finally {
     await host.stop(2_000);

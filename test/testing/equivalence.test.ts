@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { definePipeline, NonRetriableError, TRIGGER_RULES, type Pipeline } from 'conveyor-mlops';
 import { testPipeline, type TestStepResult } from 'conveyor-mlops/testing';
 import type { Runtime } from '../../src/app/runtime.ts';
+import { encodeHandOff, handOffForDisplay } from '../../src/core/hand-off.ts';
 import type { WorkerHost } from '../../src/app/worker-host.ts';
 import type { RunView, StepView } from '../../src/engine/run-view.ts';
 import { testRuntime, withWorker } from '../helpers/harness.ts';
@@ -178,10 +179,44 @@ const typedParams = definePipeline({
   return { isDate: params.since instanceof Date, year: params.since.getUTCFullYear(), mutation, tags: params.tags.length };
 });
 
+/**
+ * The hand-off is lossless: what a step returns is what the next step's handler receives, through
+ * Redis in workers and through the kit alike. `look` reports what it got, as plain data.
+ */
+const DAY = new Date(Date.UTC(2024, 1, 29, 12));
+const handOff = definePipeline({ id: 'eq-hand-off', defaults: fast })
+  .step('produce', () => ({
+    when: DAY,
+    counts: new Map<string, number>([['cats', 2], ['dogs', 3]]),
+    tags: new Set(['a', 'b']),
+    big: 2n ** 70n,
+    missing: undefined as number | undefined,
+    negZero: -0,
+    pattern: /ab+c/gi,
+  }))
+  .map('days', { needs: ['produce'], over: ({ upstream }) => [upstream.produce.when, new Date(Date.UTC(2024, 2, 1))] }, (_ctx, day: Date) => ({
+    day,
+    isDate: day instanceof Date,
+  }))
+  .step('look', { needs: ['produce', 'days'] }, ({ upstream }) => {
+    const p = upstream.produce;
+    return {
+      when: p.when instanceof Date && p.when.getTime() === DAY.getTime(),
+      counts: p.counts instanceof Map ? [...p.counts] : 'not a Map',
+      tags: p.tags instanceof Set ? [...p.tags] : 'not a Set',
+      big: typeof p.big === 'bigint' ? `${p.big}n` : typeof p.big,
+      missing: 'missing' in p && p.missing === undefined,
+      negZero: Object.is(p.negZero, -0),
+      pattern: p.pattern instanceof RegExp ? String(p.pattern) : typeof p.pattern,
+      days: upstream.days.map((d) => [d.isDate, d.day instanceof Date ? d.day.toISOString() : typeof d.day]),
+    };
+  });
+
 /** What a case is about, beyond kit and engine agreeing: checked on the engine's view. */
 const CHECKS = new Map<Pipeline<any, any>, (view: RunView) => unknown>([
   [mapPartial, (v) => v.steps.use.output],
   [typedParams, (v) => v.steps.look.output],
+  [handOff, (v) => [v.steps.look.output, v.steps.produce.output, v.steps.days.output]],
   [mapOverBad, (v) => [v.steps['not-a-list'].error?.message, v.steps['items-large'].output, v.steps['collected-large'].error?.message]],
 ]);
 const EXPECTED = new Map<Pipeline<any, any>, unknown>([
@@ -195,11 +230,29 @@ const EXPECTED = new Map<Pipeline<any, any>, unknown>([
   ],
   [typedParams, { isDate: true, year: 2024, mutation: 'TypeError', tags: 1 }],
   [
+    handOff,
+    [
+      {
+        when: true,
+        counts: [['cats', 2], ['dogs', 3]],
+        tags: ['a', 'b'],
+        big: '1180591620717411303424n',
+        missing: true,
+        negZero: true,
+        pattern: '/ab+c/gi',
+        days: [[true, '2024-02-29T12:00:00.000Z'], [true, '2024-03-01T00:00:00.000Z']],
+      },
+      // Shown as readable JSON by status --json, the API and the UI.
+      { when: '2024-02-29T12:00:00.000Z', counts: [['cats', 2], ['dogs', 3]], tags: ['a', 'b'], big: '1180591620717411303424', missing: null, negZero: '-0', pattern: '/ab+c/gi' },
+      [{ day: '2024-02-29T12:00:00.000Z', isDate: true }, { day: '2024-03-01T00:00:00.000Z', isDate: true }],
+    ],
+  ],
+  [
     mapOverBad,
     [
       'map step "not-a-list": over() must return an array, found string',
       [400_000, 400_000, 400_000],
-      'map step "collected-large" collected 1200010 bytes of JSON from its items; the limit is 1048576 bytes',
+      'map step "collected-large" collected 1200073 bytes of JSON from its items; the limit is 1048576 bytes',
     ],
   ],
 ]);
@@ -212,6 +265,7 @@ const CASES: Array<[string, Pipeline<any, any>, 'succeeded' | 'failed']> = [
   ['map minSuccess as a share not met; map over no items with minSuccess', mapPartialShort, 'failed'],
   ['map over() not an array; item size limit per item', mapOverBad, 'failed'],
   ['params: typed by the schema at step start, deep-frozen', typedParams, 'succeeded'],
+  ['lossless hand-off: Date, Map, Set, BigInt, undefined, -0, RegExp; map items and collected outputs with Dates', handOff, 'succeeded'],
   ['map with maxParallel and a retried item', mapSweep, 'succeeded'],
   ['map with a failing item, and a map over no items', mapFailing, 'failed'],
   ['diamond', diamond, 'succeeded'],
@@ -249,11 +303,16 @@ interface Comparable {
   skip?: string;
 }
 
+/** The kit's outputs are the values handlers receive; the engine's view shows them as readable JSON. */
+function displayed(output: unknown): unknown {
+  return handOffForDisplay(encodeHandOff(output));
+}
+
 function fromKit(step: TestStepResult, output: unknown): Comparable {
   return {
     status: step.status,
     attempts: step.attempts,
-    ...(output !== undefined ? { output } : {}),
+    ...(output !== undefined ? { output: displayed(output) } : {}),
     ...(step.error ? { error: step.error.message } : {}),
     ...(step.reason ? { reason: step.reason } : {}),
     ...(step.skip ? { skip: step.skip } : {}),

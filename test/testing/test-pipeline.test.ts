@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { definePipeline, NonRetriableError } from 'conveyor-mlops';
 import { testPipeline } from 'conveyor-mlops/testing';
 
-test('diamond: typed hand-off, outputs after the JSON round trip, run succeeded', async (t) => {
+test('diamond: typed hand-off, outputs as handlers receive them, run succeeded', async (t) => {
   const pipeline = definePipeline({ id: 'diamond' })
     .step('a', () => ({ n: 2, at: new Date(0) }))
     .step('b', { needs: ['a'] }, ({ upstream }) => upstream.a.n * 10)
@@ -13,7 +13,8 @@ test('diamond: typed hand-off, outputs after the JSON round trip, run succeeded'
   t.is(result.status, 'succeeded');
   const sum: number = result.outputs.d.sum; // typed: a compile error here would fail `tsc`
   t.is(sum, 23);
-  t.is(result.outputs.a.at as unknown, '1970-01-01T00:00:00.000Z', 'a Date reaches consumers as the ISO string the engine stores');
+  t.deepEqual(result.outputs.a.at, new Date(0), 'a Date reaches consumers as a Date, as in workers');
+  t.true(result.outputs.a.at instanceof Date);
   t.deepEqual(Object.keys(result.steps), ['a', 'b', 'c', 'd']);
   t.true(Object.values(result.steps).every((s) => s.status === 'succeeded' && s.attempts === 1));
 });
