@@ -6,6 +6,8 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
  */
 export function parseDuration(input: string | number): number | undefined {
   if (typeof input === 'number') return Number.isFinite(input) && input >= 0 ? input : undefined;
+  // Zero needs no unit: settings document `0` as "off" (e.g. CONVEYOR_PIPELINE_IMPORT_TIMEOUT=0).
+  if (/^\s*0\s*$/.test(input)) return 0;
   const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/.exec(input);
   if (!match) return undefined;
   return Math.round(Number(match[1]) * UNIT_MS[match[2]]);

@@ -17,7 +17,11 @@ test.after.always(async () => {
 });
 
 test.serial('50 runs × 20 steps under random kill -9 of workers: every run succeeds, nothing lost, nothing re-run after success', async (t) => {
-  const report = await runLoad({ redisUrl: redis.url, runs: 50, workers: 4, concurrency: 5, killEveryMs: 2_000, maxSleepMs: 400, timeoutMs: 90_000, log: (l) => t.log(l) });
+  // A bound, not a timing: alone on 2 cores this takes ~85 s (each killed worker needs several
+  // seconds to start again); beside the rest of the suite it needs more. What is asserted is that
+  // every run ends succeeded with nothing lost or re-run, however long the chaos takes.
+  t.timeout(300_000);
+  const report = await runLoad({ redisUrl: redis.url, runs: 50, workers: 4, concurrency: 5, killEveryMs: 2_000, maxSleepMs: 400, timeoutMs: 240_000, log: (l) => t.log(l) });
   t.log(formatReport(report));
   t.deepEqual(report.notSucceeded, []);
   t.is(report.succeeded, 50);
