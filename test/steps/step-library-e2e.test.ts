@@ -45,7 +45,7 @@ test('train-script: the training script runs as a child process and its real acc
   const train = view.steps.train.output as {
     accuracy: number; testRows: number; classes: string[];
     model: { type: string; weights: number[][] };
-    resources: { wallMs: number; cpuMs: number | null; peakRssBytes: number | null };
+    resources: { wallMs: number; cpuMs: number | null; peakRssBytes: number | null; samples: number };
   };
   // 300 epochs of softmax regression on iris, every 5th row held out: 29 of 30 right.
   t.is(train.testRows, 30);
@@ -54,7 +54,13 @@ test('train-script: the training script runs as a child process and its real acc
   t.is(train.model.type, 'softmax-regression');
   t.is(train.model.weights.length, 3);
   t.true(typeof train.resources.cpuMs === 'number' && train.resources.cpuMs > 0);
-  t.true(typeof train.resources.peakRssBytes === 'number' && train.resources.peakRssBytes > 0);
+  // Memory is sampled from /proc: a script that ends before the first sample (a loaded CI machine)
+  // has no figure, and says so (samples 0, peak null) rather than reporting 0. The held-memory case
+  // is asserted exactly in test/steps/run-command.test.ts.
+  const { peakRssBytes, samples } = train.resources;
+  t.is(typeof samples, 'number');
+  if (samples > 0) t.true(typeof peakRssBytes === 'number' && peakRssBytes > 0, `peak ${peakRssBytes} after ${samples} samples`);
+  else t.is(peakRssBytes, null);
   t.deepEqual((view.steps.evaluate.output as { passed: boolean }).passed, true);
 
   const logs = await runtime.store.readLogs(runId);
