@@ -1,4 +1,5 @@
-import { pino } from 'pino';
+import { createRequire } from 'node:module';
+import type { pino as Pino } from 'pino';
 import type { Logger, LogFields } from '../core/logger.ts';
 import { silentLogger } from '../core/logger.ts';
 
@@ -19,10 +20,21 @@ export function createLogger(level: Level | 'silent', name = 'conveyor', output:
   if (level === 'silent') return silentLogger;
   const format = output.format ?? (process.stderr.isTTY ? 'pretty' : 'json');
   if (format === 'pretty') return prettyLogger(level, name, output.write ?? ((line) => process.stderr.write(line)));
+  const pino = loadPino();
   const destination = output.write ? { write: output.write } : pino.destination(2);
   const base = pino({ name, level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, destination);
   const wrap = (fn: Level) => (msg: string, fields?: LogFields) => base[fn](fields ?? {}, msg);
   return { debug: wrap('debug'), info: wrap('info'), warn: wrap('warn'), error: wrap('error') };
+}
+
+/**
+ * pino, loaded on first use of a JSON logger: one-shot CLI commands at a terminal never need it, and
+ * importing it (CommonJS, through ESM's export scan) is a noticeable part of their start-up.
+ */
+let pinoModule: typeof Pino | undefined;
+function loadPino(): typeof Pino {
+  pinoModule ??= (createRequire(import.meta.url)('pino') as { pino: typeof Pino }).pino;
+  return pinoModule;
 }
 
 const RANK: Record<Level, number> = { debug: 20, info: 30, warn: 40, error: 50 };

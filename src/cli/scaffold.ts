@@ -29,8 +29,9 @@ export function scaffoldFiles(): string[] {
  * Writes a new project into `dir`: the template plus a package.json that depends on this version of
  * Conveyor and the versions of zod and tsx it was tested with. Refuses to overwrite any file.
  */
-export function scaffoldProject(dir: string): { dir: string; name: string; files: string[] } {
+export function scaffoldProject(dir: string, options: { conveyorFrom?: string } = {}): { dir: string; name: string; files: string[]; conveyorSpec: string } {
   const target = resolve(dir);
+  const conveyorSpec = options.conveyorFrom === undefined ? undefined : dependencySpec(options.conveyorFrom, target);
   const files = scaffoldFiles();
   const existing = files.filter((f) => existsSync(join(target, f)));
   if (existing.length > 0) throw new ConfigError(`conveyor init: ${relative(process.cwd(), target) || '.'} already has ${existing.join(', ')}; choose an empty folder`);
@@ -40,12 +41,32 @@ export function scaffoldProject(dir: string): { dir: string; name: string; files
   for (const [from, to] of Object.entries(RENAMED)) if (existsSync(join(target, from))) renameSync(join(target, from), join(target, to));
   const readme = join(target, 'README.md');
   writeFileSync(readme, readFileSync(readme, 'utf8').replaceAll('{{name}}', name));
-  writeFileSync(join(target, 'package.json'), `${JSON.stringify(projectPackage(name), null, 2)}\n`);
-  return { dir: target, name, files };
+  const manifest = projectPackage(name, conveyorSpec);
+  writeFileSync(join(target, 'package.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+  return { dir: target, name, files, conveyorSpec: manifest.dependencies[ownPackage().name] };
 }
 
-function projectPackage(name: string) {
-  const own = JSON.parse(readFileSync(OWN_PACKAGE, 'utf8')) as OwnPackage;
+const ownPackage = (): OwnPackage => JSON.parse(readFileSync(OWN_PACKAGE, 'utf8')) as OwnPackage;
+
+/**
+ * `--conveyor <from>` as a package.json dependency spec: a tarball or folder that exists becomes
+ * `file:` relative to the new project (so the project can move with its neighbour); anything else
+ * is taken as npm writes it (a version range, `npm:`, `git+https:`…). Until the package is on the
+ * registry, a tarball from `npm pack` is how a team installs it.
+ */
+function dependencySpec(from: string, target: string): string {
+  if (from.trim() === '') throw new ConfigError('conveyor init --conveyor: expected a version range, a tarball or a folder, found an empty value');
+  const local = resolve(from);
+  if (!existsSync(local)) {
+    if (/^(\.{0,2}\/|\/)|\.tgz$/.test(from)) throw new ConfigError(`conveyor init --conveyor: ${from} does not exist (expected the tarball from \`npm pack\` or a folder)`);
+    return from;
+  }
+  const path = relative(target, local) || '.';
+  return `file:${path.startsWith('.') ? path : `./${path}`}`;
+}
+
+function projectPackage(name: string, conveyorSpec: string | undefined) {
+  const own = ownPackage();
   return {
     name,
     version: '0.1.0',
@@ -57,7 +78,7 @@ function projectPackage(name: string) {
       test: 'node --import tsx --test test/example-training.test.ts',
     },
     dependencies: {
-      [own.name]: `^${own.version}`,
+      [own.name]: conveyorSpec ?? `^${own.version}`,
       zod: own.dependencies.zod,
     },
     // Install scripts of Conveyor's dependencies that are not needed (prebuilt binaries come as

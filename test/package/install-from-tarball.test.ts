@@ -7,7 +7,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import test from 'ava';
 import { freePort } from '../helpers/redis-server.ts';
 
@@ -75,14 +75,19 @@ test.serial('npm pack: compiled JavaScript, declarations, run-time files; no sou
 });
 
 test.serial('conveyor init outside the repository, then npm install of the tarball: no engine or install-script warnings', async (t) => {
-  const init = await run(process.execPath, [join(REPO, 'bin/conveyor.js'), 'init', project], work);
+  // As the README says: the scaffold takes conveyor-mlops from the tarball (`--conveyor`), written
+  // as a file: path relative to the project, and the default (no flag) is this version's range.
+  const init = await run(process.execPath, [join(REPO, 'bin/conveyor.js'), 'init', project, '--conveyor', tarball], work);
   t.is(init.code, 0, init.stderr);
   t.regex(init.stdout, /npm install && npx conveyor dev --run example-training/);
-  // The scaffold depends on the published version; here it is the tarball just packed.
   const manifest = JSON.parse(readFileSync(join(project, 'package.json'), 'utf8'));
-  t.is(manifest.dependencies['conveyor-mlops'], `^${JSON.parse(readFileSync('package.json', 'utf8')).version}`);
-  manifest.dependencies['conveyor-mlops'] = `file:${tarball}`;
-  writeFileSync(join(project, 'package.json'), JSON.stringify(manifest, null, 2));
+  t.is(manifest.dependencies['conveyor-mlops'], `file:${relative(project, tarball)}`);
+  const byDefault = await run(process.execPath, [join(REPO, 'bin/conveyor.js'), 'init', join(work, 'default-spec')], work);
+  t.is(byDefault.code, 0, byDefault.stderr);
+  t.is(JSON.parse(readFileSync(join(work, 'default-spec', 'package.json'), 'utf8')).dependencies['conveyor-mlops'], `^${JSON.parse(readFileSync('package.json', 'utf8')).version}`);
+  const missing = await run(process.execPath, [join(REPO, 'bin/conveyor.js'), 'init', join(work, 'missing-spec'), '--conveyor', './nope-0.1.0.tgz'], work);
+  t.is(missing.code, 2, 'a tarball that is not there is bad input');
+  t.regex(missing.stderr, /nope-0\.1\.0\.tgz does not exist/);
 
   const install = await run(NPM, ['install', '--no-audit', '--no-fund', '--prefer-offline'], project, 300_000);
   t.is(install.code, 0, install.stderr);

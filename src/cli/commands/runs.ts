@@ -2,7 +2,6 @@ import { userInfo, hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { configFrom, withRunReader, withRuntime } from '../context.ts';
 // Direct module imports keep `status`, `runs` and `logs` free of BullMQ and fastify (see context.ts).
-import { resolvePipeline } from '../../app/pipeline-loader.ts';
 import type { Runtime, RunView } from '../../app/index.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { ValidationError } from '../../errors/index.ts';
@@ -27,6 +26,9 @@ export function runCommand(): Command {
       if (opts.paramsJson !== undefined && opts.paramsFile !== undefined) throw new ValidationError('--params-json and --params-file: give one of them');
       const [source, value] = opts.paramsFile !== undefined ? ['--params-file', opts.paramsFile] : ['--params-json', opts.paramsJson];
       const params = collectParams(opts.param, value === undefined ? undefined : readParamsSource(source, value), source);
+      // Loaded here, not at the top: the DSL, graphology and cron-parser are a third of a read-only
+      // command's start-up (`status`, `runs`, `logs` share this module).
+      const { resolvePipeline } = await import('../../app/pipeline-loader.ts');
       const { pipeline } = await resolvePipeline(idOrPath, configFrom(command).pipelinesDir);
       checkParamNames(pipeline.paramsSchema, params, pipeline.id);
       await withRuntime(command, async (runtime) => {
