@@ -10,6 +10,7 @@ import { errorBody, frameworkError, installErrorEnvelope, MAX_PARAM_LENGTH } fro
 import { registerRoute, type RouteDef } from './route.ts';
 import { logRoutes } from './routes/logs.ts';
 import { modelRoutes } from './routes/models.ts';
+import { historyRoutes } from './routes/history.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { runRoutes } from './routes/runs.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
@@ -85,6 +86,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
 
   const routes: RouteDef[] = [
     ...pipelineRoutes(ctx),
+    ...historyRoutes(ctx),
     ...runRoutes(ctx),
     ...logRoutes(ctx),
     ...scheduleRoutes(ctx),

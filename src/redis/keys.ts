@@ -13,6 +13,7 @@
  *   P:run:{<runId>}:logs     list   structured log entries (JSON)
  *   P:run:{<runId>}:items    hash   map instance `step[i]` -> its item (JSON)
  *   P:{P-g}:runs[:p:<pipeline>][:s:<bucket>]  zset  runId -> created-at ms (list indexes, see runIndexes)
+ *   P:{P-g}:runs:ids         zset   runId -> 0 (ids in byte order: search by id prefix)
  *
  *   P:dag:{<dagHash>}        string DAG snapshot (JSON), one per pipeline version, content-addressed
  *   P:dag:{<dagHash>}:users  set    unfinished runs using it; when empty the snapshot expires with them
@@ -97,6 +98,10 @@ export class KeySpace {
   runStatusRuns(bucket: RunIndexBucket, pipelineId?: string): string {
     return pipelineId === undefined ? `${this.globalTag}:runs:s:${bucket}` : `${this.globalTag}:runs:p:${pipelineId}:s:${bucket}`;
   }
+  /** zset runId -> 0: every run id in byte order, so a prefix is a ZRANGEBYLEX range (run search by id prefix). */
+  get runIdsLex(): string {
+    return `${this.globalTag}:runs:ids`;
+  }
   /** zset runId -> last-progress ms of runs not yet finished (what the reconciler looks at). */
   get activeRuns(): string {
     return `${this.globalTag}:active`;
@@ -121,7 +126,7 @@ export class KeySpace {
    * A new run index is added here (and written where the run enters it), nowhere else.
    */
   runIndexes(pipelineId: string | undefined): string[] {
-    const global = [this.runsIndex, this.activeRuns, this.finishedRuns, this.outbox, ...RUN_INDEX_BUCKETS.map((b) => this.runStatusRuns(b))];
+    const global = [this.runsIndex, this.runIdsLex, this.activeRuns, this.finishedRuns, this.outbox, ...RUN_INDEX_BUCKETS.map((b) => this.runStatusRuns(b))];
     return pipelineId === undefined ? global : [...global, this.pipelineRuns(pipelineId), ...RUN_INDEX_BUCKETS.map((b) => this.runStatusRuns(b, pipelineId))];
   }
   /** string: set when Conveyor first wrote to this Redis; its absence later means data was lost. */

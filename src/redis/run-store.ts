@@ -125,6 +125,7 @@ export class RunStore {
     await this.redis
       .multi()
       .zadd(this.keys.runsIndex, run.createdAt, run.id)
+      .zadd(this.keys.runIdsLex, 0, run.id)
       .zadd(this.keys.pipelineRuns(run.pipeline), run.createdAt, run.id)
       .zadd(this.keys.activeRuns, run.createdAt, run.id)
       .hset(this.keys.runPipelines, run.id, run.pipeline)
@@ -406,6 +407,16 @@ export class RunStore {
     const max = options.to === undefined ? '+inf' : String(options.to);
     const min = options.from === undefined ? '-inf' : String(options.from);
     return this.redis.zrevrangebyscore(key, max, min, 'LIMIT', options.offset, options.count);
+  }
+
+  /**
+   * Run ids starting with `prefix`, in reverse byte order (newest first for generated ids, which
+   * start with their creation time), from position `offset`. Runs created before this index existed
+   * are not in it (their exact id still finds them).
+   */
+  async runIdsByPrefix(prefix: string, offset: number, count: number): Promise<string[]> {
+    // Run ids use [A-Za-z0-9_.-] only, all below "~": "(<prefix>~" bounds every id with the prefix.
+    return this.redis.zrevrangebylex(this.keys.runIdsLex, `(${prefix}~`, `[${prefix}`, 'LIMIT', offset, count);
   }
 
   async listRunIds(options: { pipeline?: string; limit: number; offset?: number }): Promise<string[]> {
