@@ -7,6 +7,7 @@ import { createStepRegistryClient } from '../registry/step-client.ts';
 import { EventTriggers } from './event-triggers.ts';
 import { createRedactor } from '../core/redact.ts';
 import { loadSecrets } from './secrets.ts';
+import { RunArtifacts } from '../redis/run-artifacts.ts';
 
 export interface WorkerHostOptions {
   pipelines: Pipeline<any, any>[];
@@ -52,12 +53,19 @@ export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptio
   const extra = options.redact;
   const redact = extra ? (value: unknown) => extra(maskSecrets(value)) : maskSecrets;
   const triggers = new EventTriggers(runtime, options.pipelines);
+  const artifacts = new RunArtifacts(runtime.redis, runtime.keys);
   const services = (run: RunInfo, step: string): StepServices => {
     const base = options.services?.(run, step);
     return {
       registry: base?.registry ?? createStepRegistryClient(runtime.registry, { runId: run.id, step, dagHash: run.dagHash }),
       monitor: base?.monitor ?? {},
       events: base?.events ?? { emit: (name, data) => triggers.fireEvent(name, data, `${run.id}.${step}.${name}`) },
+      artifacts: base?.artifacts ?? {
+        put: async (name, content, put = {}) => {
+          const meta = await artifacts.put(run.id, step, name, typeof content === 'string' ? (redact(content) as string) : content, put.contentType);
+          return { name: meta.name, bytes: meta.bytes, sha256: meta.sha256 };
+        },
+      },
       secrets,
     };
   };

@@ -12,6 +12,8 @@
  *   P:run:{<runId>}:info     hash   step -> JSON: attempts, token, worker, timings, error, reason
  *   P:run:{<runId>}:logs     list   structured log entries (JSON)
  *   P:run:{<runId>}:items    hash   map instance `step[i]` -> its item (JSON)
+ *   P:run:{<runId>}:art      hash   artifact name -> metadata JSON (step, type, bytes, sha256)
+ *   P:run:{<runId>}:artd     hash   artifact name -> its bytes
  *   P:{P-g}:runs[:p:<pipeline>][:s:<bucket>]  zset  runId -> created-at ms (list indexes, see runIndexes)
  *   P:{P-g}:runs:ids         zset   runId -> 0 (ids in byte order: search by id prefix)
  *
@@ -40,6 +42,8 @@ export interface RunKeys {
   info: string;
   logs: string;
   items: string;
+  artifacts: string;
+  artifactData: string;
 }
 
 export class KeySpace {
@@ -68,6 +72,8 @@ export class KeySpace {
       info: `${base}:info`,
       logs: `${base}:logs`,
       items: `${base}:items`,
+      artifacts: `${base}:art`,
+      artifactData: `${base}:artd`,
     };
   }
 
