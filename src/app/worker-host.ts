@@ -7,7 +7,6 @@ import { createStepRegistryClient } from '../registry/step-client.ts';
 import { EventTriggers } from './event-triggers.ts';
 import { createRedactor } from '../core/redact.ts';
 import { loadSecrets } from './secrets.ts';
-import { RunArtifacts } from '../redis/run-artifacts.ts';
 
 export interface WorkerHostOptions {
   pipelines: Pipeline<any, any>[];
@@ -53,7 +52,7 @@ export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptio
   const extra = options.redact;
   const redact = extra ? (value: unknown) => extra(maskSecrets(value)) : maskSecrets;
   const triggers = new EventTriggers(runtime, options.pipelines);
-  const artifacts = new RunArtifacts(runtime.redis, runtime.keys);
+  const { artifacts } = runtime.store;
   const services = (run: RunInfo, step: string): StepServices => {
     const base = options.services?.(run, step);
     return {

@@ -1,3 +1,4 @@
+import { RunArtifacts } from './run-artifacts.ts';
 import type { Redis } from 'ioredis';
 import { decodeHandOff } from '../core/hand-off.ts';
 import { RUN_INDEX_BUCKETS, type KeySpace, type RunIndexBucket } from './keys.ts';
@@ -111,6 +112,8 @@ function throwFirstError(results: Array<[Error | null, unknown]> | null): void {
 export class RunStore {
   private readonly redis: ReturnType<typeof withScripts>;
   private readonly dags: DagStore;
+  /** Files the run's steps keep (ctx.artifacts), stored with the run's keys. */
+  readonly artifacts: RunArtifacts;
 
   constructor(
     redis: Redis,
@@ -118,6 +121,7 @@ export class RunStore {
   ) {
     this.redis = withScripts(redis);
     this.dags = new DagStore(redis, keys);
+    this.artifacts = new RunArtifacts(redis, keys);
   }
 
   async createRun(run: NewRun): Promise<{ created: boolean; roots: string[] }> {

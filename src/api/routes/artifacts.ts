@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { ARTIFACT_NAME_PATTERN, artifactNameProblem } from '../../core/artifact-name.ts';
-import { RunArtifacts } from '../../redis/run-artifacts.ts';
 import type { ApiContext } from '../context.ts';
 import { defineRoute, type RouteDef } from '../route.ts';
 import { errorSchema, iso, named, runIdSchema, runPath } from '../schemas.ts';
@@ -32,7 +31,7 @@ const INLINE_TYPES = new Set(['text/plain', 'text/markdown', 'text/csv', 'applic
 const notFound = { description: 'no such run, or the run has no artifact of that name', schema: errorSchema };
 
 export function artifactRoutes(ctx: ApiContext): RouteDef[] {
-  const artifacts = new RunArtifacts(ctx.runtime.redis, ctx.runtime.keys);
+  const { artifacts } = ctx.runtime.store;
   return [
     defineRoute({
       method: 'GET',
