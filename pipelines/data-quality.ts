@@ -28,7 +28,7 @@ export default definePipeline({
   }),
   defaults: { retries: 1, backoff: { type: 'fixed', delayMs: 500 }, timeoutMs: 5 * 60_000 },
 })
-  .step('validate', async ({ params, run, log, signal }) => {
+  .step('validate', async ({ params, run, log, signal, artifacts }) => {
     const report = await validateData({
       source: { path: resolve(ROOT, params.batch), format: params.batch.endsWith('.jsonl') ? 'jsonl' : 'csv' },
       reference: { path: resolve(ROOT, params.reference), format: params.reference.endsWith('.jsonl') ? 'jsonl' : 'csv' },
@@ -51,7 +51,10 @@ export default definePipeline({
     const dir = resolve(ROOT, params.reportDir);
     await mkdir(dir, { recursive: true });
     const reportPath = join(dir, `data-quality-${run.id}.md`);
-    await writeFile(reportPath, renderReportMarkdown(report));
+    const markdown = renderReportMarkdown(report);
+    await writeFile(reportPath, markdown);
+    // Also kept with the run: listed, viewed and downloaded from the run page in the web UI.
+    await artifacts.put('data-quality-report.md', markdown);
     log.info(`data report: ${report.status}`, { reportPath, rows: report.rows.read, drifted: report.drift?.driftedFeatures ?? [] });
 
     if (!report.passed) {

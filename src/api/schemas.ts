@@ -3,14 +3,14 @@ import { NAME_PATTERN } from '../core/ids.ts';
 
 /** Named schemas become `components.schemas` entries in the OpenAPI document. */
 export const components = z.registry<{ id: string }>();
-const named = <T extends z.ZodType>(id: string, schema: T): T => {
+export const named = <T extends z.ZodType>(id: string, schema: T): T => {
   components.add(schema, { id });
   return schema;
 };
 
 const name = z.string().regex(NAME_PATTERN, 'expected a name of letters, digits, "_" or "-" starting with a letter');
-const runIdSchema = z.string().min(1).max(200).regex(/^[A-Za-z0-9_.-]+$/, 'expected a run id (letters, digits, ".", "_", "-")');
-const iso = z.string().describe('ISO-8601 time');
+export const runIdSchema = z.string().min(1).max(200).regex(/^[A-Za-z0-9_.-]+$/, 'expected a run id (letters, digits, ".", "_", "-")');
+export const iso = z.string().describe('ISO-8601 time');
 const json = z.unknown();
 
 // ---- path and query parameters ----
@@ -36,6 +36,7 @@ export const listRunsQuery = z.object({
   from: instant.optional().describe('created at or after (ISO-8601)'),
   to: instant.optional().describe('created at or before (ISO-8601)'),
   id: runIdSchema.optional().describe('this run only (the other filters still apply)'),
+  idPrefix: runIdSchema.optional().describe('runs whose id starts with this (the other filters still apply); newest first for generated ids'),
   limit: limit(200, 20),
   offset: offset.describe('a nextOffset of the previous page'),
 });

@@ -10,6 +10,8 @@ import { errorBody, frameworkError, installErrorEnvelope, MAX_PARAM_LENGTH } fro
 import { registerRoute, type RouteDef } from './route.ts';
 import { logRoutes } from './routes/logs.ts';
 import { modelRoutes } from './routes/models.ts';
+import { artifactRoutes } from './routes/artifacts.ts';
+import { historyRoutes } from './routes/history.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { runRoutes } from './routes/runs.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
@@ -85,7 +87,9 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
 
   const routes: RouteDef[] = [
     ...pipelineRoutes(ctx),
+    ...historyRoutes(ctx),
     ...runRoutes(ctx),
+    ...artifactRoutes(ctx),
     ...logRoutes(ctx),
     ...scheduleRoutes(ctx),
     ...modelRoutes(ctx),

@@ -52,12 +52,19 @@ export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptio
   const extra = options.redact;
   const redact = extra ? (value: unknown) => extra(maskSecrets(value)) : maskSecrets;
   const triggers = new EventTriggers(runtime, options.pipelines);
+  const { artifacts } = runtime.store;
   const services = (run: RunInfo, step: string): StepServices => {
     const base = options.services?.(run, step);
     return {
       registry: base?.registry ?? createStepRegistryClient(runtime.registry, { runId: run.id, step, dagHash: run.dagHash }),
       monitor: base?.monitor ?? {},
       events: base?.events ?? { emit: (name, data) => triggers.fireEvent(name, data, `${run.id}.${step}.${name}`) },
+      artifacts: base?.artifacts ?? {
+        put: async (name, content, put = {}) => {
+          const meta = await artifacts.put(run.id, step, name, typeof content === 'string' ? (redact(content) as string) : content, put.contentType);
+          return { name: meta.name, bytes: meta.bytes, sha256: meta.sha256 };
+        },
+      },
       secrets,
     };
   };

@@ -50,6 +50,17 @@ export interface StepEvents {
   emit(name: string, data?: unknown): Promise<Array<{ pipeline: string; runId: string; created: boolean }>>;
 }
 
+/** Files a step keeps with its run (reports, small plots), listed, viewed and downloaded from the run page. */
+export interface StepArtifacts {
+  /**
+   * Stores `content` under `name` (a file name: letters, digits, ".", "_", "-"; no "/") for this run;
+   * the same name again replaces it. At most 1 MiB each and 50 per run; they expire with the run.
+   * The content type follows the extension (.md, .txt, .csv, .json, …) unless given. Text content is
+   * masked like logs: secret values never reach Redis.
+   */
+  put(name: string, content: string | Uint8Array, options?: { contentType?: string }): Promise<{ name: string; bytes: number; sha256: string }>;
+}
+
 /** Services a step may use beyond its inputs; `app/` wires the implementations. */
 export interface StepServices {
   events: StepEvents;
@@ -57,6 +68,7 @@ export interface StepServices {
   secrets: Readonly<Record<string, string>>;
   registry: StepRegistryApi;
   monitor: StepMonitorApi;
+  artifacts: StepArtifacts;
 }
 
 export interface StepContext<P, U> extends StepServices {

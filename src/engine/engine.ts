@@ -14,6 +14,7 @@ import { explainRedisError } from '../redis/oom.ts';
 import { buildRunView, type RunView } from './run-view.ts';
 import { resolveStepSpec, snapshotOf, stepRows, stepSpecMap, type DagSnapshot } from './snapshot.ts';
 import { findRuns, type RunPage, type RunQuery } from './run-query.ts';
+import { pipelineHistory, type HistoryRun } from './run-history.ts';
 
 export interface TriggerOptions {
   params?: unknown;
@@ -198,6 +199,11 @@ export class Engine {
   /** Runs matching every filter, newest first, one page at a time: exact at any history size (see run-query.ts). */
   findRuns(query: RunQuery = {}): Promise<RunPage> {
     return findRuns(this.options.store, query);
+  }
+
+  /** The newest `limit` runs of a pipeline (at most 100) with each step's status: the UI's history grid. */
+  history(pipeline: string, limit: number): Promise<HistoryRun[]> {
+    return pipelineHistory(this.options.store, pipeline, limit);
   }
 
   async cancel(runId: string, by = 'cli'): Promise<{ cancelledSteps: string[] }> {

@@ -13,6 +13,8 @@ export interface RunQuery {
   to?: number;
   /** One run by id (the other filters still apply). */
   id?: string;
+  /** Runs whose id starts with this (the other filters still apply); ids in reverse byte order. */
+  idPrefix?: string;
   limit?: number;
   /** Position in the index the query reads (a `nextOffset` from the previous page). */
   offset?: number;
@@ -43,6 +45,7 @@ export async function findRuns(store: RunStore, query: RunQuery): Promise<RunPag
     (!query.pipeline || run.pipeline === query.pipeline) &&
     (!query.status || run.status === query.status) &&
     (!query.trigger || run.trigger.type === query.trigger) &&
+    (!query.idPrefix || run.id.startsWith(query.idPrefix)) &&
     (query.from === undefined || run.createdAt >= query.from) &&
     (query.to === undefined || run.createdAt <= query.to);
   if (query.id !== undefined) {
@@ -51,13 +54,17 @@ export async function findRuns(store: RunStore, query: RunQuery): Promise<RunPag
   }
   const bucket = bucketOf(query.status);
   // The index answers pipeline, final status and dates exactly; anything else is checked per record.
-  const checkedPerRecord = query.trigger !== undefined || bucket === 'active';
+  // An id prefix reads the id index instead, and then every other filter is checked per record.
+  const byPrefix = query.idPrefix !== undefined;
+  const checkedPerRecord = byPrefix || query.trigger !== undefined || bucket === 'active';
   const pageSize = checkedPerRecord ? Math.max(limit, 200) : limit;
   const runs: RunRecord[] = [];
   let offset = query.offset ?? 0;
   let scanned = 0;
   while (runs.length < limit && scanned < MAX_SCANNED) {
-    const ids = await store.rangeRunIds({ pipeline: query.pipeline, bucket, from: query.from, to: query.to, offset, count: pageSize });
+    const ids = byPrefix
+      ? await store.runIdsByPrefix(query.idPrefix!, offset, pageSize)
+      : await store.rangeRunIds({ pipeline: query.pipeline, bucket, from: query.from, to: query.to, offset, count: pageSize });
     const records = new Map((await store.getRuns(ids)).map((r) => [r.id, r]));
     for (const id of ids) {
       offset++;

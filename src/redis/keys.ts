@@ -12,7 +12,10 @@
  *   P:run:{<runId>}:info     hash   step -> JSON: attempts, token, worker, timings, error, reason
  *   P:run:{<runId>}:logs     list   structured log entries (JSON)
  *   P:run:{<runId>}:items    hash   map instance `step[i]` -> its item (JSON)
+ *   P:run:{<runId>}:art      hash   artifact name -> metadata JSON (step, type, bytes, sha256)
+ *   P:run:{<runId>}:artd     hash   artifact name -> its bytes
  *   P:{P-g}:runs[:p:<pipeline>][:s:<bucket>]  zset  runId -> created-at ms (list indexes, see runIndexes)
+ *   P:{P-g}:runs:ids         zset   runId -> 0 (ids in byte order: search by id prefix)
  *
  *   P:dag:{<dagHash>}        string DAG snapshot (JSON), one per pipeline version, content-addressed
  *   P:dag:{<dagHash>}:users  set    unfinished runs using it; when empty the snapshot expires with them
@@ -39,6 +42,8 @@ export interface RunKeys {
   info: string;
   logs: string;
   items: string;
+  artifacts: string;
+  artifactData: string;
 }
 
 export class KeySpace {
@@ -67,6 +72,8 @@ export class KeySpace {
       info: `${base}:info`,
       logs: `${base}:logs`,
       items: `${base}:items`,
+      artifacts: `${base}:art`,
+      artifactData: `${base}:artd`,
     };
   }
 
@@ -97,6 +104,10 @@ export class KeySpace {
   runStatusRuns(bucket: RunIndexBucket, pipelineId?: string): string {
     return pipelineId === undefined ? `${this.globalTag}:runs:s:${bucket}` : `${this.globalTag}:runs:p:${pipelineId}:s:${bucket}`;
   }
+  /** zset runId -> 0: every run id in byte order, so a prefix is a ZRANGEBYLEX range (run search by id prefix). */
+  get runIdsLex(): string {
+    return `${this.globalTag}:runs:ids`;
+  }
   /** zset runId -> last-progress ms of runs not yet finished (what the reconciler looks at). */
   get activeRuns(): string {
     return `${this.globalTag}:active`;
@@ -121,7 +132,7 @@ export class KeySpace {
    * A new run index is added here (and written where the run enters it), nowhere else.
    */
   runIndexes(pipelineId: string | undefined): string[] {
-    const global = [this.runsIndex, this.activeRuns, this.finishedRuns, this.outbox, ...RUN_INDEX_BUCKETS.map((b) => this.runStatusRuns(b))];
+    const global = [this.runsIndex, this.runIdsLex, this.activeRuns, this.finishedRuns, this.outbox, ...RUN_INDEX_BUCKETS.map((b) => this.runStatusRuns(b))];
     return pipelineId === undefined ? global : [...global, this.pipelineRuns(pipelineId), ...RUN_INDEX_BUCKETS.map((b) => this.runStatusRuns(b, pipelineId))];
   }
   /** string: set when Conveyor first wrote to this Redis; its absence later means data was lost. */

@@ -1,3 +1,4 @@
+import { RunArtifacts } from './run-artifacts.ts';
 import type { Redis } from 'ioredis';
 import { decodeHandOff } from '../core/hand-off.ts';
 import { RUN_INDEX_BUCKETS, type KeySpace, type RunIndexBucket } from './keys.ts';
@@ -111,6 +112,8 @@ function throwFirstError(results: Array<[Error | null, unknown]> | null): void {
 export class RunStore {
   private readonly redis: ReturnType<typeof withScripts>;
   private readonly dags: DagStore;
+  /** Files the run's steps keep (ctx.artifacts), stored with the run's keys. */
+  readonly artifacts: RunArtifacts;
 
   constructor(
     redis: Redis,
@@ -118,6 +121,7 @@ export class RunStore {
   ) {
     this.redis = withScripts(redis);
     this.dags = new DagStore(redis, keys);
+    this.artifacts = new RunArtifacts(redis, keys);
   }
 
   async createRun(run: NewRun): Promise<{ created: boolean; roots: string[] }> {
@@ -125,6 +129,7 @@ export class RunStore {
     await this.redis
       .multi()
       .zadd(this.keys.runsIndex, run.createdAt, run.id)
+      .zadd(this.keys.runIdsLex, 0, run.id)
       .zadd(this.keys.pipelineRuns(run.pipeline), run.createdAt, run.id)
       .zadd(this.keys.activeRuns, run.createdAt, run.id)
       .hset(this.keys.runPipelines, run.id, run.pipeline)
@@ -406,6 +411,16 @@ export class RunStore {
     const max = options.to === undefined ? '+inf' : String(options.to);
     const min = options.from === undefined ? '-inf' : String(options.from);
     return this.redis.zrevrangebyscore(key, max, min, 'LIMIT', options.offset, options.count);
+  }
+
+  /**
+   * Run ids starting with `prefix`, in reverse byte order (newest first for generated ids, which
+   * start with their creation time), from position `offset`. Runs created before this index existed
+   * are not in it (their exact id still finds them).
+   */
+  async runIdsByPrefix(prefix: string, offset: number, count: number): Promise<string[]> {
+    // Run ids use [A-Za-z0-9_.-] only, all below "~": "(<prefix>~" bounds every id with the prefix.
+    return this.redis.zrevrangebylex(this.keys.runIdsLex, `(${prefix}~`, `[${prefix}`, 'LIMIT', offset, count);
   }
 
   async listRunIds(options: { pipeline?: string; limit: number; offset?: number }): Promise<string[]> {

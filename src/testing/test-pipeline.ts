@@ -1,3 +1,5 @@
+import { createHash } from 'node:crypto';
+import { artifactNameProblem } from '../core/artifact-name.ts';
 import { randomBytes } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import { coerceError } from '../core/coerce-error.ts';
@@ -89,6 +91,8 @@ export interface TestRunResult<O extends Outputs> {
   logs: LogEntry[];
   /** Events steps emitted with `ctx.events.emit` (recorded, not fired: no other pipeline starts). */
   events: Array<{ step: string; name: string; data: unknown }>;
+  /** Artifacts steps kept with `ctx.artifacts.put`, by name (same name rules as a real run). */
+  artifacts: Record<string, { step: string; content: string | Uint8Array; contentType?: string }>;
   /**
    * Retries a failed run as `conveyor retry` does: failed and failure-skipped steps run again (map
    * steps keep their items that succeeded), succeeded steps keep their outputs. Options default to
@@ -149,6 +153,7 @@ class TestRun {
   private readonly steps: Record<string, TestStepResult> = {};
   private readonly logs: LogEntry[] = [];
   private readonly events: TestRunResult<Outputs>['events'] = [];
+  private readonly artifacts: TestRunResult<Outputs>['artifacts'] = {};
   private readonly cancel = new AbortController();
   private readonly runId: string;
   private readonly logicalTime: string;
@@ -211,7 +216,7 @@ class TestRun {
       runId: this.runId, letters, outputs: new Map(this.outputs), steps: { ...this.steps }, generation: (this.previous?.generation ?? 0) + 1,
     };
     return {
-      runId: this.runId, dagHash: this.dagHash, status, outputs, steps: ordered, logs: this.logs, events: this.events,
+      runId: this.runId, dagHash: this.dagHash, status, outputs, steps: ordered, logs: this.logs, events: this.events, artifacts: this.artifacts,
       retry: (options) => {
         if (status !== 'failed') return Promise.reject(new Error(`testPipeline(${this.pipeline.id}): only a failed run can be retried (this one ${status})`));
         return startTestRun(this.pipeline, { ...this.options, ...options }, retryFrom);
@@ -298,6 +303,15 @@ class TestRun {
             secrets: { ...(this.options.secrets ?? {}) },
             registry: this.registryFor(run, name),
             monitor: this.options.monitor ?? {},
+            artifacts: {
+              put: async (artifact: string, content: string | Uint8Array, put: { contentType?: string } = {}) => {
+                const problem = artifactNameProblem(artifact);
+                if (problem) throw new Error(`artifact of step "${name}": ${problem}`);
+                this.artifacts[artifact] = { step: name, content, contentType: put.contentType };
+                const bytes = typeof content === 'string' ? Buffer.from(content) : content;
+                return { name: artifact, bytes: bytes.byteLength, sha256: createHash('sha256').update(bytes).digest('hex') };
+              },
+            },
             events: {
               emit: async (event: string, data?: unknown) => {
                 this.events.push({ step: name, name: event, data: data === undefined ? null : JSON.parse(serialiseJson(`${name} (event data)`, data)) });

@@ -37,6 +37,7 @@ async function runAttempt(request: IsolatedRequest): Promise<IsolatedMessage> {
     get registry() { return unavailable('registry'); },
     get monitor() { return unavailable('monitor'); },
     get events() { return unavailable('events'); },
+    get artifacts() { return unavailable('artifacts'); },
   };
   try {
     const output = await (request.item ? code.handler(ctx, request.item.value, request.item.index) : code.handler(ctx));

@@ -322,6 +322,7 @@ export class ConveyorWorker {
             get registry() { return service().registry; },
             get monitor() { return service().monitor; },
             get events() { return service().events; },
+            get artifacts() { return service().artifacts; },
           };
           return a.item ? a.code.handler(ctx, a.item.value, a.item.index) : a.code.handler(ctx);
         },

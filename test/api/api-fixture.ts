@@ -38,10 +38,14 @@ export function diamond(gates: Map<string, Promise<void>> = new Map()): Pipeline
     .step('d', { needs: ['b', 'c'] }, async ({ upstream }) => ({ sum: upstream.b.doubled + upstream.c.squared }));
 }
 
+/** The Markdown report `failing()`'s validate step keeps as an artifact: markup in it must never run in the UI. */
+export const REPORT_MD = '# Validation report\n\n- age: **not numeric** in row 2\n\n<img src=x onerror="document.body.dataset.injected=1">\n';
+
 export function failing(): Pipeline<any, any> {
-  return definePipeline({ id: 'fails', description: 'load succeeds, validate fails', defaults: { retries: 0 } })
+  return definePipeline({ id: 'fails', description: 'load succeeds, validate fails (keeping a report)', defaults: { retries: 0 } })
     .step('load', async () => ({ rows: 3 }))
-    .step('validate', { needs: ['load'] }, async () => {
+    .step('validate', { needs: ['load'] }, async ({ artifacts }) => {
+      await artifacts.put('report.md', REPORT_MD);
       throw new Error('expected column "age" to be numeric, found "abc" in row 2');
     })
     .step('publish', { needs: ['validate'] }, async () => ({ ok: true }));

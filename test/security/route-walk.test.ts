@@ -19,6 +19,8 @@ test.before(async () => {
   await seedModel(api.registry);
   const created = await client(api.url)('POST', '/api/v1/pipelines/diamond/runs', { params: { n: 1 } });
   runId = created.json.runId;
+  // So the artifact route has something to answer with when a request gets past auth.
+  await api.runtime.store.artifacts.put(runId, 'a', 'report.md', '# report');
 });
 test.after.always(async () => {
   await api?.close();
@@ -27,7 +29,7 @@ test.after.always(async () => {
 
 /** Real resources, so a request that got past auth would find data and answer 2xx. */
 const concrete = (path: string) =>
-  path.replace(/:([A-Za-z]+)/g, (_all, name: string) => ({ pipelineId: 'diamond', runId, model: 'churn', alias: 'production', file: 'app.js' })[name] ?? 'x');
+  path.replace(/:([A-Za-z]+)/g, (_all, name: string) => ({ pipelineId: 'diamond', runId, model: 'churn', alias: 'production', file: 'app.js', name: 'report.md' })[name] ?? 'x');
 
 const encodeChar = (c: string) => `%${c.charCodeAt(0).toString(16)}`;
 const mapSegments = (path: string, f: (segment: string, i: number) => string) => path.split('/').map((s, i) => (s ? f(s, i) : s)).join('/');

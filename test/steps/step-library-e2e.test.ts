@@ -110,4 +110,8 @@ test('data-quality: the shifted batch fails on drift, names the drifted features
   const reportPath = join(reportDir, `data-quality-${runId}.md`);
   t.true(existsSync(reportPath));
   t.regex(readFileSync(reportPath, 'utf8'), /# Data validation: iris-batch-shifted — ❌ failed/);
+  // The same report is kept with the run, for the run page's artifacts list.
+  const [artifact] = await runtime.store.artifacts.list(runId);
+  t.like(artifact, { name: 'data-quality-report.md', step: 'validate', contentType: 'text/markdown; charset=utf-8' });
+  t.is((await runtime.store.artifacts.get(runId, 'data-quality-report.md')).content.toString('utf8'), readFileSync(reportPath, 'utf8'));
 });

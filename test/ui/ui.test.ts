@@ -1,53 +1,23 @@
-import test, { type ExecutionContext } from 'ava';
-import { mkdirSync, readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { launchChromium } from '../helpers/browser.ts';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
-import { ADMIN, diamond, failing, seedModel, startApiFixture, type ApiFixture } from '../api/api-fixture.ts';
+import test from 'ava';
+import { axeViolations, startUiSession, type UiSession } from '../helpers/ui-session.ts';
+import { ADMIN, diamond, failing, type ApiFixture } from '../api/api-fixture.ts';
 
-let redis: TestRedis;
+let session: UiSession;
 let api: ApiFixture;
-let browser: Browser;
 const gates = new Map<string, Promise<void>>();
 let releaseGate: () => void = () => {};
 gates.set('ui', new Promise<void>((resolve) => (releaseGate = resolve)));
 
 test.before(async () => {
-  mkdirSync('test-results', { recursive: true });
-  redis = await startTestRedis();
-  api = await startApiFixture(redis, [diamond(gates), failing()]);
-  await seedModel(api.registry);
-  browser = await launchChromium();
+  session = await startUiSession([diamond(gates), failing()]);
+  api = session.api;
 });
 test.after.always(async () => {
   releaseGate();
-  await browser?.close();
-  await api?.close();
-  await redis?.destroy();
+  await session?.close();
 });
 
-/** Runs `fn` on a fresh signed-in page; on failure saves a screenshot under test-results/. */
-async function withPage(t: ExecutionContext, name: string, fn: (page: Page) => Promise<void>, viewport = { width: 1280, height: 800 }) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  // The UI must work offline: any request that is not to the test server fails the test.
-  const foreign: string[] = [];
-  page.on('request', (request) => {
-    if (!request.url().startsWith(api.url)) foreign.push(request.url());
-  });
-  try {
-    await page.goto(`${api.url}/`);
-    await page.getByLabel('API token').fill(ADMIN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await fn(page);
-    t.deepEqual(foreign, [], 'no request leaves the server');
-  } catch (error) {
-    await page.screenshot({ path: `test-results/${name}-failure.png`, fullPage: true }).catch(() => {});
-    throw error;
-  } finally {
-    await context.close();
-  }
-}
+const withPage: UiSession['withPage'] = (...args) => session.withPage(...args);
 
 test.serial('trigger from the form: 422 shown inline, then a run whose graph nodes turn green live', async (t) => {
   await withPage(t, 'trigger', async (page) => {
@@ -105,7 +75,7 @@ test.serial('models: promote a version through the confirmation dialog; history 
     await page.goto(`${api.url}/#/models/churn`);
     await page.locator('svg.chart polyline').waitFor();
     t.is(await page.locator('#aliases tr[data-alias="production"] .alias-version').textContent(), 'v1');
-    await page.locator('#versions tr[data-version="3"]').getByRole('button', { name: 'Promote…' }).click();
+    await page.locator('#versions tr[data-version="3"]').getByRole('button', { name: 'Promote churn v3…' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Reason').fill('v3 has the best f1');
     await dialog.getByRole('button', { name: 'Promote' }).click();
@@ -190,16 +160,6 @@ test.serial('favicon exists; responses are gzip-compressed; every time says its 
   });
 });
 
-const AXE_SOURCE = readFileSync('node_modules/axe-core/axe.min.js', 'utf8');
-
-/** axe-core, injected into the page: serious and critical violations, as "rule: target" lines. */
-async function axeViolations(page: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol: the page's CSP (script-src 'self') blocks an injected <script>.
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate(async () => (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe.run());
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}): ${n.target.join(' ')}`));
-}
-
 test.serial('axe-core reports no serious or critical violation on any page', async (t) => {
   const { runId } = await api.runtime.engine.trigger(failing(), {});
   await api.runtime.engine.waitForRun(runId, { timeoutMs: 20_000 });
@@ -233,7 +193,8 @@ test.serial('the run page downloads the run once (the event stream carries it), 
     await page.goto(`${api.url}/#/runs/${runId}`);
     await page.locator('svg.dag .node[data-step="validate"][data-status="failed"]').waitFor();
     await page.locator('#run-status', { hasText: 'failed' }).waitFor();
-    t.deepEqual(requests.sort(), [`/api/v1/runs/${runId}/events`, `/api/v1/runs/${runId}/graph`]);
+    // The artifacts list is its own small read; the run itself comes only from the stream.
+    t.deepEqual(requests.sort(), [`/api/v1/runs/${runId}/artifacts`, `/api/v1/runs/${runId}/events`, `/api/v1/runs/${runId}/graph`]);
     await page.goto(`${api.url}/#/runs/r-no-such-run`);
     await page.locator('[role="alert"]').waitFor();
     t.regex((await page.locator('[role="alert"]').textContent()) ?? '', /r-no-such-run/);

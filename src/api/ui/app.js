@@ -4,8 +4,9 @@ import { queuesPage } from './queues.js';
 import { runPage, runsList } from './runs.js';
 import { api, ApiError, h, token, put, setTimeZoneMode, timeZoneMode } from './util.js';
 
-const main = document.getElementById('main');
+const root = document.getElementById('main');
 let cleanup = () => {};
+let generation = 0;
 
 // Times in UTC or the browser's zone; switching re-renders the current view.
 const zoneButton = document.getElementById('time-zone');
@@ -24,6 +25,13 @@ zoneButton.addEventListener('click', () => {
 async function route() {
   cleanup();
   cleanup = () => {};
+  // Each route renders into its own container: a slower earlier route (a run page still waiting for
+  // its stream) then writes into a detached one instead of over the page the user moved on to.
+  const mine = ++generation;
+  const main = document.createElement('div');
+  main.className = 'view';
+  main.append(h('p', { class: 'muted' }, 'Loading…'));
+  root.replaceChildren(main);
   const [path, queryString] = (location.hash.slice(1) || '/runs').split('?');
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   const query = new URLSearchParams(queryString ?? '');
@@ -33,17 +41,22 @@ async function route() {
   }
   try {
     let done;
-    if (parts[0] === 'runs' && parts[1]) done = await runPage(main, parts[1]);
+    if (parts[0] === 'runs' && parts[1]) done = await runPage(main, parts[1], query);
     else if (parts[0] === 'pipelines' && parts[1]) done = await pipelinePage(main, parts[1]);
     else if (parts[0] === 'pipelines') done = await pipelinesList(main);
     else if (parts[0] === 'models' && parts[1]) done = await modelPage(main, parts[1]);
     else if (parts[0] === 'models') done = await modelsList(main);
     else if (parts[0] === 'queues') done = await queuesPage(main);
     else done = await runsList(main, query);
+    if (mine !== generation) {
+      if (typeof done === 'function') done();
+      return;
+    }
     if (typeof done === 'function') cleanup = done;
     document.title = `Conveyor · ${parts.join(' / ') || 'runs'}`;
   } catch (error) {
     if (error instanceof ApiError && error.status === 401) return;
+    if (mine !== generation) return;
     put(main, h('h1', {}, 'Something went wrong'), h('p', { class: 'form-error', role: 'alert' }, error.message));
   }
 }
@@ -61,7 +74,8 @@ function signIn(message) {
   h('p', {}, message),
   h('div', { class: 'field' }, h('label', { for: 'token' }, 'API token'), input),
   h('button', { type: 'submit', class: 'primary' }, 'Sign in'));
-  put(main, form);
+  generation++;
+  put(root, form);
   input.focus();
 }
 
@@ -72,7 +86,7 @@ window.addEventListener('conveyor:unauthorized', () => {
 });
 window.addEventListener('hashchange', () => {
   void route();
-  main.focus({ preventScroll: true });
+  root.focus({ preventScroll: true });
 });
 document.getElementById('signout').addEventListener('click', () => {
   token.clear();

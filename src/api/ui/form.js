@@ -41,15 +41,18 @@ export function paramsForm(schema, { onSubmit }) {
   const showIssues = (issues, message) => {
     clear();
     const unplaced = [];
+    const placed = [];
     for (const issue of issues) {
       const match = /params\.([A-Za-z0-9_-]+)[^:]*: (.*)$/.exec(issue);
       const target = match && errors.get(match[1]);
       if (target) {
         target.textContent = match[2];
         fields.get(match[1]).input.setAttribute('aria-invalid', 'true');
+        placed.push(`${match[1]}: ${match[2]}`);
       } else unplaced.push(issue);
     }
-    if (unplaced.length || !issues.length) formError.textContent = unplaced.join('; ') || message;
+    // The alert is what a screen reader announces: it names the fields too, not only "see above".
+    formError.textContent = [...unplaced, ...placed].join('; ') || message;
   };
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -67,16 +70,19 @@ export function paramsForm(schema, { onSubmit }) {
           params[name] = JSON.parse(input.value);
         } catch {
           errors.get(name).textContent = 'expected JSON, e.g. ["a", "b"]';
+          formError.textContent = `${name}: expected JSON, e.g. ["a", "b"]`;
           input.setAttribute('aria-invalid', 'true');
           return;
         }
       } else params[name] = input.value;
     }
-    submit.disabled = true;
+    // aria-disabled, not disabled: a disabled button drops keyboard focus to <body> while the request runs.
+    if (submit.getAttribute('aria-disabled') === 'true') return;
+    submit.setAttribute('aria-disabled', 'true');
     try {
       await onSubmit(params, showIssues);
     } finally {
-      submit.disabled = false;
+      submit.removeAttribute('aria-disabled');
     }
   });
   return form;

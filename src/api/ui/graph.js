@@ -28,7 +28,8 @@ export function dagView(graph, { onSelect } = {}) {
   for (const node of graph.nodes) {
     const title = s('title', {}, node.id);
     const label = s('text', { x: node.x + node.width / 2, y: node.y + node.height / 2 + 4, 'text-anchor': 'middle' }, node.id);
-    const g = s('g', { class: 'node st-pending', tabindex: 0, role: 'button', 'data-step': node.id, 'aria-label': `step ${node.id}` },
+    // Nodes are buttons only where selecting does something (the run page); elsewhere they are labelled, not focusable.
+    const g = s('g', { class: 'node st-pending', tabindex: onSelect ? 0 : undefined, role: onSelect ? 'button' : 'img', 'data-step': node.id, 'aria-label': `step ${node.id}` },
       title, s('rect', { x: node.x, y: node.y, width: node.width, height: node.height }), label);
     const select = () => onSelect?.(node.id);
     g.addEventListener('click', select);

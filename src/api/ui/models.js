@@ -43,6 +43,7 @@ export async function modelPage(main, name) {
       await api('POST', `/models/${name}/aliases/${values.alias}`, { version, reason: values.reason, expectedVersion: model.aliases[values.alias] ?? null });
       toast(`${values.alias} → v${version}`);
       await modelPage(main, name);
+      refocus(main, `promote-${version}`);
     } catch (error) {
       toast(error.message);
     }
@@ -60,6 +61,7 @@ export async function modelPage(main, name) {
       const entry = await api('POST', `/models/${name}/aliases/${alias}/rollback`, { reason: values.reason });
       toast(`${alias} → ${entry.to === null ? 'unset' : `v${entry.to}`}`);
       await modelPage(main, name);
+      refocus(main, `rollback-${alias}`);
     } catch (error) {
       toast(error.message);
     }
@@ -71,7 +73,7 @@ export async function modelPage(main, name) {
       h('section', { class: 'panel' }, h('h2', {}, 'Aliases'),
         Object.keys(model.aliases).length ? h('table', { id: 'aliases' }, h('tbody', {}, Object.entries(model.aliases).map(([alias, v]) => h('tr', { 'data-alias': alias },
           h('td', {}, h('strong', {}, alias)), h('td', { class: 'alias-version' }, `v${v}`),
-          h('td', {}, h('button', { type: 'button', onclick: () => rollback(alias) }, 'Roll back'))))))
+          h('td', {}, h('button', { type: 'button', 'data-focus-key': `rollback-${alias}`, 'aria-label': `Roll back ${name}@${alias} (now v${v})`, onclick: () => rollback(alias) }, 'Roll back'))))))
           : h('p', { class: 'muted' }, 'No aliases set.')),
       h('section', { class: 'panel' }, h('h2', {}, 'Metric over versions'),
         metricNames.length ? h('div', {}, h('label', { for: 'metric' }, 'Metric'), metricSelect, chartBox) : h('p', { class: 'muted' }, 'No metrics recorded.'))),
@@ -82,7 +84,7 @@ export async function modelPage(main, name) {
         h('td', {}, Object.entries(v.metrics).map(([k, x]) => `${k} ${Number(x).toFixed(3)}`).join(', ')),
         h('td', { class: 'hide-narrow' }, v.lineage ? h('a', { href: `#/runs/${v.lineage.runId}` }, `${v.lineage.runId} / ${v.lineage.step}`) : '—'),
         h('td', { class: 'hide-narrow' }, fmtTime(v.createdAt)),
-        h('td', {}, h('button', { type: 'button', class: 'promote', onclick: () => promote(v.version) }, 'Promote…'))))))),
+        h('td', {}, h('button', { type: 'button', class: 'promote', 'data-focus-key': `promote-${v.version}`, 'aria-label': `Promote ${name} v${v.version}…`, onclick: () => promote(v.version) }, 'Promote…'))))))),
     h('section', { class: 'panel table-wrap' }, h('h2', {}, 'Audit history'), h('table', { id: 'history' },
       h('thead', {}, h('tr', {}, h('th', {}, 'When'), h('th', {}, 'Action'), h('th', {}, 'Alias'), h('th', {}, 'Move'), h('th', {}, 'Actor'), h('th', {}, 'Reason'))),
       h('tbody', {}, history.items.map((e) => h('tr', {},
@@ -91,6 +93,11 @@ export async function modelPage(main, name) {
         h('td', {}, e.actor), h('td', {}, e.reason)))))),
   );
   if (metricNames.length) drawChart();
+}
+
+/** After the page is rebuilt, focus goes back to the button that was used (the dialog had it before). */
+function refocus(main, key) {
+  (main.querySelector(`[data-focus-key="${key}"]`) ?? main).focus();
 }
 
 /** A line chart of one metric across versions (x: version, oldest left), aliases marked. */

@@ -1,23 +1,26 @@
 import { paramsForm } from './form.js';
 import { dagView } from './graph.js';
+import { historyGrid, loadHistory, summaryCells } from './history.js';
 import { api, ApiError, fmtTime, h, toast, put } from './util.js';
 
 export async function pipelinesList(main) {
   const [pipelines, schedules] = await Promise.all([api('GET', '/pipelines'), api('GET', '/schedules')]);
+  // One bounded history read per pipeline (its newest runs), for the last-run / rate / trend columns.
+  const histories = await Promise.all(pipelines.items.map((p) => loadHistory(p.id)));
   put(main, 
     h('h1', {}, 'Pipelines'),
-    h('div', { class: 'panel table-wrap' }, h('table', {},
-      h('thead', {}, h('tr', {}, h('th', {}, 'Pipeline'), h('th', {}, 'Steps'), h('th', { class: 'hide-narrow' }, 'DAG hash'), h('th', {}, 'Schedules'))),
-      h('tbody', {}, pipelines.items.map((p) => h('tr', {},
+    h('div', { class: 'panel table-wrap' }, h('table', { id: 'pipelines' },
+      h('thead', {}, h('tr', {}, ['Pipeline', 'Last run', 'Success', 'Next run', 'Duration trend', 'Steps', 'Schedules'].map((c, i) => h('th', { class: i === 4 || i === 5 ? 'hide-narrow' : undefined }, c)))),
+      h('tbody', {}, pipelines.items.map((p, i) => h('tr', { 'data-pipeline': p.id },
         h('td', {}, h('a', { href: `#/pipelines/${p.id}` }, p.id), h('div', { class: 'muted' }, p.description)),
-        h('td', {}, String(p.steps.length)),
-        h('td', { class: 'hide-narrow' }, h('code', {}, p.dagHash.slice(0, 12))),
+        summaryCells(histories[i]),
+        h('td', { class: 'hide-narrow' }, String(p.steps.length), ' ', h('code', { class: 'muted', title: 'DAG hash' }, p.dagHash.slice(0, 8))),
         h('td', {}, schedules.items.filter((sc) => sc.pipeline === p.id).map((sc) => h('div', {}, `${sc.description}${sc.paused ? ' (paused)' : ''}`)))))))),
   );
 }
 
 export async function pipelinePage(main, id) {
-  const [def, graph, schedules] = await Promise.all([api('GET', `/pipelines/${id}`), api('GET', `/pipelines/${id}/graph`), api('GET', '/schedules')]);
+  const [def, graph, schedules, history] = await Promise.all([api('GET', `/pipelines/${id}`), api('GET', `/pipelines/${id}/graph`), api('GET', '/schedules'), loadHistory(id, 25)]);
   const mine = schedules.items.filter((sc) => sc.pipeline === id);
   const dag = dagView(graph);
   const scheduleBox = h('div');
@@ -60,6 +63,7 @@ export async function pipelinePage(main, id) {
   put(main, 
     h('h1', {}, 'Pipeline ', id),
     h('p', { class: 'muted' }, def.description),
+    h('section', { class: 'panel', 'aria-labelledby': 'history-title' }, h('h2', { id: 'history-title' }, 'Recent runs'), historyGrid(history)),
     h('div', { class: 'grid2' },
       h('div', {},
         h('section', { class: 'panel' }, h('h2', {}, 'Graph'), dag.svg),

@@ -1,5 +1,6 @@
+import { artifactsPanel } from './artifacts.js';
 import { dagView } from './graph.js';
-import { api, badge, fmtDuration, fmtTime, h, pretty, stream, toast, put } from './util.js';
+import { api, badge, fmtDuration, fmtTime, h, keepFocus, pretty, stream, toast, put } from './util.js';
 
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 const PAGE = 25;
@@ -24,9 +25,11 @@ export async function runsList(main, query) {
   const form = h('form', { class: 'panel row', role: 'search', 'aria-label': 'Filter runs', onsubmit: (e) => {
     e.preventDefault();
     const data = new FormData(form);
-    go({ ...Object.fromEntries(FILTERS.map((k) => [k, String(data.get(k) ?? '').trim()])), offset: '0' });
+    const values = Object.fromEntries(FILTERS.map((k) => [k, String(data.get(k) ?? '').trim()]));
+    void openOrFilter(values.id, () => go({ ...values, offset: '0' }));
   } },
-    field('id', 'Run id', h('input', { id: 'filter-id', name: 'id', value: filters.id, size: 18, autocomplete: 'off' })),
+    field('id', 'Run id or its start', h('input', { id: 'filter-id', name: 'id', value: filters.id, size: 18, autocomplete: 'off', 'aria-describedby': 'filter-id-hint' }),
+      h('div', { class: 'hint', id: 'filter-id-hint' }, 'one match opens the run')),
     field('pipeline', 'Pipeline', select('pipeline', 'all pipelines', pipelines.map((p) => p.id))),
     field('status', 'Status', select('status', 'any status', STATUSES)),
     field('trigger', 'Trigger', select('trigger', 'any trigger', TRIGGERS)),
@@ -53,7 +56,7 @@ export async function runsList(main, query) {
     h('td', {}, fmtDuration(run.durationMs)));
   const load = async () => {
     const params = new URLSearchParams({ limit: String(PAGE), offset: String(offset) });
-    for (const key of FILTERS) if (filters[key]) params.set(key, key === 'to' ? `${filters.to}T23:59:59.999Z` : filters[key]);
+    for (const key of FILTERS) if (filters[key]) params.set(key === 'id' ? 'idPrefix' : key, key === 'to' ? `${filters.to}T23:59:59.999Z` : filters[key]);
     const page = await api('GET', `/runs?${params}`);
     nextOffset = page.nextOffset;
     next.disabled = page.nextOffset === null;
@@ -63,6 +66,15 @@ export async function runsList(main, query) {
   await load();
   const timer = setInterval(() => load().catch(() => {}), 3000);
   return () => clearInterval(timer);
+}
+
+/** A run id (or the start of one) that names exactly one run opens it; anything else filters the list. */
+async function openOrFilter(id, filter) {
+  if (!id) return filter();
+  const page = await api('GET', `/runs?${new URLSearchParams({ idPrefix: id, limit: '2' })}`).catch(() => null);
+  const exact = page?.items.find((run) => run.id === id);
+  if (exact || page?.items.length === 1) location.hash = `#/runs/${(exact ?? page.items[0]).id}`;
+  else filter();
 }
 
 /**
@@ -88,7 +100,7 @@ function patchRows(body, rows) {
   });
 }
 
-export async function runPage(main, runId) {
+export async function runPage(main, runId, query = new URLSearchParams()) {
   // The run comes once, as the event stream's first `run` event (not also from GET /runs/:id):
   // events that arrive before the page is built wait in `early`.
   let onRunEvent = null;
@@ -105,23 +117,28 @@ export async function runPage(main, runId) {
     close();
     throw error;
   });
-  let selected = Object.entries(run.steps).find(([, st]) => st.status === 'failed')?.[0] ?? null;
+  const asked = query.get('step');
+  let selected = (asked && run.steps[asked] ? asked : null) ?? Object.entries(run.steps).find(([, st]) => st.status === 'failed')?.[0] ?? null;
   const logs = [];
   const dag = dagView(graph, { onSelect: (step) => select(step) });
-  const title = h('div', { class: 'row' });
+  // Focus lands here when the action a keyboard user pressed is gone (a retried run has no Retry).
+  const title = h('div', { class: 'row', tabindex: '-1', id: 'run-title' });
   const actions = h('div', { class: 'row' });
   const facts = h('dl', { class: 'kv' });
   const gantt = h('div', { class: 'gantt', role: 'list', 'aria-label': 'Step timeline' });
   const detail = h('section', { class: 'panel', id: 'step-detail', 'aria-live': 'polite' });
+  const artifacts = artifactsPanel(runId);
   put(main, 
     h('h1', {}, 'Run ', runId),
     h('div', { class: 'panel' }, title, facts, actions),
     h('div', { class: 'grid2' },
       h('div', {}, h('section', { class: 'panel' }, h('h2', {}, 'Graph'), dag.svg), h('section', { class: 'panel' }, h('h2', {}, 'Timeline'), gantt)),
       detail),
+    artifacts.panel,
   );
+  void artifacts.refresh().catch(() => {});
 
-  const renderHeader = () => {
+  const renderHeader = () => keepFocus(actions, () => {
     put(title, h('strong', {}, run.pipeline), ' ', badge(run.status));
     title.querySelector('.badge').id = 'run-status';
     put(facts, 
@@ -132,10 +149,10 @@ export async function runPage(main, runId) {
       h('dt', {}, 'DAG hash'), h('dd', {}, run.dagHash));
     const active = run.status === 'queued' || run.status === 'running';
     put(actions, 
-      active ? h('button', { type: 'button', class: 'danger', onclick: () => act('cancel') }, 'Cancel run') : null,
-      run.status === 'failed' || run.status === 'cancelled' ? h('button', { type: 'button', onclick: () => act('retry') }, 'Retry failed steps') : null,
-      h('a', { href: `#/pipelines/${run.pipeline}` }, 'Pipeline'));
-  };
+      active ? h('button', { type: 'button', class: 'danger', 'data-focus-key': 'cancel', onclick: () => act('cancel') }, 'Cancel run') : null,
+      run.status === 'failed' || run.status === 'cancelled' ? h('button', { type: 'button', 'data-focus-key': 'retry', onclick: () => act('retry') }, 'Retry failed steps') : null,
+      h('a', { href: `#/pipelines/${run.pipeline}`, 'data-focus-key': 'pipeline' }, 'Pipeline'));
+  }, title);
   const act = async (what) => {
     try {
       await api('POST', `/runs/${encodeURIComponent(runId)}/${what}`, {});
@@ -147,7 +164,7 @@ export async function runPage(main, runId) {
       toast(error.message);
     }
   };
-  const renderGantt = () => {
+  const renderGantt = () => keepFocus(gantt, () => {
     const steps = Object.entries(run.steps);
     const start = Math.min(...steps.map(([, st]) => (st.startedAt ? Date.parse(st.startedAt) : Infinity)), Date.parse(run.createdAt));
     const end = Math.max(...steps.map(([, st]) => (st.finishedAt ? Date.parse(st.finishedAt) : st.startedAt ? Date.now() : 0)), start + 1);
@@ -158,10 +175,11 @@ export async function runPage(main, runId) {
       const bar = from !== undefined
         ? h('div', { class: `bar s-${st.status}`, style: `left:${((from - start) / span) * 100}%;width:${(((to ?? from) - from) / span) * 100}%`, title: `${name}: ${fmtDuration(st.durationMs)}` })
         : null;
-      return [h('button', { type: 'button', class: 'link-step', role: 'listitem', onclick: () => select(name), style: 'text-align:left;padding:2px 6px' }, name), h('div', { class: 'track' }, bar)];
+      return h('div', { role: 'listitem', class: 'gantt-row' },
+        h('button', { type: 'button', class: 'link-step', 'data-focus-key': name, onclick: () => select(name), style: 'text-align:left;padding:2px 6px' }, name), h('div', { class: 'track' }, bar));
     }));
-  };
-  const renderDetail = () => {
+  });
+  const renderDetail = () => keepFocus(detail, () => {
     if (!selected || !run.steps[selected]) {
       put(detail, h('h2', {}, 'Step'), h('p', { class: 'muted' }, 'Select a step in the graph or timeline.'));
       return;
@@ -178,13 +196,13 @@ export async function runPage(main, runId) {
         h('dt', {}, 'Duration'), h('dd', {}, fmtDuration(st.durationMs)),
         st.reason ? [h('dt', {}, 'Reason'), h('dd', {}, st.reason)] : null),
       st.error ? [h('h3', {}, 'Error'), h('pre', { id: 'step-error', tabindex: '0', 'aria-label': 'Step error' }, `${st.error.name ?? 'Error'}: ${st.error.message}${st.error.stack ? `\n\n${st.error.stack}` : ''}`)] : null,
-      st.output !== undefined ? [h('h3', {}, 'Output'), h('pre', { id: 'step-output' }, pretty(st.output))] : null,
+      st.output !== undefined ? [h('h3', {}, 'Output'), h('pre', { id: 'step-output', tabindex: '0', 'aria-label': 'Step output' }, pretty(st.output))] : null,
       h('h3', {}, 'Logs ', h('span', { class: 'muted' }, run.status === 'running' || run.status === 'queued' ? '(live)' : '')),
-      h('pre', { class: 'logs', id: 'step-logs' }, lines.length
+      h('pre', { class: 'logs', id: 'step-logs', tabindex: '0', 'aria-label': 'Step logs' }, lines.length
         ? lines.map((l) => h('div', { class: `log-${l.level}` }, `${new Date(l.t).toISOString().slice(11, 23)} ${l.level.padEnd(5)} ${l.msg}${l.fields ? ` ${JSON.stringify(l.fields)}` : ''}`))
         : 'No log lines.'),
     );
-  };
+  });
   const refresh = () => {
     renderHeader();
     dag.update(run.steps);
@@ -198,8 +216,10 @@ export async function runPage(main, runId) {
   }
   onRunEvent = (event, data) => {
     if (event === 'run') {
+      const finished = data.status !== run.status && !['queued', 'running'].includes(data.status);
       run = data;
       refresh();
+      if (finished) void artifacts.refresh().catch(() => {});
     } else if (event === 'log') {
       logs.push(...data.entries);
       renderDetail();

@@ -88,8 +88,37 @@ export function stream(path, onEvent, onError = () => {}) {
   return () => controller.abort();
 }
 
+// Keep in step with the .badge::before icons in styles.css.
+const ICONS = { succeeded: '✓', failed: '✗', running: '▶', retrying: '↻', queued: '…', pending: '○', skipped: '⤼', cancelled: '⊘' };
+/** A symbol per status, so status is never told by colour alone (shown beside or instead of the word). */
+export function statusIcon(status) {
+  return ICONS[status] ?? '•';
+}
+
 export function badge(status) {
+  // The icon comes from styles.css (::before, empty alt text): the badge's text stays the status word.
   return h('span', { class: `badge s-${status}` }, status);
+}
+
+/**
+ * Re-renders `container` with `render()` and puts keyboard focus back where it was: on the element
+ * with the same `data-focus-key` (or id), so live updates never drop a keyboard user to <body>.
+ * When that element is gone (the action was used up), focus goes to `fallback`. Scroll offsets of
+ * scrollable children with an id are kept too.
+ */
+export function keepFocus(container, render, fallback) {
+  const active = document.activeElement;
+  const inside = active && active !== container && container.contains(active);
+  const key = inside ? active.dataset?.focusKey ?? (active.id ? `#${active.id}` : null) : null;
+  const scrolls = [...container.querySelectorAll('[id]')].filter((el) => el.scrollTop > 0).map((el) => [el.id, el.scrollTop]);
+  render();
+  for (const [id, top] of scrolls) {
+    const el = document.getElementById(id);
+    if (el) el.scrollTop = top;
+  }
+  if (!inside || container.contains(active)) return;
+  const target = key?.startsWith('#') ? container.querySelector(`[id="${CSS.escape(key.slice(1))}"]`) : key ? container.querySelector(`[data-focus-key="${CSS.escape(key)}"]`) : null;
+  (target ?? fallback ?? container.closest('[tabindex]') ?? container).focus({ preventScroll: true });
 }
 
 export function fmtDuration(ms) {
