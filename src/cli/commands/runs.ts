@@ -7,7 +7,7 @@ import type { Runtime, RunView } from '../../app/index.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { ValidationError } from '../../errors/index.ts';
 import { checkParamNames, collectParams, readParamsSource, repeatable } from './params.ts';
-import { colorStatus, describeRun, dim, formatMs, printJson, statusMark, table, yellow } from '../output.ts';
+import { colorStatus, describeRun, dim, formatMs, formatTime, printJson, statusMark, table, yellow } from '../output.ts';
 
 /** Exit code of `run --wait`: 0 succeeded, 1 failed or cancelled. */
 const exitFor = (view: RunView) => (view.status === 'succeeded' ? 0 : 1);
@@ -113,7 +113,7 @@ export function listRunsCommand(): Command {
               r.pipeline,
               colorStatus(r.status),
               String(r.trigger.type ?? ''),
-              new Date(r.createdAt).toISOString().replace('T', ' ').slice(0, 19),
+              formatTime(r.createdAt),
               r.finishedAt && r.startedAt ? formatMs(r.finishedAt - r.startedAt) : '',
             ]),
           )}\n`,
