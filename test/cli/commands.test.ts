@@ -207,6 +207,28 @@ test.serial('logs: --step of an unknown step exits 2 naming the steps; the error
   t.regex(logs.stdout, /error flaky#1 attempt 1 failed: not allowed yet/);
 });
 
+test.serial('run --wait --logs streams the step log lines and the failed attempt on stderr, then exits as the run ended', async (t) => {
+  const failed = await cli('run', 'cli-flaky', '--wait', '--logs');
+  t.is(failed.code, 1, failed.stderr);
+  const lines = failed.stderr.split('\n');
+  const logged = lines.findIndex((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z info  flaky#1 asking for permission /.test(l));
+  const error = lines.findIndex((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z error flaky#1 attempt 1 failed: not allowed yet/.test(l));
+  t.true(logged >= 0 && error > logged, failed.stderr);
+  t.is(lines.filter((l) => / flaky#1 attempt 1 failed/.test(l)).length, 1, 'the failure once');
+  t.regex(failed.stdout, /✗ flaky/, 'the summary stays on stdout');
+
+  const asJson = await cli('run', 'cli-flaky', '--wait', '--logs', '--json');
+  t.is(asJson.code, 1);
+  t.is(json(asJson.stdout).status, 'failed', 'stdout is the run as JSON');
+  const entries = asJson.stderr.trim().split('\n').map((l) => json(l));
+  t.like(entries.find((e) => e.msg === 'asking for permission'), { level: 'info', step: 'flaky', attempt: 1 });
+  t.like(entries.at(-1), { level: 'error', step: 'flaky', attempt: 1, msg: 'attempt 1 failed: not allowed yet' });
+
+  const noWait = await cli('run', 'cli-ok', '-p', 'n=1', '--logs');
+  t.is(noWait.code, 2);
+  t.regex(noWait.stderr, /--logs: expected --wait/);
+});
+
 test('backfill reports how each of its runs stands (here: --no-wait, so queued), per run in --json', async (t) => {
   const pipelines = join(ROOT, 'test/fixtures/pipelines/metrics');
   const r = await runCli(['backfill', 'metrics-demo', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-01T00:00:02Z', '--max-parallel', '3', '--no-wait', '--json'], { ...env, CONVEYOR_PIPELINES: pipelines, CONVEYOR_PREFIX: newPrefix() });
