@@ -118,6 +118,9 @@ test.serial('status --json, runs --json, and retry --wait of a failed run keepin
   t.true(Array.isArray(list));
   t.like(list.find((r: { id: string }) => r.id === runId), { id: runId, pipeline: 'cli-flaky', status: 'failed' });
   t.true(list.every((r: { pipeline: string }) => r.pipeline === 'cli-flaky'));
+  const table = (await cli('runs', '--pipeline', 'cli-flaky')).stdout.split('\n');
+  t.regex(table[0]!, /^RUN\s+PIPELINE\s+STATUS\s+TRIGGER\s+CREATED\s+DURATION$/);
+  t.regex(table.find((l) => l.startsWith(runId))!, /\bfailed\s+manual\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\b/, 'one time format, zone marked');
   const onlyFailed = json((await cli('runs', '--json', '--status', 'failed')).stdout);
   t.true(onlyFailed.length > 0 && onlyFailed.every((r: { status: string }) => r.status === 'failed'));
 
