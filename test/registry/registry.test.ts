@@ -8,6 +8,7 @@ import { NotFoundError, ValidationError, ConflictError } from '../../src/errors/
 import {
   AliasConflictError,
   ArtifactChecksumError,
+  GatesFailedError,
   LocalArtifactStore,
   ModelRegistry,
   createStepRegistryClient,
@@ -170,6 +171,23 @@ test('rollback moves the alias back one move at a time (a second rollback goes f
     (await reg.history('rb', { alias: 'production' })).items.slice(0, 5).map((e) => `${e.action}:${e.from}->${e.to}`),
     ['rollback:3->1', 'rollback:null->3', 'delete:3->null', 'set:1->3', 'set:null->1'],
   );
+});
+
+test('promote refuses a version whose gates failed (given at registration, or recorded by a blocked deploy) unless forced', async (t) => {
+  const reg = registry();
+  await reg.register(input('gated', 'g-1', { gates: { passed: true, gates: [{ name: 'accuracy', passed: true, reason: 'ok' }] } }));
+  await reg.register(input('gated', 'g-2', { gates: { passed: false, gates: [{ name: 'accuracy', passed: false, reason: 'accuracy 0.70 < min 0.90' }] } }));
+  await reg.register(input('gated', 'g-3'));
+  await reg.recordDeployment('gated', { actor: 'run:r1/deploy', alias: 'production', from: null, to: 3, details: { outcome: 'blocked', gates: { passed: false, gates: [{ name: 'champion', passed: false, reason: 'accuracy 0.80 < champion 0.90' }] } } });
+  t.like(await reg.promote('gated', 'production', 1, { actor: 'user:a' }), { from: null, to: 1 });
+  const refused = await t.throwsAsync(reg.promote('gated', 'production', 2, { actor: 'user:a' }), { instanceOf: GatesFailedError, message: /version 2 failed its evaluation gates: accuracy \(accuracy 0\.70 < min 0\.90\).*"force": true/ });
+  t.is(refused?.code, 'VALIDATION');
+  await t.throwsAsync(reg.promote('gated', 'production', 3, { actor: 'user:a' }), { instanceOf: GatesFailedError, message: /champion \(accuracy 0\.80 < champion 0\.90\)/ });
+  t.deepEqual(await reg.aliases('gated'), { production: 1 }, 'nothing moved');
+  const forced = await reg.promote('gated', 'production', 3, { actor: 'user:a', reason: 'hotfix', force: true });
+  t.like(forced, { action: 'set', from: 1, to: 3, details: { forced: true, failedGates: [{ name: 'champion' }] } });
+  t.is((await reg.get('gated', 2)).gates?.passed, false);
+  t.is((await reg.get('gated', 3)).gates, null, 'gates from a deploy record are not copied into the version');
 });
 
 test('history is newest first and pages', async (t) => {
