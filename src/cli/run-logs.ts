@@ -18,7 +18,6 @@ export interface LogSource {
 }
 
 const BATCH = 1000;
-const ACTIVE = new Set(['pending', 'queued', 'running']);
 
 /** `2026-03-01T10:00:05.123Z info  train#2 epoch done {"loss":0.1}`, or the entry as one JSON line. */
 export function formatLogLine(e: LogLine, json: boolean): string {
@@ -52,17 +51,29 @@ export class LogTail {
 }
 
 /**
- * The error that ended a failed step's last attempt, as a log line (it is not a line the step wrote).
- * `seen` (step → attempt already reported) lets a follower report each failure once.
+ * Which attempt a step's `error` belongs to. The state keeps the newest failure for display: while
+ * the step is failed, or queued/pending for a retry, it is the latest attempt's; once a later attempt
+ * has started (running, succeeded, skipped, cancelled) it is the one before.
+ */
+function failedAttempt(status: string, attempts: number): number {
+  return status === 'failed' || status === 'queued' || status === 'pending' ? attempts : attempts - 1;
+}
+
+/**
+ * The errors that ended steps' attempts, as log lines (they are not lines the step wrote): the last
+ * attempt of a failed step, or the retried attempt before the current one. `seen` (step → attempt
+ * already reported) lets a follower report each failure once.
  */
 export function attemptErrorLines(view: RunView, step?: string, seen?: Map<string, number>): LogLine[] {
   const lines: LogLine[] = [];
   for (const [name, state] of Object.entries(view.steps)) {
-    // A step queued or running again still carries the previous attempt's error: not its own.
-    if (!state.error || ACTIVE.has(state.status) || !stepSelected(name, step) || seen?.get(name) === state.attempts) continue;
-    seen?.set(name, state.attempts);
-    const t = Date.parse(state.finishedAt ?? view.createdAt);
-    lines.push({ t, level: 'error', step: name, attempt: state.attempts, msg: `attempt ${state.attempts} failed: ${state.error.message}`, fields: state.error.name ? { name: state.error.name } : undefined });
+    if (!state.error || !stepSelected(name, step)) continue;
+    const attempt = failedAttempt(state.status, state.attempts);
+    if (attempt < 1 || seen?.get(name) === attempt) continue;
+    seen?.set(name, attempt);
+    const last = state.status === 'failed';
+    const t = last ? Date.parse(state.finishedAt ?? view.createdAt) : Date.parse(state.startedAt ?? view.createdAt);
+    lines.push({ t, level: 'error', step: name, attempt, msg: `attempt ${attempt} failed${last ? '' : ' (retried)'}: ${state.error.message}`, fields: state.error.name ? { name: state.error.name } : undefined });
   }
   return lines;
 }
