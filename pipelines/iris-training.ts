@@ -124,6 +124,8 @@ export default definePipeline({
       hyperparameters: upstream.train.hyperparameters,
       data: { source: upstream.load.source, sha256: upstream.load.sha256, rowCount: upstream.load.labels.length, schema: { ...Object.fromEntries(FEATURES.map((f) => [f, 'number'])), species: 'label' } },
       tags: { gates: upstream.evaluate.gates.passed ? 'passed' : 'failed' },
+      // Stored with the version: `conveyor models promote` refuses a version whose gates failed unless --force.
+      gates: upstream.evaluate.gates,
     });
     return { version: version.version, created };
   })

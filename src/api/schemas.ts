@@ -56,6 +56,7 @@ export const promoteBody = named(
     reason: z.string().min(1, 'expected a reason for the audit log').max(2000),
     actor: z.string().min(1).max(200).optional(),
     expectedVersion: z.number().int().min(1).nullable().optional().describe('compare-and-set: where the alias must point now'),
+    force: z.boolean().optional().describe('promote even a version whose evaluation gates failed; the audit entry then has details.forced'),
   }),
 );
 export const rollbackBody = named(
@@ -246,6 +247,10 @@ export const modelVersionSchema = named(
     createdAt: iso,
     tags: z.record(z.string(), z.string()),
     description: z.string(),
+    gates: z
+      .object({ passed: z.boolean(), gates: z.array(z.object({ name: z.string(), passed: z.boolean(), reason: z.string() })) })
+      .nullable()
+      .describe('outcome of the evaluation gates given at registration; null = not evaluated'),
   }),
 );
 export const modelSummarySchema = named(

@@ -19,6 +19,7 @@ export { startOutboxSweeper } from './outbox.ts';
 export { Scheduler, type ScheduleStatus } from '../scheduler/scheduler.ts';
 export { backfill, type BackfillProgress } from '../scheduler/backfill.ts';
 export type { ModelVersion, AuditEntry, ModelSummary } from '../registry/types.ts';
+export { GatesFailedError } from '../registry/errors.ts';
 export { startApi, type ServeOptions, type RunningApi } from './api-main.ts';
 export { attachMetrics } from './metrics-wiring.ts';
 export { unservedRuns, pipelineVersions } from './pipeline-versions.ts';

@@ -2,14 +2,12 @@ import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { ConveyorError, isConveyorError } from '../errors/index.ts';
 import { commandsFor } from './command-table.ts';
+import { COMMAND_EXIT_CODES, exitCodesHelp, PROGRAM_EXIT_CODES } from './exit-codes.ts';
 import { red } from './output.ts';
 
-/** Exit codes: 0 success, 1 failure (run failed, not found, Redis unreachable), 2 bad input. */
-export const EXIT_CODES_HELP = `
-Exit codes:
-  0  success
-  1  failure: the run failed or was cancelled, something was not found, or Redis is unreachable
-  2  bad input: params, options or pipeline files
+/** The program's `--help` footer: the exit codes every command shares, and --json errors. */
+export const EXIT_CODES_HELP = `${exitCodesHelp(PROGRAM_EXIT_CODES)}
+Each command's --help lists what its codes mean for it.
 With --json, errors are printed on stderr as {"error":{"code":"…","message":"…"}} (same exit codes).`;
 
 function exitCodeFor(error: unknown): number {
@@ -37,7 +35,12 @@ export async function buildProgram(args: readonly string[] = []): Promise<Comman
     .showHelpAfterError()
     .addHelpText('after', EXIT_CODES_HELP)
     .configureOutput({ outputError: (text, write) => write(red(text)) });
-  for (const command of await commandsFor(args)) program.addCommand(command);
+  for (const command of await commandsFor(args)) {
+    // Subcommands (models promote, schedules pause) show their parent's codes.
+    const codes = COMMAND_EXIT_CODES[command.name()];
+    if (codes) for (const c of [command, ...command.commands]) c.addHelpText('after', exitCodesHelp(codes));
+    program.addCommand(command);
+  }
   return program;
 }
 

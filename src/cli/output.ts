@@ -41,6 +41,17 @@ export function table(header: string[], rows: string[][]): string {
   return [bold(line(header)), ...rows.map(line)].join('\n');
 }
 
+/**
+ * The one time format of CLI tables and summaries: UTC to the second with the zone marked,
+ * `2026-03-01 10:00:05 UTC` (`minutes` drops the seconds, for fire times). `--json` keeps ISO-8601.
+ */
+export function formatTime(at: number | string | undefined, options: { minutes?: boolean } = {}): string {
+  if (at === undefined || at === '') return '';
+  const ms = typeof at === 'number' ? at : Date.parse(at);
+  if (!Number.isFinite(ms)) return String(at);
+  return `${new Date(ms).toISOString().replace('T', ' ').slice(0, options.minutes ? 16 : 19)} UTC`;
+}
+
 export function formatMs(ms: number | undefined): string {
   if (ms === undefined) return '';
   if (ms < 1000) return `${ms}ms`;

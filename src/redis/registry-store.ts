@@ -76,7 +76,7 @@ function scriptError(script: string, code: number, detail: string, ctx: ScriptCo
       case -4:
         return new NotFoundError('alias', `${ctx.model}@${ctx.alias}`);
       case -5:
-        return new ConflictError(`${where} alias "${ctx.alias}": nothing to roll back (no earlier move in the audit log)`, { model: ctx.model, alias: ctx.alias });
+        return new ConflictError(`${where} alias "${ctx.alias}": nothing to roll back (no move of it in the audit log that is not rolled back already)`, { model: ctx.model, alias: ctx.alias });
     }
   }
   if (script === 'registry-append-audit' && code === -1) return new NotFoundError('model', ctx.model);

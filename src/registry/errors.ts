@@ -1,4 +1,5 @@
 import { ConveyorError } from '../errors/conveyor-error.ts';
+import type { GateOutcomeRecord } from './types.ts';
 
 /** The bytes stored under an artifact URI do not hash to the checksum a registration claims. */
 export class ArtifactChecksumError extends ConveyorError {
@@ -21,5 +22,30 @@ export class ArtifactChecksumError extends ConveyorError {
 export class WebhookDeliveryError extends ConveyorError {
   constructor(target: string, attempts: number, last: string) {
     super('INTERNAL', `webhook ${target}: delivery failed after ${attempts} attempt(s): ${last}`, { target, attempts, last });
+  }
+}
+
+/**
+ * A promotion to a version whose evaluation gates failed, without force. VALIDATION: the CLI exits 2,
+ * the API answers 422. `refusal(how)` words the message for the caller's way of forcing.
+ */
+export class GatesFailedError extends ConveyorError {
+  readonly model: string;
+  readonly version: number;
+  readonly alias: string;
+  readonly failed: GateOutcomeRecord['gates'];
+  constructor(model: string, version: number, alias: string, failed: GateOutcomeRecord['gates']) {
+    super('VALIDATION', '', { model, version, alias, failedGates: failed });
+    this.model = model;
+    this.version = version;
+    this.alias = alias;
+    this.failed = failed;
+    this.message = this.refusal('"force": true');
+  }
+
+  /** The message, naming the failed gates and `how` to promote anyway. */
+  refusal(how: string): string {
+    const gates = this.failed.length ? this.failed.map((g) => (g.reason ? `${g.name} (${g.reason})` : g.name)).join(', ') : 'no gate detail recorded';
+    return `model "${this.model}" version ${this.version} failed its evaluation gates: ${gates}; refusing to point "${this.alias}" at it (promote it anyway with ${how})`;
   }
 }

@@ -4,7 +4,7 @@ export { createStepRegistryClient, isStepRegistryClient, type StepRegistryClient
 export type { ArtifactStore, PutResult, StoredArtifact, VerifyResult } from './artifact-store.ts';
 export { LocalArtifactStore, defaultArtifactDir } from './local-artifact-store.ts';
 export { postWebhook, type WebhookOptions, type WebhookConfig, type WebhookResult } from './webhook.ts';
-export { ArtifactChecksumError, WebhookDeliveryError } from './errors.ts';
+export { ArtifactChecksumError, GatesFailedError, WebhookDeliveryError } from './errors.ts';
 export { AliasConflictError, registryEventsChannel } from '../redis/registry-store.ts';
 export {
   registerInputSchema,
@@ -24,6 +24,7 @@ export type {
   Lineage,
   JsonValue,
   ModelVersion,
+  GateOutcomeRecord,
   AuditAction,
   AuditEntry,
   AliasMovedEvent,

@@ -6,7 +6,7 @@ import type { RedisClient } from '../redis/connection.ts';
 import type { KeySpace } from '../redis/keys.ts';
 import { RegistryStore, type AliasScriptAction } from '../redis/registry-store.ts';
 import type { ArtifactStore } from './artifact-store.ts';
-import { ArtifactChecksumError } from './errors.ts';
+import { ArtifactChecksumError, GatesFailedError } from './errors.ts';
 import {
   aliasActionInputSchema,
   modelNameSchema,
@@ -19,7 +19,7 @@ import {
   type ParsedRegisterInput,
   type RegisterInput,
 } from './schemas.ts';
-import type { AliasMovedEvent, ArtifactRef, AuditEntry, JsonValue, ModelSummary, ModelVersion, Page, RegisterResult } from './types.ts';
+import type { AliasMovedEvent, ArtifactRef, AuditEntry, GateOutcomeRecord, JsonValue, ModelSummary, ModelVersion, Page, RegisterResult } from './types.ts';
 import { postWebhook, type WebhookConfig } from './webhook.ts';
 
 export interface ModelRegistryOptions {
@@ -94,6 +94,7 @@ export class ModelRegistry {
       createdAt,
       tags: parsed.tags,
       description: parsed.description,
+      gates: parsed.gates,
     };
     const idem = parsed.idempotencyKey ?? (parsed.lineage ? `${parsed.lineage.runId}/${parsed.lineage.step}/${artifact.sha256}` : '');
     const { version, created } = await this.store.registerVersion(parsed.name, JSON.stringify(record), createdAt, idem);
@@ -152,31 +153,70 @@ export class ModelRegistry {
     return this.move(input.name, { action: 'set', alias: input.alias, version: input.version, expected: input.expectedVersion, actor: input.actor, reason: input.reason });
   }
 
+  /**
+   * Points `alias` at a version as an operator does (CLI, API): like `setAlias`, but a version whose
+   * evaluation gates failed (see `gatesOf`) is refused with GatesFailedError unless `force`; a forced
+   * move is audited with `details: { forced: true, failedGates }`.
+   */
+  async promote(name: string, alias: string, ref: number | string, options: AliasMoveOptions & { force?: boolean }): Promise<AliasMovedEvent> {
+    const version = await this.get(name, ref);
+    const input = parseInput(setAliasInputSchema, { name, alias, version: version.version, ...options }, 'promote');
+    const gates = await this.gatesOf(version);
+    const failed = gates && !gates.passed ? gates.gates.filter((g) => !g.passed) : undefined;
+    if (failed && !input.force) throw new GatesFailedError(input.name, version.version, input.alias, failed);
+    const details = failed ? JSON.stringify({ forced: true, failedGates: failed }) : undefined;
+    return this.move(input.name, { action: 'set', alias: input.alias, version: input.version, expected: input.expectedVersion, actor: input.actor, reason: input.reason, detailsJson: details });
+  }
+
+  /**
+   * The evaluation gates of a version: those given at registration, else those of the newest `deploy`
+   * audit entry for it that carries gates (a deploy blocked by its gates); null when never evaluated.
+   */
+  async gatesOf(version: ModelVersion): Promise<GateOutcomeRecord | null> {
+    if (version.gates) return version.gates;
+    for (let start = 0; ; start += AUDIT_SCAN_BATCH) {
+      const raws = await this.store.auditRange(version.name, start, start + AUDIT_SCAN_BATCH - 1);
+      for (const raw of raws) {
+        const entry = JSON.parse(raw) as AuditEntry;
+        const gates = entry.details?.gates as { passed?: unknown; gates?: unknown } | undefined;
+        if (entry.action !== 'deploy' || entry.to !== version.version || typeof gates?.passed !== 'boolean') continue;
+        const list = Array.isArray(gates.gates) ? (gates.gates as Array<Record<string, unknown>>) : [];
+        return { passed: gates.passed, gates: list.map((g) => ({ name: String(g.name ?? '?'), passed: g.passed === true, reason: typeof g.reason === 'string' ? g.reason : '' })) };
+      }
+      if (raws.length < AUDIT_SCAN_BATCH) return null;
+    }
+  }
+
   async deleteAlias(name: string, alias: string, options: AliasMoveOptions): Promise<AliasMovedEvent> {
     const input = parseInput(aliasActionInputSchema, { name, alias, ...options }, 'delete alias');
     return this.move(input.name, { action: 'delete', alias: input.alias, expected: input.expectedVersion, actor: input.actor, reason: input.reason });
   }
 
   /**
-   * Moves `alias` back to where it pointed before its last move (per the audit log); removes it if it
-   * was unset then. A second rollback undoes the first, like `kubectl rollout undo`.
+   * Undoes the newest move of `alias` not undone yet (per the audit log): the alias goes back to where
+   * it pointed before that move, or is removed if it was unset then. Repeated rollbacks step further
+   * back through the history (v3 → v2 → v1), they do not toggle between the last two versions.
    */
   async rollback(name: string, alias: string, actor: string, reason = '', options: { expectedVersion?: number | null } = {}): Promise<AliasMovedEvent> {
     const input = parseInput(aliasActionInputSchema, { name, alias, actor, reason, ...options }, 'rollback alias');
     return this.move(input.name, { action: 'rollback', alias: input.alias, expected: input.expectedVersion, actor: input.actor, reason: input.reason });
   }
 
-  /** Audit log, newest first; `alias` filters to one alias. */
-  async history(name: string, options: PageInput & { alias?: string } = {}): Promise<Page<AuditEntry>> {
+  /**
+   * Audit log, newest first; `alias` filters to one alias; `movesOnly` leaves out `deploy` records
+   * (which move nothing), so each row is one move: promotion (forced ones have `details.forced`), rollback, delete.
+   */
+  async history(name: string, options: PageInput & { alias?: string; movesOnly?: boolean } = {}): Promise<Page<AuditEntry>> {
     const model = parseInput(modelNameSchema, name, 'model name');
-    const { alias, ...pageInput } = options;
+    const { alias, movesOnly, ...pageInput } = options;
     const { offset, limit } = parseInput(pageInputSchema, pageInput, 'page');
     if (!(await this.store.modelMeta(model))) throw new NotFoundError('model', model);
-    if (alias === undefined) {
+    if (alias === undefined && !movesOnly) {
       const [total, raws] = await Promise.all([this.store.auditLength(model), this.store.auditRange(model, offset, offset + limit - 1)]);
       return { items: raws.map((raw) => JSON.parse(raw) as AuditEntry), total, offset, limit };
     }
-    const all = (await this.store.auditRange(model, 0, -1)).map((raw) => JSON.parse(raw) as AuditEntry).filter((e) => e.alias === alias);
+    const keep = (e: AuditEntry) => (alias === undefined || e.alias === alias) && (!movesOnly || e.action !== 'deploy');
+    const all = (await this.store.auditRange(model, 0, -1)).map((raw) => JSON.parse(raw) as AuditEntry).filter(keep);
     return { items: all.slice(offset, offset + limit), total: all.length, offset, limit };
   }
 
@@ -215,7 +255,7 @@ export class ModelRegistry {
     while (this.pending.size) await Promise.allSettled([...this.pending]);
   }
 
-  private async move(model: string, move: { action: AliasScriptAction; alias: string; version?: number; expected?: number | null; actor: string; reason: string }): Promise<AliasMovedEvent> {
+  private async move(model: string, move: { action: AliasScriptAction; alias: string; version?: number; expected?: number | null; actor: string; reason: string; detailsJson?: string }): Promise<AliasMovedEvent> {
     const json = await this.store.moveAlias(model, { ...move, nowIso: this.nowIso() });
     const event = JSON.parse(json) as AliasMovedEvent;
     this.emit(event);
@@ -284,8 +324,13 @@ export class ModelRegistry {
   }
 }
 
+/** Audit entries read per round trip when looking for a version's gates. */
+const AUDIT_SCAN_BATCH = 200;
+
 function toVersion(name: string, version: number, raw: string): ModelVersion {
-  return { name, version, ...(JSON.parse(raw) as StoredRecord) };
+  const record = JSON.parse(raw) as StoredRecord;
+  // Versions registered before gates were stored have none: null, like "not evaluated".
+  return { name, version, ...record, gates: record.gates ?? null };
 }
 
 function numberValues(record: Record<string, string>): Record<string, number> {

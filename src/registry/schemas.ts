@@ -63,6 +63,18 @@ const tagsSchema = z
   .record(z.string().min(1).max(200), z.string().max(2000))
   .refine((tags) => Object.keys(tags).length <= 100, 'expected at most 100 tags');
 
+/**
+ * The outcome of the version's evaluation gates (what `evaluateGates` returns): promoting a version
+ * whose gates failed is refused unless forced. Extra fields of each gate are dropped.
+ */
+export const gateOutcomeSchema = z.object({
+  passed: z.boolean(),
+  gates: z
+    .array(z.object({ name: z.string().min(1).max(200), passed: z.boolean(), reason: z.string().max(2000).default('') }))
+    .max(100)
+    .default([]),
+});
+
 export const registerInputSchema = z.strictObject({
   name: modelNameSchema,
   artifact: artifactInputSchema,
@@ -74,6 +86,8 @@ export const registerInputSchema = z.strictObject({
   lineage: lineageSchema.nullable().default(null),
   tags: tagsSchema.default({}),
   description: z.string().max(10_000).default(''),
+  /** Outcome of the evaluation gates (e.g. `evaluateGates(...)`); null = not evaluated. */
+  gates: gateOutcomeSchema.nullable().default(null),
   /** Same key → same version, no new write (retried steps). Defaults to run/step/sha256 when lineage is set. */
   idempotencyKey: z.string().min(1).max(500).optional(),
 });
@@ -88,6 +102,8 @@ export const setAliasInputSchema = z.strictObject({
   reason: reasonSchema,
   /** Compare-and-set: the version the alias must point at now (`null` = must not be set). */
   expectedVersion: versionNumberSchema.nullable().optional(),
+  /** `promote` only: move the alias even to a version whose evaluation gates failed (audited as forced). */
+  force: z.boolean().optional(),
 });
 export type SetAliasInput = z.input<typeof setAliasInputSchema>;
 

@@ -44,6 +44,14 @@ export interface ModelVersion {
   createdAt: string;
   tags: Record<string, string>;
   description: string;
+  /** Outcome of the evaluation gates given at registration; null when none were given. */
+  gates: GateOutcomeRecord | null;
+}
+
+/** A version's evaluation gates as stored: each gate with its verdict and the sentence explaining it. */
+export interface GateOutcomeRecord {
+  passed: boolean;
+  gates: Array<{ name: string; passed: boolean; reason: string }>;
 }
 
 export type AuditAction = 'set' | 'rollback' | 'delete' | 'deploy';

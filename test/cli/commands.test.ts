@@ -118,6 +118,9 @@ test.serial('status --json, runs --json, and retry --wait of a failed run keepin
   t.true(Array.isArray(list));
   t.like(list.find((r: { id: string }) => r.id === runId), { id: runId, pipeline: 'cli-flaky', status: 'failed' });
   t.true(list.every((r: { pipeline: string }) => r.pipeline === 'cli-flaky'));
+  const table = (await cli('runs', '--pipeline', 'cli-flaky')).stdout.split('\n');
+  t.regex(table[0]!, /^RUN\s+PIPELINE\s+STATUS\s+TRIGGER\s+CREATED\s+DURATION$/);
+  t.regex(table.find((l) => l.startsWith(runId))!, /\bfailed\s+manual\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\b/, 'one time format, zone marked');
   const onlyFailed = json((await cli('runs', '--json', '--status', 'failed')).stdout);
   t.true(onlyFailed.length > 0 && onlyFailed.every((r: { status: string }) => r.status === 'failed'));
 
@@ -205,6 +208,28 @@ test.serial('logs: --step of an unknown step exits 2 naming the steps; the error
   const logs = await cli('logs', runId, '--step', 'flaky');
   t.is(logs.code, 0, logs.stderr);
   t.regex(logs.stdout, /error flaky#1 attempt 1 failed: not allowed yet/);
+});
+
+test.serial('run --wait --logs streams the step log lines and the failed attempt on stderr, then exits as the run ended', async (t) => {
+  const failed = await cli('run', 'cli-flaky', '--wait', '--logs');
+  t.is(failed.code, 1, failed.stderr);
+  const lines = failed.stderr.split('\n');
+  const logged = lines.findIndex((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z info  flaky#1 asking for permission /.test(l));
+  const error = lines.findIndex((l) => /^\d{4}-\d\d-\d\dT[\d:.]+Z error flaky#1 attempt 1 failed: not allowed yet/.test(l));
+  t.true(logged >= 0 && error > logged, failed.stderr);
+  t.is(lines.filter((l) => / flaky#1 attempt 1 failed/.test(l)).length, 1, 'the failure once');
+  t.regex(failed.stdout, /✗ flaky/, 'the summary stays on stdout');
+
+  const asJson = await cli('run', 'cli-flaky', '--wait', '--logs', '--json');
+  t.is(asJson.code, 1);
+  t.is(json(asJson.stdout).status, 'failed', 'stdout is the run as JSON');
+  const entries = asJson.stderr.trim().split('\n').map((l) => json(l));
+  t.like(entries.find((e) => e.msg === 'asking for permission'), { level: 'info', step: 'flaky', attempt: 1 });
+  t.like(entries.at(-1), { level: 'error', step: 'flaky', attempt: 1, msg: 'attempt 1 failed: not allowed yet' });
+
+  const noWait = await cli('run', 'cli-ok', '-p', 'n=1', '--logs');
+  t.is(noWait.code, 2);
+  t.regex(noWait.stderr, /--logs: expected --wait/);
 });
 
 test('backfill reports how each of its runs stands (here: --no-wait, so queued), per run in --json', async (t) => {

@@ -58,7 +58,54 @@ test.serial('promote, promote again, rollback and history (newest first) through
   t.deepEqual(history.map((e) => [e.action, e.from, e.to]), [['rollback', 2, 1], ['set', 1, 2], ['set', null, 1]]);
   t.true(history.every((e) => e.actor.startsWith('user:')));
   const human = await cli('models', 'history', 'churn');
-  t.regex(human.stdout, /rollback\s+production: 2 → 1/);
+  const rows = human.stdout.trim().split('\n');
+  t.regex(rows[0]!, /^WHEN\s+ALIAS\s+ACTION\s+FROM\s+TO\s+BY\s+REASON$/);
+  t.regex(rows[1]!, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC\s+production\s+rollback\s+v2\s+v1\s+user:\S+\s+regression in prod$/);
+  t.regex(rows[3]!, /promote\s+-\s+v1\s+user:\S+\s+first release$/);
+});
+
+test.serial('a second rollback goes one further back (not back and forth); history has one row per move with --json', async (t) => {
+  await runtime.registry.register({ name: 'ladder', artifact: { content: Buffer.from('l1') }, framework: 'f', format: 'bin' });
+  await runtime.registry.register({ name: 'ladder', artifact: { content: Buffer.from('l2') }, framework: 'f', format: 'bin' });
+  await runtime.registry.register({ name: 'ladder', artifact: { content: Buffer.from('l3') }, framework: 'f', format: 'bin' });
+  for (const v of ['1', '2', '3']) t.is((await cli('models', 'promote', 'ladder', v, '--alias', 'production')).code, 0);
+  const first = JSON.parse((await cli('models', 'rollback', 'ladder', '--alias', 'production', '--json')).stdout);
+  t.like(first, { action: 'rollback', from: 3, to: 2 });
+  const second = await cli('models', 'rollback', 'ladder', '--alias', 'production');
+  t.is(second.code, 0, second.stderr);
+  t.is(second.stdout, 'ladder: production v2 → v1 (rollback)\n');
+  const history = JSON.parse((await cli('models', 'history', 'ladder', '--json')).stdout) as Array<{ action: string; from: number | null; to: number | null; at: string; actor: string }>;
+  t.deepEqual(history.map((e) => [e.action, e.from, e.to]), [['rollback', 2, 1], ['rollback', 3, 2], ['set', 2, 3], ['set', 1, 2], ['set', null, 1]]);
+  t.true(history.every((e) => /Z$/.test(e.at) && e.actor.startsWith('user:')));
+  t.is((await cli('models', 'history', 'ladder')).stdout.trim().split('\n').length, 1 + 5, 'a header and one row per move');
+});
+
+test.serial('promote of a version that failed its gates exits 2 naming the gates and --force; --force promotes and the audit says forced', async (t) => {
+  const { version } = await runtime.registry.register({
+    name: 'churn', artifact: { content: Buffer.from('model 0.70') }, framework: 'sklearn', format: 'pickle', metrics: { accuracy: 0.7 },
+    gates: { passed: false, gates: [{ name: 'accuracy', passed: false, reason: 'accuracy 0.70 < min 0.90' }, { name: 'latency', passed: true, reason: 'p99 12ms ≤ max 50ms' }] },
+  });
+  const before = await runtime.registry.aliases('churn');
+  const refused = await cli('models', 'promote', 'churn', String(version.version), '--alias', 'production');
+  t.is(refused.code, 2, refused.stderr);
+  t.regex(refused.stderr, /failed its evaluation gates: accuracy \(accuracy 0\.70 < min 0\.90\)/);
+  t.notRegex(refused.stderr, /latency/, 'only the failed gates are named');
+  t.regex(refused.stderr, /--force/);
+  const asJson = await cli('models', 'promote', 'churn', String(version.version), '--alias', 'production', '--json');
+  t.is(asJson.code, 2);
+  t.is(JSON.parse(asJson.stderr.trim()).error.code, 'VALIDATION');
+  t.deepEqual(await runtime.registry.aliases('churn'), before, 'nothing moved');
+
+  const forced = await cli('models', 'promote', 'churn', String(version.version), '--alias', 'production', '--force', '--reason', 'hotfix', '--json');
+  t.is(forced.code, 0, forced.stderr);
+  t.like(JSON.parse(forced.stdout), { action: 'set', to: version.version, reason: 'hotfix', details: { forced: true, failedGates: [{ name: 'accuracy', passed: false }] } });
+  const human = await cli('models', 'history', 'churn', '--limit', '1');
+  t.regex(human.stdout, /production\s+promote \(forced\)\s+v1\s+v3\s+user:\S+\s+hotfix/);
+  const show = await cli('models', 'show', 'churn', String(version.version));
+  t.regex(show.stdout, /gates\s+failed: accuracy/);
+
+  // A version whose gates passed, or that was never evaluated, promotes without --force.
+  t.is((await cli('models', 'promote', 'churn', '2', '--alias', 'production')).code, 0);
 });
 
 test.serial('bad input: unknown model exits 1 naming it; promote to an unknown version exits 1', async (t) => {

@@ -27,3 +27,11 @@ test('a map step prints as one line with counts and its failed items first, not 
 test('--all lists every item', (t) => {
   t.is(plain(describeRun(mapRun(), { all: true })).split('\n').length, 1 + 3 + 500);
 });
+
+test('one time format for tables: UTC to the second with the zone marked (minutes for fire times)', async (t) => {
+  const { formatTime } = await import('../../src/cli/output.ts');
+  t.is(formatTime(Date.UTC(2026, 2, 1, 10, 0, 5, 123)), '2026-03-01 10:00:05 UTC');
+  t.is(formatTime('2026-03-01T11:00:05+01:00'), '2026-03-01 10:00:05 UTC');
+  t.is(formatTime('2026-03-01T10:00:05Z', { minutes: true }), '2026-03-01 10:00 UTC');
+  t.is(formatTime(undefined), '');
+});

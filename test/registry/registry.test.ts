@@ -8,6 +8,7 @@ import { NotFoundError, ValidationError, ConflictError } from '../../src/errors/
 import {
   AliasConflictError,
   ArtifactChecksumError,
+  GatesFailedError,
   LocalArtifactStore,
   ModelRegistry,
   createStepRegistryClient,
@@ -138,32 +139,55 @@ test('concurrent compare-and-set alias moves: exactly one wins; the audit log is
   t.is((await regs[0].aliases('cas')).production, all[0].to!);
 });
 
-test('rollback moves the alias back to where it was before the last move, and is audited', async (t) => {
+test('rollback moves the alias back one move at a time (a second rollback goes further back, not back and forth), audited', async (t) => {
   const reg = registry();
   for (let i = 0; i < 3; i++) await reg.register(input('rb', `rb-${i}`));
   await t.throwsAsync(reg.rollback('rb', 'production', 'user:bob'), { instanceOf: ConflictError, message: /nothing to roll back/ });
 
   await reg.setAlias('rb', 'production', 1, { actor: 'user:bob' });
+  await reg.setAlias('rb', 'production', 2, { actor: 'user:bob' });
   await reg.setAlias('rb', 'production', 3, { actor: 'user:bob', reason: 'better auc' });
   await reg.setAlias('rb', 'staging', 2, { actor: 'user:bob' });
   const back = await reg.rollback('rb', 'production', 'user:carol', 'auc dropped in prod');
-  t.like(back, { action: 'rollback', alias: 'production', from: 3, to: 1, actor: 'user:carol', reason: 'auc dropped in prod' });
-  t.deepEqual(await reg.aliases('rb'), { production: 1, staging: 2 });
-  t.like((await reg.get('rb', 'production')), { version: 1 });
+  t.like(back, { action: 'rollback', alias: 'production', from: 3, to: 2, actor: 'user:carol', reason: 'auc dropped in prod' });
+  t.deepEqual(await reg.aliases('rb'), { production: 2, staging: 2 });
+  t.like((await reg.get('rb', 'production')), { version: 2 });
 
-  // Undoing the rollback restores 3; rolling back a first-ever set removes the alias.
-  t.like(await reg.rollback('rb', 'production', 'user:carol'), { from: 1, to: 3 });
+  // The second rollback goes one further back (2 → 1), the third undoes the first-ever set (removes
+  // the alias), and then there is nothing left to undo. Other aliases are untouched.
+  t.like(await reg.rollback('rb', 'production', 'user:carol'), { from: 2, to: 1 });
+  t.like(await reg.rollback('rb', 'production', 'user:carol'), { from: 1, to: null });
+  await t.throwsAsync(reg.rollback('rb', 'production', 'user:carol'), { instanceOf: ConflictError, message: /nothing to roll back/ });
   t.like(await reg.rollback('rb', 'staging', 'user:carol'), { from: 2, to: null });
-  t.deepEqual(await reg.aliases('rb'), { production: 3 });
-
-  // A deleted alias can be rolled back into place.
-  await reg.deleteAlias('rb', 'production', { actor: 'user:dan', reason: 'incident' });
   t.deepEqual(await reg.aliases('rb'), {});
+
+  // A promotion after rollbacks is undone first; a deleted alias can be rolled back into place.
+  await reg.setAlias('rb', 'production', 1, { actor: 'user:dan' });
+  await reg.setAlias('rb', 'production', 3, { actor: 'user:dan' });
+  await reg.deleteAlias('rb', 'production', { actor: 'user:dan', reason: 'incident' });
   t.like(await reg.rollback('rb', 'production', 'user:dan'), { from: null, to: 3 });
+  t.like(await reg.rollback('rb', 'production', 'user:dan'), { from: 3, to: 1 });
   t.deepEqual(
-    (await reg.history('rb', { alias: 'production' })).items.map((e) => `${e.action}:${e.from}->${e.to}`),
-    ['rollback:null->3', 'delete:3->null', 'rollback:1->3', 'rollback:3->1', 'set:1->3', 'set:null->1'],
+    (await reg.history('rb', { alias: 'production' })).items.slice(0, 5).map((e) => `${e.action}:${e.from}->${e.to}`),
+    ['rollback:3->1', 'rollback:null->3', 'delete:3->null', 'set:1->3', 'set:null->1'],
   );
+});
+
+test('promote refuses a version whose gates failed (given at registration, or recorded by a blocked deploy) unless forced', async (t) => {
+  const reg = registry();
+  await reg.register(input('gated', 'g-1', { gates: { passed: true, gates: [{ name: 'accuracy', passed: true, reason: 'ok' }] } }));
+  await reg.register(input('gated', 'g-2', { gates: { passed: false, gates: [{ name: 'accuracy', passed: false, reason: 'accuracy 0.70 < min 0.90' }] } }));
+  await reg.register(input('gated', 'g-3'));
+  await reg.recordDeployment('gated', { actor: 'run:r1/deploy', alias: 'production', from: null, to: 3, details: { outcome: 'blocked', gates: { passed: false, gates: [{ name: 'champion', passed: false, reason: 'accuracy 0.80 < champion 0.90' }] } } });
+  t.like(await reg.promote('gated', 'production', 1, { actor: 'user:a' }), { from: null, to: 1 });
+  const refused = await t.throwsAsync(reg.promote('gated', 'production', 2, { actor: 'user:a' }), { instanceOf: GatesFailedError, message: /version 2 failed its evaluation gates: accuracy \(accuracy 0\.70 < min 0\.90\).*"force": true/ });
+  t.is(refused?.code, 'VALIDATION');
+  await t.throwsAsync(reg.promote('gated', 'production', 3, { actor: 'user:a' }), { instanceOf: GatesFailedError, message: /champion \(accuracy 0\.80 < champion 0\.90\)/ });
+  t.deepEqual(await reg.aliases('gated'), { production: 1 }, 'nothing moved');
+  const forced = await reg.promote('gated', 'production', 3, { actor: 'user:a', reason: 'hotfix', force: true });
+  t.like(forced, { action: 'set', from: 1, to: 3, details: { forced: true, failedGates: [{ name: 'champion' }] } });
+  t.is((await reg.get('gated', 2)).gates?.passed, false);
+  t.is((await reg.get('gated', 3)).gates, null, 'gates from a deploy record are not copied into the version');
 });
 
 test('history is newest first and pages', async (t) => {

@@ -18,7 +18,7 @@ import {
 const errors = {
   404: { description: 'no such model, version or alias', schema: errorSchema },
   409: { description: 'the alias moved concurrently (expectedVersion did not match) or there is nothing to roll back', schema: errorSchema },
-  422: { description: 'rejected by the registry', schema: errorSchema },
+  422: { description: 'rejected by the registry (e.g. the version failed its evaluation gates and force was not set)', schema: errorSchema },
 };
 
 /** Who moved an alias, for the audit log: the caller's claim, or the role of the token used. */
@@ -81,15 +81,16 @@ export function modelRoutes(ctx: ApiContext): RouteDef[] {
       method: 'POST',
       path: '/api/v1/models/:model/aliases/:alias',
       operationId: 'promoteModel',
-      summary: 'Points an alias (e.g. production) at a version, with a reason in the audit log',
+      summary: 'Points an alias (e.g. production) at a version, with a reason in the audit log; a version whose evaluation gates failed is refused (422) unless force',
       tag: 'models',
       params: aliasPath,
       body: promoteBody,
       responses: { 200: { description: 'the audit entry of the move', schema: auditEntrySchema }, ...errors },
       async handler({ params, body, role }) {
-        return registry.setAlias(params.model, params.alias, body.version, {
+        return registry.promote(params.model, params.alias, body.version, {
           actor: actorOf(body.actor, role),
           reason: body.reason,
+          force: body.force,
           ...(body.expectedVersion !== undefined ? { expectedVersion: body.expectedVersion } : {}),
         });
       },
@@ -98,7 +99,7 @@ export function modelRoutes(ctx: ApiContext): RouteDef[] {
       method: 'POST',
       path: '/api/v1/models/:model/aliases/:alias/rollback',
       operationId: 'rollbackModel',
-      summary: 'Moves an alias back to where it pointed before its last move',
+      summary: 'Undoes the newest alias move not yet rolled back; a second call goes one move further back',
       tag: 'models',
       params: aliasPath,
       body: rollbackBody,

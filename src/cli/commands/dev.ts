@@ -73,7 +73,7 @@ async function runDev(base: Config, opts: { concurrency: number; port: number; r
     const { pipeline } = await resolvePipeline(opts.run, base.pipelinesDir);
     const { runId } = await runtime.engine.trigger(pipeline, { trigger: { type: 'manual', by: 'dev --run' } });
     process.stdout.write(`run ${runId} of ${pipeline.id}\n`);
-    const view = await follow(runtime, runId, true);
+    const view = await follow(runtime, runId, { progress: true });
     process.stdout.write(`${describeRun(view)}\n\nopen the run in the UI: ${api.url}/#/runs/${runId}\n`);
   }
   await untilSignal();
@@ -112,7 +112,7 @@ export function demoCommand(): Command {
         const host = await startWorkerHost(runtime, { pipelines: loaded.pipelines.length ? loaded.pipelines : [pipeline], concurrency: 4 });
         const { runId } = await runtime.engine.trigger(pipeline, { trigger: { type: 'manual', by: 'demo' } });
         if (!opts.json) process.stderr.write(`run ${runId} of ${pipeline.id} on ${config.redisUrl}\n`);
-        const view = await follow(runtime, runId, !opts.json);
+        const view = await follow(runtime, runId, { progress: !opts.json });
         await host.stop(5_000);
         if (opts.json) process.stdout.write(`${JSON.stringify(view, null, 2)}\n`);
         else process.stdout.write(`${describeRun(view)}\n`);

@@ -1,8 +1,9 @@
 import { userInfo } from 'node:os';
 import { Command } from 'commander';
 import { withRuntime } from '../context.ts';
-import type { AuditEntry, ModelVersion } from '../../app/index.ts';
-import { bold, dim, printJson, table } from '../output.ts';
+import { GatesFailedError, type AuditEntry, type ModelVersion } from '../../app/index.ts';
+import { ValidationError } from '../../errors/index.ts';
+import { bold, dim, formatTime, printJson, table } from '../output.ts';
 
 const actor = () => {
   try {
@@ -20,18 +21,32 @@ const metricsText = (m: Record<string, unknown>) =>
 function describeVersion(v: ModelVersion, aliases: Record<string, number>): string {
   const pointing = Object.entries(aliases).filter(([, n]) => n === v.version).map(([a]) => a);
   return [
-    `${bold(`${v.name} v${v.version}`)}${pointing.length ? `  [${pointing.join(', ')}]` : ''}  ${dim(v.createdAt)}`,
+    `${bold(`${v.name} v${v.version}`)}${pointing.length ? `  [${pointing.join(', ')}]` : ''}  ${dim(formatTime(v.createdAt))}`,
     `  artifact   ${v.artifact.uri} (${v.artifact.bytes} bytes, sha256 ${v.artifact.sha256.slice(0, 12)}…)`,
     `  framework  ${v.framework} / ${v.format}`,
     `  metrics    ${metricsText(v.metrics)}`,
     `  params     ${JSON.stringify(v.hyperparameters)}`,
     v.data ? `  data       ${v.data.source} rows=${v.data.rowCount} sha256 ${v.data.sha256.slice(0, 12)}…` : '',
     v.lineage ? `  lineage    run ${v.lineage.runId} step ${v.lineage.step} dag ${v.lineage.dagHash}` : '',
+    v.gates ? `  gates      ${v.gates.passed ? 'passed' : `failed: ${v.gates.gates.filter((g) => !g.passed).map((g) => g.name).join(', ')}`}` : '',
   ].filter(Boolean).join('\n');
 }
 
-const describeAudit = (e: AuditEntry) =>
-  `${e.at}  ${e.action.padEnd(8)} ${e.alias}: ${e.from ?? '∅'} → ${e.to ?? '∅'}  by ${e.actor}${e.reason ? `  "${e.reason}"` : ''}`;
+/** What an audit entry did, in operators' words: promote, promote (forced), rollback, delete, deploy (<outcome>). */
+function auditAction(e: AuditEntry): string {
+  if (e.action === 'set') return e.details?.forced === true ? 'promote (forced)' : 'promote';
+  if (e.action === 'deploy') return `deploy (${typeof e.details?.outcome === 'string' ? e.details.outcome : '?'})`;
+  return e.action;
+}
+
+const versionText = (v: number | null) => (v === null ? '-' : `v${v}`);
+
+/** One row per audit entry, newest first: who moved which alias from where to where, when and why. */
+const historyTable = (entries: AuditEntry[]) =>
+  table(
+    ['WHEN', 'ALIAS', 'ACTION', 'FROM', 'TO', 'BY', 'REASON'],
+    entries.map((e) => [formatTime(e.at), e.alias, auditAction(e), versionText(e.from), versionText(e.to), e.actor, e.reason]),
+  );
 
 /** `conveyor models list | show | versions | promote | rollback | history`. */
 export function modelsCommand(): Command {
@@ -42,7 +57,7 @@ export function modelsCommand(): Command {
         const page = await rt.registry.listModels({ limit: 500 });
         if (opts.json) return printJson(page.items);
         if (page.items.length === 0) return void process.stdout.write('no models registered\n');
-        process.stdout.write(`${table(['MODEL', 'LATEST', 'ALIASES', 'UPDATED'], page.items.map((m) => [m.name, `v${m.latestVersion}`, Object.entries(m.aliases).map(([a, v]) => `${a}→v${v}`).join(' '), m.updatedAt]))}\n`);
+        process.stdout.write(`${table(['MODEL', 'LATEST', 'ALIASES', 'UPDATED'], page.items.map((m) => [m.name, `v${m.latestVersion}`, Object.entries(m.aliases).map(([a, v]) => `${a}→v${v}`).join(' '), formatTime(m.updatedAt)]))}\n`);
       });
     }),
   );
@@ -63,41 +78,43 @@ export function modelsCommand(): Command {
           const page = await rt.registry.listVersions(name, { limit: opts.limit });
           if (opts.json) return printJson(page.items);
           const aliases = await rt.registry.aliases(name);
-          process.stdout.write(`${table(['VERSION', 'ALIASES', 'METRICS', 'RUN', 'CREATED'], page.items.map((v) => [`v${v.version}`, Object.entries(aliases).filter(([, n]) => n === v.version).map(([a]) => a).join(' '), metricsText(v.metrics), v.lineage?.runId ?? '', v.createdAt]))}\n`);
+          process.stdout.write(`${table(['VERSION', 'ALIASES', 'METRICS', 'RUN', 'CREATED'], page.items.map((v) => [`v${v.version}`, Object.entries(aliases).filter(([, n]) => n === v.version).map(([a]) => a).join(' '), metricsText(v.metrics), v.lineage?.runId ?? '', formatTime(v.createdAt)]))}\n`);
         });
       }),
   );
   models.addCommand(
-    new Command('promote').description('point an alias at a version (audited)').argument('<name>').argument('<version>', 'version number').requiredOption('--alias <alias>', 'e.g. production, staging')
-      .option('--reason <text>', 'why (kept in the audit log)', '').option('--json', 'print JSON')
-      .action(async (name: string, version: string, opts: { alias: string; reason: string; json?: boolean }, cmd: Command) => {
+    new Command('promote').description('point an alias at a version (audited); a version whose evaluation gates failed is refused unless --force').argument('<name>').argument('<version>', 'version number').requiredOption('--alias <alias>', 'e.g. production, staging')
+      .option('--reason <text>', 'why (kept in the audit log)', '').option('--force', 'promote even a version whose evaluation gates failed (the audit entry says forced)').option('--json', 'print JSON')
+      .action(async (name: string, version: string, opts: { alias: string; reason: string; force?: boolean; json?: boolean }, cmd: Command) => {
         await withRuntime(cmd, async (rt) => {
-          const resolved = await rt.registry.get(name, version);
-          const event = await rt.registry.setAlias(name, opts.alias, resolved.version, { actor: actor(), reason: opts.reason });
+          const event = await rt.registry.promote(name, opts.alias, version, { actor: actor(), reason: opts.reason, force: opts.force }).catch((error: unknown) => {
+            throw error instanceof GatesFailedError ? new ValidationError(error.refusal('--force'), error.failed.map((g) => g.name), error.details) : error;
+          });
           if (opts.json) return printJson(event);
-          process.stdout.write(`${name}: ${opts.alias} ${event.from ?? '∅'} → ${event.to}\n`);
+          process.stdout.write(`${name}: ${opts.alias} ${versionText(event.from)} → ${versionText(event.to)}${event.details?.forced === true ? ' (forced past failed gates)' : ''}\n`);
         });
       }),
   );
   models.addCommand(
-    new Command('rollback').description('move an alias back to the version it pointed at before its last move (audited)').argument('<name>').requiredOption('--alias <alias>')
+    new Command('rollback').description('undo the newest move of an alias not rolled back yet (audited); each further rollback goes one move further back').argument('<name>').requiredOption('--alias <alias>')
       .option('--reason <text>', 'why', '').option('--json', 'print JSON')
       .action(async (name: string, opts: { alias: string; reason: string; json?: boolean }, cmd: Command) => {
         await withRuntime(cmd, async (rt) => {
           const event = await rt.registry.rollback(name, opts.alias, actor(), opts.reason);
           if (opts.json) return printJson(event);
-          process.stdout.write(`${name}: ${opts.alias} ${event.from ?? '∅'} → ${event.to ?? '∅'} (rollback)\n`);
+          process.stdout.write(`${name}: ${opts.alias} ${versionText(event.from)} → ${versionText(event.to)} (rollback)\n`);
         });
       }),
   );
   models.addCommand(
-    new Command('history').description('audit log of alias moves and deployments, newest first').argument('<name>').option('--alias <alias>', 'only this alias')
-      .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 50).option('--json', 'print JSON')
-      .action(async (name: string, opts: { alias?: string; limit: number; json?: boolean }, cmd: Command) => {
+    new Command('history').description('alias moves (promotion, forced promotion, rollback, delete), newest first: when, who, from, to, why').argument('<name>').option('--alias <alias>', 'only this alias')
+      .option('--all', 'also the deployment records (outcome of each deploy step, gate-blocked ones included)')
+      .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 50).option('--json', 'print JSON: the audit entries { seq, at, actor, action, alias, from, to, reason, details? }')
+      .action(async (name: string, opts: { alias?: string; all?: boolean; limit: number; json?: boolean }, cmd: Command) => {
         await withRuntime(cmd, async (rt) => {
-          const page = await rt.registry.history(name, { alias: opts.alias, limit: opts.limit });
+          const page = await rt.registry.history(name, { alias: opts.alias, limit: opts.limit, movesOnly: !opts.all });
           if (opts.json) return printJson(page.items);
-          process.stdout.write(page.items.length ? `${page.items.map(describeAudit).join('\n')}\n` : 'no history\n');
+          process.stdout.write(page.items.length ? `${historyTable(page.items)}\n` : 'no history\n');
         });
       }),
   );

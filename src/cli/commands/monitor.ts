@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { withRuntime } from '../context.ts';
 import { monitorSnapshot, type MonitorSnapshot } from '../../app/metrics-wiring.ts';
-import { bold, colorStatus, dim, formatMs, printJson, table, truncate } from '../output.ts';
+import { bold, colorStatus, dim, formatMs, formatTime, printJson, table, truncate } from '../output.ts';
 
 const BARS = '▁▂▃▄▅▆▇█';
 
@@ -16,7 +16,7 @@ export function sparkline(values: readonly number[]): string {
 
 export function renderMonitorFrame(s: MonitorSnapshot, model?: string): string {
   const out: string[] = [];
-  out.push(`${bold('conveyor monitor')} ${dim(new Date(s.at).toISOString())}`, '');
+  out.push(`${bold('conveyor monitor')} ${dim(formatTime(s.at))}`, '');
   out.push(bold(`Queues`));
   out.push(
     table(

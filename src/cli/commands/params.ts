@@ -21,13 +21,27 @@ export function readParamsSource(option: string, value: string): string {
  * Param names the pipeline's schema does not declare. Empty when it accepts any key (no schema,
  * not an object schema, or `.passthrough()` / `.catchall()`); zod would otherwise drop them silently.
  */
-export function unknownParamNames(schema: z.ZodType | undefined, params: Record<string, unknown>): { unknown: string[]; known: string[] } {
-  if (!(schema instanceof z.ZodObject)) return { unknown: [], known: [] };
+export function unknownParamNames(given: z.ZodType | undefined, params: Record<string, unknown>): { unknown: string[]; known: string[] } {
+  const schema = objectInside(given);
+  if (!schema) return { unknown: [], known: [] };
   const catchall = schema.def.catchall;
   if (catchall && !(catchall instanceof z.ZodNever)) return { unknown: [], known: [] };
   const known = Object.keys(schema.shape);
   // A prototype-polluting key is not merely unknown: the params check refuses it as forbidden, by name.
   return { unknown: Object.keys(params).filter((k) => !known.includes(k) && !isForbiddenKey(k)), known };
+}
+
+/**
+ * The object schema a params schema is built on, through the wrappers that keep its keys
+ * (`.default()`, `.optional()`, `.readonly()`, `.catch()`, the input side of `.transform()`/`.pipe()`).
+ */
+function objectInside(schema: z.ZodType | undefined): z.ZodObject | undefined {
+  for (let current: unknown = schema, depth = 0; current && depth < 10; depth++) {
+    if (current instanceof z.ZodObject) return current;
+    const def = (current as z.ZodType).def as { type: string; innerType?: unknown; in?: unknown };
+    current = def.type === 'pipe' ? def.in : def.innerType;
+  }
+  return undefined;
 }
 
 /** Throws (exit 2) naming the unknown params and the known ones. */

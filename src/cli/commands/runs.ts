@@ -6,7 +6,8 @@ import type { Runtime, RunView } from '../../app/index.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { ValidationError } from '../../errors/index.ts';
 import { checkParamNames, collectParams, readParamsSource, repeatable } from './params.ts';
-import { colorStatus, describeRun, dim, formatMs, printJson, statusMark, table, yellow } from '../output.ts';
+import { attemptErrorLines, formatLogLine, LogTail, stepSelected, streamLogs, type LogLine } from '../run-logs.ts';
+import { colorStatus, describeRun, dim, formatMs, formatTime, printJson, statusMark, table, yellow } from '../output.ts';
 
 /** Exit code of `run --wait`: 0 succeeded, 1 failed or cancelled. */
 const exitFor = (view: RunView) => (view.status === 'succeeded' ? 0 : 1);
@@ -19,12 +20,14 @@ export function runCommand(): Command {
     .option('--params-json <json>', 'all run parameters as one JSON object (@file reads a file, @- stdin)')
     .option('--params-file <path>', 'all run parameters from a JSON file ("-": stdin)')
     .option('--wait', 'follow the run, showing each step; exit 0 if it succeeded, 1 otherwise')
+    .option('--logs', "with --wait: stream the steps' log lines (step#attempt, and each failed attempt's error) on stderr until the run ends")
     .option('--timeout <seconds>', 'with --wait: give up after this many seconds (exit 1)', Number)
     .option('--idempotency-key <key>', 'a repeat with the same key returns the same run instead of a new one')
     .option('--json', 'print JSON: { runId, created } (with --wait: the full run)')
-    .action(async (idOrPath: string, opts: { param: string[]; paramsJson?: string; paramsFile?: string; wait?: boolean; timeout?: number; idempotencyKey?: string; json?: boolean }, command: Command) => {
+    .action(async (idOrPath: string, opts: { param: string[]; paramsJson?: string; paramsFile?: string; wait?: boolean; logs?: boolean; timeout?: number; idempotencyKey?: string; json?: boolean }, command: Command) => {
       if (opts.paramsJson !== undefined && opts.paramsFile !== undefined) throw new ValidationError('--params-json and --params-file: give one of them');
       const [source, value] = opts.paramsFile !== undefined ? ['--params-file', opts.paramsFile] : ['--params-json', opts.paramsJson];
+      if (opts.logs && !opts.wait) throw new ValidationError('--logs: expected --wait too (logs stream while waiting for the run)');
       const params = collectParams(opts.param, value === undefined ? undefined : readParamsSource(source, value), source);
       // Loaded here, not at the top: the DSL, graphology and cron-parser are a third of a read-only
       // command's start-up (`status`, `runs`, `logs` share this module).
@@ -45,7 +48,7 @@ export function runCommand(): Command {
           return;
         }
         if (!opts.json) process.stdout.write(`run ${id} of ${pipeline.id}${created ? '' : ' (existing)'}\n`);
-        const view = await follow(runtime, id, !opts.json, opts.timeout);
+        const view = await follow(runtime, id, { progress: !opts.json, timeoutSeconds: opts.timeout, logs: opts.logs, json: opts.json });
         if (opts.json) printJson(view);
         else process.stdout.write(`${describeRun(view)}\n`);
         process.exitCode = exitFor(view);
@@ -53,22 +56,32 @@ export function runCommand(): Command {
     });
 }
 
-/** Waits for a run, printing a line whenever a step changes status. */
-export async function follow(runtime: Runtime, runId: string, progress: boolean, timeoutSeconds?: number): Promise<RunView> {
+/**
+ * Waits for a run, printing a line on stderr whenever a step changes status; with `logs`, also the
+ * steps' log lines as they are written and each failed attempt's error (JSON lines with `json`).
+ */
+export async function follow(runtime: Runtime, runId: string, options: { progress: boolean; timeoutSeconds?: number; logs?: boolean; json?: boolean }): Promise<RunView> {
   const seen = new Map<string, string>();
-  return runtime.engine.waitForRun(runId, {
-    timeoutMs: timeoutSeconds ? timeoutSeconds * 1000 : undefined,
-    onUpdate: (view) => {
-      if (!progress) return;
-      for (const [name, step] of Object.entries(view.steps)) {
-        const key = `${step.status}:${step.attempts}`;
-        if (seen.get(name) === key || step.status === 'pending' || step.status === 'queued') continue;
-        seen.set(name, key);
-        const attempt = step.attempts > 1 ? dim(` (attempt ${step.attempts})`) : '';
-        process.stderr.write(`  ${statusMark(step.status)} ${name} ${step.status}${attempt}${step.durationMs !== undefined ? dim(` ${formatMs(step.durationMs)}`) : ''}\n`);
-      }
-    },
-  });
+  const failuresShown = new Map<string, number>();
+  const logs = options.logs ? streamLogs(runtime.store, runId, (line) => process.stderr.write(formatLogLine(line, options.json === true))) : undefined;
+  try {
+    return await runtime.engine.waitForRun(runId, {
+      timeoutMs: options.timeoutSeconds ? options.timeoutSeconds * 1000 : undefined,
+      onUpdate: (view) => {
+        logs?.add(attemptErrorLines(view, undefined, failuresShown));
+        if (!options.progress) return;
+        for (const [name, step] of Object.entries(view.steps)) {
+          const key = `${step.status}:${step.attempts}`;
+          if (seen.get(name) === key || step.status === 'pending' || step.status === 'queued') continue;
+          seen.set(name, key);
+          const attempt = step.attempts > 1 ? dim(` (attempt ${step.attempts})`) : '';
+          process.stderr.write(`  ${statusMark(step.status)} ${name} ${step.status}${attempt}${step.durationMs !== undefined ? dim(` ${formatMs(step.durationMs)}`) : ''}\n`);
+        }
+      },
+    });
+  } finally {
+    await logs?.stop();
+  }
 }
 
 export function statusCommand(): Command {
@@ -115,7 +128,7 @@ export function listRunsCommand(): Command {
               r.pipeline,
               colorStatus(r.status),
               String(r.trigger.type ?? ''),
-              new Date(r.createdAt).toISOString().replace('T', ' ').slice(0, 19),
+              formatTime(r.createdAt),
               r.finishedAt && r.startedAt ? formatMs(r.finishedAt - r.startedAt) : '',
             ]),
           )}\n`,
@@ -134,27 +147,14 @@ export function logsCommand(): Command {
       await withRunReader(command, async (runtime) => {
         const view = await runtime.engine.getRun(runId); // NotFoundError for an unknown run
         const names = Object.keys(view.steps);
-        // A map step's name selects all its items (`score` → `score[0]`, `score[1]`...).
-        const selected = (step: string) => !opts.step || step === opts.step || step.startsWith(`${opts.step}[`);
-        if (opts.step && !names.some(selected)) {
+        if (opts.step && !names.some((name) => stepSelected(name, opts.step))) {
           const bases = [...new Set(names.map((n) => n.replace(/\[\d+\]$/, '')))];
           throw new ValidationError(`run ${runId} has no step "${opts.step}" (steps: ${bases.join(', ')})`);
         }
-        const print = (e: { t: number; level: string; step: string; attempt: number; msg: string; fields?: unknown }) => {
-          if (opts.json) process.stdout.write(`${JSON.stringify(e)}\n`);
-          else process.stdout.write(`${new Date(e.t).toISOString()} ${e.level.padEnd(5)} ${e.step}#${e.attempt} ${e.msg}${e.fields ? ` ${dim(JSON.stringify(e.fields))}` : ''}\n`);
-        };
-        for (let offset = 0; ; offset += 1000) {
-          const entries = await runtime.store.readLogs(runId, offset, 1000);
-          for (const e of entries) if (selected(e.step)) print(e);
-          if (entries.length < 1000) break;
-        }
+        const print = (line: LogLine) => process.stdout.write(formatLogLine(line, opts.json === true));
+        await new LogTail(runtime.store, runId, opts.step).drain(print);
         // The error that ended a step's last attempt is not a log line the step wrote: add it.
-        for (const [step, state] of Object.entries(view.steps)) {
-          if (!state.error || !selected(step)) continue;
-          const t = Date.parse(state.finishedAt ?? view.createdAt);
-          print({ t, level: 'error', step, attempt: state.attempts, msg: `attempt ${state.attempts} failed: ${state.error.message}`, fields: state.error.name ? { name: state.error.name } : undefined });
-        }
+        attemptErrorLines(view, opts.step).forEach(print);
       });
     });
 }
@@ -178,8 +178,9 @@ export function retryCommand(): Command {
     .description('re-run the failed, cancelled and skipped steps of a failed or cancelled run, keeping succeeded outputs')
     .argument('<runId>')
     .option('--wait', 'follow the run to the end; exit 0 if it succeeded')
+    .option('--logs', "with --wait: stream the steps' log lines on stderr until the run ends")
     .option('--json', 'print JSON')
-    .action(async (runId: string, opts: { wait?: boolean; json?: boolean }, command: Command) => {
+    .action(async (runId: string, opts: { wait?: boolean; logs?: boolean; json?: boolean }, command: Command) => {
       await withRuntime(command, async (runtime) => {
         const result = await runtime.engine.retry(runId);
         if (!opts.wait) {
@@ -187,7 +188,7 @@ export function retryCommand(): Command {
           else process.stdout.write(`retrying ${runId}: ${result.requeued.join(', ') || 'nothing ready yet'}\n`);
           return;
         }
-        const view = await follow(runtime, runId, !opts.json);
+        const view = await follow(runtime, runId, { progress: !opts.json, logs: opts.logs, json: opts.json });
         if (opts.json) printJson(view);
         else process.stdout.write(`${describeRun(view)}\n`);
         process.exitCode = exitFor(view);

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { configFrom, openRuntime, withRuntime } from '../context.ts';
 import { Scheduler, EventTriggers, attachMetrics, backfill, engineLauncher, loadPipelines, resolvePipeline, startOutboxSweeper, startRetention, type Runtime, type LoadedPipelines } from '../../app/index.ts';
 import { ConfigError, NotFoundError, ValidationError } from '../../errors/index.ts';
-import { colorStatus, dim, printJson, statusMark, table } from '../output.ts';
+import { colorStatus, dim, formatTime, printJson, statusMark, table } from '../output.ts';
 import { reportProblems, untilSignal } from './worker.ts';
 
 async function loadAll(command: Command): Promise<LoadedPipelines> {
@@ -82,7 +82,7 @@ export function schedulesCommand(): Command {
               s.pipeline + (s.paused ? dim(' (paused)') : ''),
               s.schedule,
               s.description,
-              s.nextTicks.map((t) => t.replace('T', ' ').slice(0, 16)).join(', '),
+              s.nextTicks.map((t) => formatTime(t, { minutes: true })).join(', '),
               s.lastRunId ?? '',
               s.lastRunStatus ? colorStatus(s.lastRunStatus) : '',
             ]),
@@ -134,7 +134,7 @@ export function backfillCommand(): Command {
           pipeline, schedule, fromMs: parseDate(opts.from, '--from'), toMs: parseDate(opts.to, '--to'),
           maxParallel: opts.maxParallel, wait: opts.wait, launcher: engineLauncher(runtime),
           onProgress: (p) => {
-            if (!opts.json) process.stderr.write(`[${p.done}/${p.total}] ${p.tickTime} ${p.runId}${p.wasCreated ? '' : dim(' (already had a run)')}\n`);
+            if (!opts.json) process.stderr.write(`[${p.done}/${p.total}] ${formatTime(p.tickTime)} ${p.runId}${p.wasCreated ? '' : dim(' (already had a run)')}\n`);
           },
         });
         // How each run ended (with --no-wait, how far it got): read back from the run records.
@@ -146,7 +146,7 @@ export function backfillCommand(): Command {
         else {
           process.stdout.write(`backfill of ${pipeline.id}/${schedule}: ${result.total} ticks, ${result.created} runs created, ${result.existing} already existed\n`);
           process.stdout.write(`runs: ${[...byStatus].map(([status, ids]) => `${ids.length} ${status}`).join(', ') || 'none'}\n`);
-          for (const run of runs.filter((r) => r.status === 'failed' || r.status === 'cancelled')) process.stdout.write(`  ${statusMark(run.status)} ${run.runId}  ${run.logicalTime ?? ''}  ${run.status}\n`);
+          for (const run of runs.filter((r) => r.status === 'failed' || r.status === 'cancelled')) process.stdout.write(`  ${statusMark(run.status)} ${run.runId}  ${formatTime(run.logicalTime)}  ${run.status}\n`);
         }
         // Like `run --wait`: a backfill that waited exits 1 when one of its runs did not succeed.
         if (opts.wait && runs.some((r) => r.status === 'failed' || r.status === 'cancelled')) process.exitCode = 1;

@@ -18,15 +18,18 @@ ARGV[8]  model name
 ARGV[9]  pub/sub channel to PUBLISH the entry on, '' = do not publish
 ARGV[10] details: a JSON object to attach to the entry, '' for none
 
-'rollback' moves the alias to the `from` of its newest audit entry that changed it (set, rollback or
-delete with from ~= to); when that `from` is null the alias is removed.
+'rollback' undoes the newest move of the alias that no rollback has undone yet: walking the audit
+log newest first, each rollback entry cancels the next earlier move (set or delete with from ~= to),
+and the first move left over gives the target (its `from`; null removes the alias). So rollbacks
+step back through the history one move at a time (v3 → v2 → v1 → unset) instead of toggling
+between the last two versions.
 
 Returns  {1, entry JSON}
 Errors   {-1, ''}            model not found
          {-2, version}       target version does not exist
          {-3, current or ''} compare-and-set failed: the alias points elsewhere ('' = unset)
          {-4, ''}            'delete' of an alias that is not set
-         {-5, ''}            'rollback' with no earlier move of this alias in the audit log
+         {-5, ''}            'rollback' with no move of this alias left to undo in the audit log
 ]]
 local action, alias = ARGV[1], ARGV[2]
 if redis.call('EXISTS', KEYS[1]) == 0 then return {-1, ''} end
@@ -49,16 +52,22 @@ elseif action == 'delete' then
   if not current then return {-4, ''} end
 elseif action == 'rollback' then
   local found = false
+  local undone = 0
   local len = redis.call('LLEN', KEYS[4])
   local start = 0
   while not found and start < len do
     local chunk = redis.call('LRANGE', KEYS[4], start, start + 99)
     for _, raw in ipairs(chunk) do
       local e = cjson.decode(raw)
-      if e.alias == alias and e.action ~= 'deploy' and e.from ~= e.to then
-        found = true
-        if e.from ~= cjson.null then target = tostring(e.from) end
-        break
+      if e.alias == alias and e.action == 'rollback' then
+        undone = undone + 1
+      elseif e.alias == alias and (e.action == 'set' or e.action == 'delete') and e.from ~= e.to then
+        if undone == 0 then
+          found = true
+          if e.from ~= cjson.null then target = tostring(e.from) end
+          break
+        end
+        undone = undone - 1
       end
     end
     start = start + 100
