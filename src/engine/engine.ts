@@ -8,7 +8,7 @@ import { parseParams } from '../dsl/params.ts';
 import { codeVersionOf } from '../dsl/code-version.ts';
 import { validateDag, type ValidatedDag } from '../graph/dag.ts';
 import type { RunStore } from '../redis/run-store.ts';
-import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../redis/run-records.ts';
+import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../domain/run-state.ts';
 import type { StepJob, StepQueues } from '../redis/step-queues.ts';
 import { explainRedisError } from '../redis/oom.ts';
 import { buildRunView, type RunView } from './run-view.ts';

@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { coerceError } from '../core/coerce-error.ts';
 import type { RunStore, StepJobLocation } from '../redis/run-store.ts';
-import { TERMINAL_RUN_STATUSES } from '../redis/run-records.ts';
+import { TERMINAL_RUN_STATUSES } from '../domain/run-state.ts';
 import type { StepQueues } from '../redis/step-queues.ts';
 import { jobIdFor, type Engine } from './engine.ts';
 import { resolveStepSpec, stepSpecMap } from './snapshot.ts';

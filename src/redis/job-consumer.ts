@@ -1,7 +1,7 @@
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './keys.ts';
-import type { StepJobData } from './step-queues.ts';
+import type { StepJobData } from '../domain/step-job.ts';
 
 /** A job as the worker module sees it: no BullMQ types leak out of redis/. */
 export interface ConsumedJob {

@@ -3,9 +3,10 @@ import { decodeHandOff } from '../core/hand-off.ts';
 import { RUN_INDEX_BUCKETS, type KeySpace, type RunIndexBucket } from './keys.ts';
 import { SCRIPT_CODES, scriptError, withScripts } from './scripts.ts';
 import { DagStore } from './dag-store.ts';
+import { decodeRunRecord, decodeStepState } from './run-records.ts';
 import {
-  decodeRunRecord, decodeStepState, upstreamStatusFromLetter, type RunRecord, type RunStatus, type StepResources, type StepState, type UpstreamStatus,
-} from './run-records.ts';
+  upstreamStatusFromLetter, type LogEntry, type RunFixedFields, type RunRecord, type RunStatus, type StepResources, type StepState, type UpstreamStatus,
+} from '../domain/run-state.ts';
 
 export type StepOutcome = 's' | 'f' | 'k';
 
@@ -19,15 +20,6 @@ export interface NewRun {
   steps: Array<[string, string, number]>;
   pipeline: string;
   createdAt: number;
-}
-
-/** What never changes during a run: a worker fetches it once per run and caches it. */
-export interface RunFixedFields {
-  pipeline: string;
-  params: Record<string, unknown>;
-  trigger: Record<string, unknown>;
-  logicalTime: string;
-  dagHash: string;
 }
 
 export type StartResult =
@@ -57,15 +49,6 @@ export interface StepJobLocation {
   waitingFor?: string;
   /** When the wait ends by `noWorkerTimeout` (ms). */
   waitDeadline?: number;
-}
-
-export interface LogEntry {
-  t: number;
-  level: string;
-  step: string;
-  attempt: number;
-  msg: string;
-  fields?: Record<string, unknown>;
 }
 
 const DROP_REASONS: Record<number, 'missing' | 'cancelled' | 'finished' | 'not-ready' | 'wrong-version'> = {
@@ -241,7 +224,7 @@ export class RunStore {
     return reply === 1;
   }
 
-  /** Registers a version queue (see redis/step-routes.ts): field = queue name, value = what it needs. */
+  /** Registers a version queue (see domain/step-routes.ts): field = queue name, value = what it needs. */
   async registerRoute(queue: string, routeJson: string): Promise<void> {
     await this.redis.hset(this.keys.routes, queue, routeJson);
   }

@@ -1,6 +1,6 @@
 import type { StepSpec } from '../dsl/types.ts';
 import { decideTrigger, type RunOutcomeRule, type SkipKind, type TriggerRule } from '../dsl/trigger-rules.ts';
-import { upstreamStatusFromLetter, type UpstreamStatus } from '../redis/run-records.ts';
+import { upstreamStatusFromLetter, type UpstreamStatus } from '../domain/run-state.ts';
 
 /**
  * Step status letters, as src/redis/lua/step-complete.lua stores them: p pending, q queued,
