@@ -9,32 +9,76 @@ import type { SkipKind, UpstreamStatus } from '../dsl/trigger-rules.ts';
 
 export type { SkipKind, UpstreamStatus };
 
-export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 export type StepStatus = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
 export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled']);
 
-/** Status letters used inside Redis (kept to one byte: they are written for every step). */
-const LETTER_TO_STATUS: Record<string, StepStatus> = {
+/**
+ * How a run's status may change, and which script does it: step-start (queued → running),
+ * step-complete (→ succeeded/failed; a queued run fails when the reconciler fails a step no worker
+ * took), run-cancel (→ cancelled), run-retry (failed/cancelled → running).
+ * test/redis/run-schema.test.ts drives every script and fails on a change not listed here.
+ */
+export const RUN_TRANSITIONS: Readonly<Record<RunStatus, readonly RunStatus[]>> = {
+  queued: ['running', 'failed', 'cancelled'],
+  running: ['succeeded', 'failed', 'cancelled'],
+  succeeded: [],
+  failed: ['running'],
+  cancelled: ['running'],
+};
+
+/**
+ * Step states as one letter (one byte: written for every step): what the Lua scripts store and
+ * decide on, and what the test kit (src/testing/dag-state.ts) decides on too.
+ */
+export const STEP_LETTERS = {
   p: 'pending',
   q: 'queued',
   r: 'running',
   s: 'succeeded',
   f: 'failed',
+  /** skipped by its own condition, a trigger rule, or an upstream skip */
   k: 'skipped',
+  /** skipped because an upstream step failed (counts against the run) */
   x: 'skipped',
   c: 'cancelled',
+  /** a map step collecting its instances (see step-map-expand.lua) */
   m: 'running',
+} as const satisfies Record<string, StepStatus>;
+export type StepLetter = keyof typeof STEP_LETTERS;
+
+/**
+ * How a step's letter may change. New steps start `q` (no upstream) or `p` (run-trigger, and map
+ * instances from step-map-expand). `q → q` (step-wait, park, retry, hand-back) and `r → r` (a
+ * redelivery) rewrite the attempt record, not the letter. `q → f`: the reconciler fails a step whose
+ * job died or waited past `noWorkerTimeout`. `f/k/x/c → p/q`: run-retry (an instance `c → f`, and
+ * `f → p` when its map step expands again).
+ * test/redis/run-schema.test.ts drives every script and fails on a change not listed here.
+ */
+export const STEP_TRANSITIONS: Readonly<Record<StepLetter, readonly StepLetter[]>> = {
+  p: ['q', 'k', 'x', 'c'],
+  q: ['r', 'f', 'c'],
+  r: ['s', 'f', 'k', 'q', 'm', 'c'],
+  m: ['s', 'f', 'c'],
+  s: [],
+  f: ['p', 'q'],
+  k: ['p', 'q'],
+  // a step skipped by a failure has a failed upstream, which a run retry resets too: it waits again
+  x: ['p'],
+  c: ['p', 'q', 'f'],
 };
+export const STEP_INITIAL_LETTERS: readonly StepLetter[] = ['p', 'q'];
 
 export function stepStatusFromLetter(letter: string): StepStatus {
-  return LETTER_TO_STATUS[letter] ?? 'pending';
+  return (STEP_LETTERS as Record<string, StepStatus>)[letter] ?? 'pending';
 }
 
-const LETTER_TO_UPSTREAM: Record<string, UpstreamStatus> = { s: 'succeeded', f: 'failed', k: 'skipped', x: 'skipped-by-failure' };
+const LETTER_TO_UPSTREAM: Partial<Record<StepLetter, UpstreamStatus>> = { s: 'succeeded', f: 'failed', k: 'skipped', x: 'skipped-by-failure' };
 
 export function upstreamStatusFromLetter(letter: string | null | undefined): UpstreamStatus {
-  return (letter && LETTER_TO_UPSTREAM[letter]) || 'pending';
+  return (letter && LETTER_TO_UPSTREAM[letter as StepLetter]) || 'pending';
 }
 
 export interface StepError {

@@ -65,7 +65,7 @@ export class Reconciler {
         report.checked++;
         const run = await store.getRun(runId);
         if (!run) {
-          await store.markFinished(runId, now, 1); // expired: drop it from the active set
+          await store.dropExpiredRun(runId, now);
           continue;
         }
         if (TERMINAL_RUN_STATUSES.has(run.status)) {

@@ -1,19 +1,21 @@
 /** The decoding of the compact Redis encoding of runs and steps into the domain records (src/domain/run-state.ts). */
 
 import { handOffForDisplay } from '../core/hand-off.ts';
+import type { StoredRun, StoredStepInfo } from './run-schema.ts';
 import { stepStatusFromLetter, type RunRecord, type RunStatus, type SkipKind, type StepError, type StepResources, type StepState } from '../domain/run-state.ts';
 
-export function decodeRunRecord(hash: Record<string, string>): RunRecord | undefined {
+/** Lenient on purpose: runs written by older versions may lack fields (the schema test holds the scripts to it). */
+export function decodeRunRecord(hash: Partial<StoredRun>): RunRecord | undefined {
   if (!hash.id) return undefined;
   const num = (v: string | undefined) => (v === undefined || v === '' ? undefined : Number(v));
   return {
     id: hash.id,
-    pipeline: hash.pipeline,
+    pipeline: hash.pipeline ?? '',
     status: hash.status as RunStatus,
     params: JSON.parse(hash.params || '{}'),
     trigger: JSON.parse(hash.trigger || '{}'),
-    logicalTime: hash.logicalTime,
-    dagHash: hash.dagHash,
+    logicalTime: hash.logicalTime ?? '',
+    dagHash: hash.dagHash ?? '',
     codeVersion: hash.codeVersion ?? '',
     versioning: hash.versioning === 'pinned' ? 'pinned' : 'compatible',
     createdAt: Number(hash.createdAt),
@@ -27,27 +29,8 @@ export function decodeRunRecord(hash: Record<string, string>): RunRecord | undef
   };
 }
 
-interface StoredInfo {
-  a?: number;
-  d?: number;
-  w?: string;
-  fs?: number;
-  sa?: number;
-  fa?: number;
-  e?: StepError;
-  prev?: StepError;
-  r?: string;
-  sk?: SkipKind;
-  /** resource figures, JSON text */
-  res?: string;
-  cv?: string;
-  wf?: string;
-  ws?: number;
-  hb?: number;
-}
-
 export function decodeStepState(name: string, letter: string, infoJson: string | undefined, outputJson: string | undefined): StepState {
-  const info: StoredInfo = infoJson ? JSON.parse(infoJson) : {};
+  const info: StoredStepInfo = infoJson ? JSON.parse(infoJson) : {};
   const state: StepState = {
     name,
     status: stepStatusFromLetter(letter),

@@ -22,8 +22,8 @@ export const LAYERS: Record<string, LayerRule> = {
   domain: { imports: ['core'], types: ['dsl'], packages: [] },
   dsl: { imports: ['core', 'errors'], packages: ['zod'] },
   graph: { imports: ['core', 'errors'], types: ['dsl'], packages: ['graphology', 'graphology-dag'] },
-  // The only code that touches ioredis/BullMQ.
-  redis: { imports: ['core', 'errors', 'config', 'domain'], types: ['dsl'], packages: ['ioredis', 'bullmq'] },
+  // The only code that touches ioredis/BullMQ (zod: the schema of what the run scripts store, run-schema.ts).
+  redis: { imports: ['core', 'errors', 'config', 'domain'], types: ['dsl'], packages: ['ioredis', 'bullmq', 'zod'] },
   engine: { imports: ['core', 'errors', 'config', 'dsl', 'graph', 'redis', 'domain'], packages: ['zod'] },
   // Runs handlers and reports to the engine; it does not talk to Redis (the engine owns the lifecycle).
   worker: { imports: ['core', 'errors', 'config', 'dsl', 'engine', 'domain'], packages: ['zod'] },
