@@ -31,8 +31,9 @@ export interface ReconcileReport {
 /**
  * Repairs the one gap the completion script cannot close on its own: a step recorded as `queued`
  * whose job never reached the queue (the worker died between the script and the enqueue), and a
- * finished run whose bookkeeping did not happen. It only looks at runs idle for `idleMs`, so it costs
- * nothing while runs progress. Safe to run in every worker at once: all its writes are idempotent.
+ * finished run whose bookkeeping did not happen. It only looks at runs idle for `idleMs`: while runs
+ * progress a pass costs one range read of the active set; a run whose step runs longer than
+ * `idleMs` is checked every pass (its open steps' jobs are looked up in BullMQ). Safe to run in every worker at once: all its writes are idempotent.
  */
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;

@@ -52,7 +52,6 @@ export interface ConsumerOptions {
 export interface JobConsumer {
   /** Stops taking jobs and waits for running ones (up to the caller's own deadline). */
   close(force?: boolean): Promise<void>;
-  isRunning(): boolean;
 }
 
 function toConsumed(job: Job, queue: string): ConsumedJob {
@@ -114,6 +113,5 @@ export function startConsumer(options: ConsumerOptions): JobConsumer {
   worker.on('error', (error) => options.onError(error));
   return {
     close: (force = false) => worker.close(force),
-    isRunning: () => worker.isRunning(),
   };
 }
