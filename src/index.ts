@@ -11,7 +11,7 @@ export type {
 export { TRIGGER_RULES, RUN_WHEN_ALIASES } from './dsl/index.ts';
 export {
   ConveyorError, ValidationError, CycleError, NotFoundError, ConflictError, TimeoutError, CancelledError,
-  NonRetriableError, StaleCompletionError, RedisUnavailableError, ConfigError, OutputTooLargeError, isConveyorError,
+  NonRetriableError, RedisUnavailableError, ConfigError, OutputTooLargeError, isConveyorError,
   type ErrorCode,
 } from './errors/index.ts';
 export { loadConfig, ENV_NAMES, type Config } from './config/index.ts';

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
-import { stepStatusFromLetter } from '../redis/run-records.ts';
+import { stepStatusFromLetter } from '../domain/run-state.ts';
 
 export interface RunEvent {
   runId: string;

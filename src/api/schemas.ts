@@ -16,7 +16,6 @@ const json = z.unknown();
 // ---- path and query parameters ----
 export const pipelinePath = z.object({ pipelineId: name });
 export const runPath = z.object({ runId: runIdSchema });
-export const stepPath = z.object({ runId: runIdSchema, step: z.string().min(1).max(200) });
 export const modelPath = z.object({ model: name });
 export const aliasPath = z.object({ model: name, alias: name });
 

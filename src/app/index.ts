@@ -9,7 +9,7 @@ export { readDevState, inspectDevState, claimDevState, writeDevState, clearDevSt
 export { renderDag, validateDag, type GraphFormat } from '../graph/index.ts';
 export { liveWorkers } from '../redis/worker-presence.ts';
 export type { RunView, StepView } from '../engine/run-view.ts';
-export type { RunRecord } from '../redis/run-records.ts';
+export type { RunRecord } from '../domain/run-state.ts';
 export { parseDuration } from '../core/duration.ts';
 export { runWorkerMain } from './worker-main.ts';
 export { engineLauncher } from './launcher.ts';

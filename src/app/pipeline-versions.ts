@@ -1,7 +1,7 @@
 import type { Pipeline } from '../dsl/pipeline.ts';
 import { validateDag } from '../graph/dag.ts';
 import { liveWorkers, type WorkerRecord } from '../redis/worker-presence.ts';
-import { parseRoutes, routeLabel } from '../redis/step-routes.ts';
+import { parseRoutes, routeLabel } from '../domain/step-routes.ts';
 import { codeVersionOf } from '../dsl/code-version.ts';
 import type { Runtime } from './runtime.ts';
 

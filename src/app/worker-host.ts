@@ -14,8 +14,7 @@ export interface WorkerHostOptions {
   queues?: string[];
   concurrency?: number;
   onEvent?: (event: WorkerEvent) => void;
-  /** Registry and monitor clients per attempt; `secrets` are added (and masked) by the host. */
-  /** Overrides of the step services (registry, monitor, events); the rest get defaults. */
+  /** Overrides of the step services (registry, monitor, events) per attempt; the rest get defaults. `secrets` always come from the host (masked in logs and outputs). */
   services?: (run: RunInfo, step: string) => Partial<Omit<StepServices, 'secrets'>>;
   /** Extra masking, applied after the host's secret redactor. */
   redact?: (value: unknown) => unknown;

@@ -8,7 +8,7 @@ import { parseParams } from '../dsl/params.ts';
 import { codeVersionOf } from '../dsl/code-version.ts';
 import { validateDag, type ValidatedDag } from '../graph/dag.ts';
 import type { RunStore } from '../redis/run-store.ts';
-import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../redis/run-records.ts';
+import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../domain/run-state.ts';
 import type { StepJob, StepQueues } from '../redis/step-queues.ts';
 import { explainRedisError } from '../redis/oom.ts';
 import { buildRunView, type RunView } from './run-view.ts';
@@ -164,7 +164,7 @@ export class Engine {
   async finish(runId: string, status: RunStatus): Promise<void> {
     const now = this.options.clock.now();
     const run = await this.options.store.getRun(runId);
-    const first = await this.options.store.markFinished(runId, now, this.options.retentionMs, run && { pipeline: run.pipeline, createdAt: run.createdAt, status });
+    const first = await this.options.store.markFinished(runId, { finishedAt: now, retentionMs: this.options.retentionMs, indexed: run && { pipeline: run.pipeline, createdAt: run.createdAt, status } });
     this.snapshots.delete(runId);
     // One run-finished event per end of a run (metrics count it, triggers start on it), however many
     // processes finish the bookkeeping.
@@ -229,7 +229,7 @@ export class Engine {
   /** Re-runs failed, cancelled and skipped-by-failure steps; succeeded steps keep their outputs. */
   async retry(runId: string): Promise<{ requeued: string[] }> {
     const run = await this.options.store.getRun(runId);
-    const { generation, ready } = await this.options.store.retryRun(runId, this.options.clock.now(), run && { pipeline: run.pipeline, createdAt: run.createdAt });
+    const { generation, ready } = await this.options.store.retryRun(runId, { now: this.options.clock.now(), indexed: run && { pipeline: run.pipeline, createdAt: run.createdAt } });
     await this.enqueue(runId, ready, undefined, generation);
     return { requeued: ready };
   }

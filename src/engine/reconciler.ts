@@ -2,7 +2,7 @@ import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
 import { coerceError } from '../core/coerce-error.ts';
 import type { RunStore, StepJobLocation } from '../redis/run-store.ts';
-import { TERMINAL_RUN_STATUSES } from '../redis/run-records.ts';
+import { TERMINAL_RUN_STATUSES } from '../domain/run-state.ts';
 import type { StepQueues } from '../redis/step-queues.ts';
 import { jobIdFor, type Engine } from './engine.ts';
 import { resolveStepSpec, stepSpecMap } from './snapshot.ts';
@@ -31,8 +31,9 @@ export interface ReconcileReport {
 /**
  * Repairs the one gap the completion script cannot close on its own: a step recorded as `queued`
  * whose job never reached the queue (the worker died between the script and the enqueue), and a
- * finished run whose bookkeeping did not happen. It only looks at runs idle for `idleMs`, so it costs
- * nothing while runs progress. Safe to run in every worker at once: all its writes are idempotent.
+ * finished run whose bookkeeping did not happen. It only looks at runs idle for `idleMs`: while runs
+ * progress a pass costs one range read of the active set; a run whose step runs longer than
+ * `idleMs` is checked every pass (its open steps' jobs are looked up in BullMQ). Safe to run in every worker at once: all its writes are idempotent.
  */
 export class Reconciler {
   private timer: NodeJS.Timeout | undefined;
@@ -65,7 +66,7 @@ export class Reconciler {
         report.checked++;
         const run = await store.getRun(runId);
         if (!run) {
-          await store.markFinished(runId, now, 1); // expired: drop it from the active set
+          await store.dropExpiredRun(runId, now);
           continue;
         }
         if (TERMINAL_RUN_STATUSES.has(run.status)) {

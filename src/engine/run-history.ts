@@ -1,5 +1,5 @@
-import type { RunRecord, StepStatus } from '../redis/run-records.ts';
-import { stepStatusFromLetter } from '../redis/run-records.ts';
+import type { RunRecord, StepStatus } from '../domain/run-state.ts';
+import { stepStatusFromLetter } from '../domain/run-state.ts';
 import type { RunStore } from '../redis/run-store.ts';
 
 /** One run of a pipeline's history: its record and the status of each of its steps. */

@@ -1,5 +1,5 @@
 import type { RunIndexBucket } from '../redis/keys.ts';
-import type { RunRecord, RunStatus } from '../redis/run-records.ts';
+import type { RunRecord, RunStatus } from '../domain/run-state.ts';
 import type { RunStore } from '../redis/run-store.ts';
 
 export interface RunQuery {

@@ -1,4 +1,4 @@
-import type { RunRecord, RunStatus, StepState } from '../redis/run-records.ts';
+import type { RunRecord, RunStatus, StepState } from '../domain/run-state.ts';
 import type { DagSnapshot } from './snapshot.ts';
 
 /** A run as users see it (CLI `status --json`, API): record plus steps in DAG order. */

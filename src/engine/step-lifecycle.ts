@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import type { CompleteResult, LogEntry, RunStore, StartResult, StepOutcome } from '../redis/run-store.ts';
-import type { StepResources } from '../redis/run-records.ts';
-import { parseRoutes, routeLabel, versionQueueName, type StepRoute } from '../redis/step-routes.ts';
+import type { CompleteResult, RunStore, StartResult, StepOutcome } from '../redis/run-store.ts';
+import type { LogEntry, StepResources } from '../domain/run-state.ts';
+import { parseRoutes, routeLabel, versionQueueName, type StepRoute } from '../domain/step-routes.ts';
 import type { Engine } from './engine.ts';
 import type { DagSnapshot } from './snapshot.ts';
 import { retryWhileOom } from '../redis/oom.ts';

@@ -10,7 +10,6 @@ export type ErrorCode =
   | 'TIMEOUT'
   | 'CANCELLED'
   | 'NON_RETRIABLE'
-  | 'STALE_COMPLETION'
   | 'REDIS_UNAVAILABLE'
   | 'CONFIG'
   | 'OUTPUT_TOO_LARGE'
@@ -81,13 +80,6 @@ export class CancelledError extends ConveyorError {
 export class NonRetriableError extends ConveyorError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('NON_RETRIABLE', message, {}, options);
-  }
-}
-
-/** A completion from an attempt that is no longer current (its worker lost the lock or was replaced). */
-export class StaleCompletionError extends ConveyorError {
-  constructor(runId: string, step: string, reason: string) {
-    super('STALE_COMPLETION', `run ${runId} step "${step}": completion rejected (${reason})`, { runId, step, reason });
   }
 }
 

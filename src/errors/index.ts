@@ -7,7 +7,6 @@ export {
   TimeoutError,
   CancelledError,
   NonRetriableError,
-  StaleCompletionError,
   RedisUnavailableError,
   ConfigError,
   OutputTooLargeError,

@@ -3,8 +3,8 @@ import type { KeySpace } from './keys.ts';
 import { defineScripts, type ScriptClient } from './lua-scripts.ts';
 
 const DAG_SCRIPTS = {
-  dagRetain: { file: 'dag-retain.lua', keys: 2 },
-  dagRelease: { file: 'dag-release.lua', keys: 2 },
+  dagRetain: 'dag-retain.lua',
+  dagRelease: 'dag-release.lua',
 } as const;
 
 /** Snapshots kept in this process; they are immutable, so a cached one is never stale. */

@@ -1,7 +1,7 @@
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './keys.ts';
-import type { StepJobData } from './step-queues.ts';
+import type { StepJobData } from '../domain/step-job.ts';
 
 /** A job as the worker module sees it: no BullMQ types leak out of redis/. */
 export interface ConsumedJob {
@@ -52,7 +52,6 @@ export interface ConsumerOptions {
 export interface JobConsumer {
   /** Stops taking jobs and waits for running ones (up to the caller's own deadline). */
   close(force?: boolean): Promise<void>;
-  isRunning(): boolean;
 }
 
 function toConsumed(job: Job, queue: string): ConsumedJob {
@@ -114,6 +113,5 @@ export function startConsumer(options: ConsumerOptions): JobConsumer {
   worker.on('error', (error) => options.onError(error));
   return {
     close: (force = false) => worker.close(force),
-    isRunning: () => worker.isRunning(),
   };
 }

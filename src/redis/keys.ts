@@ -4,12 +4,12 @@
  *   P:run:{<runId>}          hash   run record (status, pipeline, params, trigger, timestamps, dag hash, counters)
  *   P:run:{<runId>}:dag      string DAG snapshot of runs created before snapshots were shared (read only)
  *   P:run:{<runId>}:def      hash   step -> "<rule letter>|<successor,successor…>|<needs…>" (what the Lua scripts walk)
- *   P:run:{<runId>}:st       hash   step -> status letter (see STEP_STATUS_CODES)
+ *   P:run:{<runId>}:st       hash   step -> status letter (see STEP_LETTERS in src/domain/run-state.ts)
  *   P:run:{<runId>}:pend     hash   step -> number of upstream steps not yet finished
  *   P:run:{<runId>}:bad      hash   step -> number of upstream steps that failed / were skipped by failure
  *   P:run:{<runId>}:cskip    hash   step -> number of upstream steps skipped by condition
  *   P:run:{<runId>}:out      hash   step -> output JSON
- *   P:run:{<runId>}:info     hash   step -> JSON: attempts, token, worker, timings, error, reason
+ *   P:run:{<runId>}:info     hash   step -> JSON attempt record (every field: src/redis/run-schema.ts)
  *   P:run:{<runId>}:logs     list   structured log entries (JSON)
  *   P:run:{<runId>}:items    hash   map instance `step[i]` -> its item (JSON)
  *   P:run:{<runId>}:art      hash   artifact name -> metadata JSON (step, type, bytes, sha256)
@@ -83,7 +83,7 @@ export class KeySpace {
     return { snapshot: base, users: `${base}:users` };
   }
 
-  /** All keys of a run, in a fixed order (for scripts that take the whole set, and for deletion). */
+  /** All keys of a run, in a fixed order (to expire or delete them together). */
   runKeyList(runId: string): string[] {
     return Object.values(this.run(runId));
   }
@@ -143,7 +143,7 @@ export class KeySpace {
   get cancelChannel(): string {
     return `${this.globalTag}:cancel`;
   }
-  /** pub/sub channel for run/step events (payload: JSON), read by the API's live views. */
+  /** pub/sub channel for run/step events (payload: `<runId>|<step>|<status>`, published by the run scripts), read by the API's live views. */
   get eventsChannel(): string {
     return `${this.globalTag}:events`;
   }

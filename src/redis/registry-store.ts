@@ -84,9 +84,9 @@ function scriptError(script: string, code: number, detail: string, ctx: ScriptCo
 }
 
 const SCRIPTS = {
-  registryRegister: { file: 'registry-register.lua', keys: 3 },
-  registryMoveAlias: { file: 'registry-move-alias.lua', keys: 4 },
-  registryAppendAudit: { file: 'registry-append-audit.lua', keys: 2 },
+  registryRegister: 'registry-register.lua',
+  registryMoveAlias: 'registry-move-alias.lua',
+  registryAppendAudit: 'registry-append-audit.lua',
 } as const;
 
 export interface ModelMeta {

@@ -1,34 +1,29 @@
 import { RunArtifacts } from './run-artifacts.ts';
 import type { Redis } from 'ioredis';
 import { decodeHandOff } from '../core/hand-off.ts';
-import { RUN_INDEX_BUCKETS, type KeySpace, type RunIndexBucket } from './keys.ts';
-import { SCRIPT_CODES, scriptError, withScripts } from './scripts.ts';
+import type { KeySpace } from './keys.ts';
+import { scriptReason, withScripts, type ScriptName } from './scripts.ts';
+import type { ScriptClient } from './lua-scripts.ts';
+import { isFinalBucket, RunIndexes, throwFirstError, type IndexedRun } from './run-indexes.ts';
 import { DagStore } from './dag-store.ts';
+import { OUTBOX_OWED, type NewRunFields, type StoredStepInfo } from './run-schema.ts';
+import { decodeRunRecord, decodeStepState } from './run-records.ts';
 import {
-  decodeRunRecord, decodeStepState, upstreamStatusFromLetter, type RunRecord, type RunStatus, type StepResources, type StepState, type UpstreamStatus,
-} from './run-records.ts';
+  upstreamStatusFromLetter, type LogEntry, type RunFixedFields, type RunRecord, type RunStatus, type StepResources, type StepState, type UpstreamStatus,
+} from '../domain/run-state.ts';
 
 export type StepOutcome = 's' | 'f' | 'k';
 
 export interface NewRun {
   id: string;
-  /** Flat string fields of the run record (id, pipeline, status, params JSON, dagHash, ...). */
-  fields: Record<string, string> & { dagHash: string };
+  /** The run record's fields as stored (see run-schema.ts). */
+  fields: NewRunFields;
   /** Stored once per pipeline version under `fields.dagHash` (see DagStore). */
   dagJson: string;
   /** [step, "<when>|<successors>|<needs>", upstream count] for every step. */
   steps: Array<[string, string, number]>;
   pipeline: string;
   createdAt: number;
-}
-
-/** What never changes during a run: a worker fetches it once per run and caches it. */
-export interface RunFixedFields {
-  pipeline: string;
-  params: Record<string, unknown>;
-  trigger: Record<string, unknown>;
-  logicalTime: string;
-  dagHash: string;
 }
 
 export type StartResult =
@@ -60,66 +55,27 @@ export interface StepJobLocation {
   waitDeadline?: number;
 }
 
-export interface LogEntry {
-  t: number;
-  level: string;
-  step: string;
-  attempt: number;
-  msg: string;
-  fields?: Record<string, unknown>;
-}
-
-const DROP_REASONS: Record<number, 'missing' | 'cancelled' | 'finished' | 'not-ready' | 'wrong-version'> = {
-  [SCRIPT_CODES.WRONG_VERSION]: 'wrong-version',
-  [SCRIPT_CODES.RUN_MISSING]: 'missing',
-  [SCRIPT_CODES.CANCELLED]: 'cancelled',
-  [SCRIPT_CODES.ALREADY_FINISHED]: 'finished',
-  [SCRIPT_CODES.NOT_READY]: 'not-ready',
-};
-const COMPLETE_REASONS: Record<number, 'missing' | 'stale' | 'cancelled' | 'duplicate' | 'not-running'> = {
-  [SCRIPT_CODES.RUN_MISSING]: 'missing',
-  [SCRIPT_CODES.STALE]: 'stale',
-  [SCRIPT_CODES.CANCELLED]: 'cancelled',
-  [SCRIPT_CODES.ALREADY_FINISHED]: 'duplicate',
-  [SCRIPT_CODES.NOT_READY]: 'not-running',
-};
-
-/** ioredis returns errors inside a MULTI's results instead of throwing (OOM, READONLY...): surface them. */
-/**
- * Value of a run's `outbox` field, set by the script that ends the run when the end owes follow-ups
- * (onSucceeded triggers). Whether they are still due is membership of the outbox index.
- */
-export const OUTBOX_OWED = 'owed';
-
-/** What the status indexes need to know of a run. */
-export interface IndexedRun {
-  pipeline: string;
-  createdAt: number;
-}
-
-const isFinalBucket = (status: RunStatus): status is Exclude<RunIndexBucket, 'active'> => status === 'succeeded' || status === 'failed' || status === 'cancelled';
-
-function throwFirstError(results: Array<[Error | null, unknown]> | null): void {
-  const failed = results?.find(([error]) => error);
-  if (failed) throw failed[0];
-}
-
 /**
  * Run state in Redis: every write that must be atomic is one Lua script on the run's keys (one hash
  * tag); global indexes (lists, active set) are separate commands, written before the run so the
  * reconciler can always find a run that exists.
  */
-export class RunStore {
-  private readonly redis: ReturnType<typeof withScripts>;
+/** 1: done. A code the script lists: false (a stale or finished delivery, for the caller to drop). Any other code throws. */
+function acknowledged(script: 'stepRetry' | 'stepWait', reply: number, context: { runId: string; step: string; action: string }): boolean {
+  if (reply === 1) return true;
+  scriptReason(script, reply, context);
+  return false;
+}
+
+export class RunStore extends RunIndexes {
+  private readonly scripts: ScriptClient<ScriptName>;
   private readonly dags: DagStore;
   /** Files the run's steps keep (ctx.artifacts), stored with the run's keys. */
   readonly artifacts: RunArtifacts;
 
-  constructor(
-    redis: Redis,
-    readonly keys: KeySpace,
-  ) {
-    this.redis = withScripts(redis);
+  constructor(redis: Redis, keys: KeySpace) {
+    super(redis, keys);
+    this.scripts = withScripts(redis);
     this.dags = new DagStore(redis, keys);
     this.artifacts = new RunArtifacts(redis, keys);
   }
@@ -140,7 +96,7 @@ export class RunStore {
       .then(throwFirstError);
     const dagHash = run.fields.dagHash;
     const newUser = await this.dags.retain(dagHash, run.id, run.dagJson);
-    const reply = (await this.redis.runTrigger(
+    const reply = (await this.scripts.runTrigger(
       k.run, k.def, k.status, k.pending,
       JSON.stringify(run.fields), JSON.stringify(run.steps), this.keys.eventsChannel,
     )) as Array<string | number>;
@@ -158,12 +114,12 @@ export class RunStore {
     options: { isMapItem?: boolean; withFixed?: boolean; codeVersion?: string } = {},
   ): Promise<StartResult> {
     const k = this.keys.run(runId);
-    const reply = (await this.redis.stepStart(
+    const reply = (await this.scripts.stepStart(
       k.run, k.status, k.info, k.output, k.items,
       step, token, worker, now, attempt, this.keys.eventsChannel, options.isMapItem ? '1' : '0', runId, options.withFixed ? '1' : '0',
       options.codeVersion ?? '', ...needs,
     )) as number | string[];
-    if (typeof reply === 'number') return { ok: false, reason: DROP_REASONS[reply] ?? 'missing' };
+    if (typeof reply === 'number') return { ok: false, reason: scriptReason('stepStart', reply, { runId, step, action: 'start' }) };
     const [, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, parked, item, ...outs] = reply;
     const upstream: Record<string, unknown> = {};
     needs.forEach((need, i) => {
@@ -210,11 +166,11 @@ export class RunStore {
     runId: string, step: string, token: string, outcome: StepOutcome, payload: string, now: number, force = false, resources?: StepResources,
   ): Promise<{ result: CompleteResult; generation: number }> {
     const k = this.keys.run(runId);
-    const reply = (await this.redis.stepComplete(
+    const reply = (await this.scripts.stepComplete(
       k.run, k.def, k.status, k.pending, k.bad, k.condSkip, k.output, k.info, k.items,
       step, token, outcome, payload, now, this.keys.eventsChannel, force ? '1' : '0', resources ? JSON.stringify(resources) : '',
     )) as number | Array<string | number>;
-    if (typeof reply === 'number') return { result: { ok: false, reason: COMPLETE_REASONS[reply] ?? 'missing' }, generation: 0 };
+    if (typeof reply === 'number') return { result: { ok: false, reason: scriptReason('stepComplete', reply, { runId, step, action: 'complete' }) }, generation: 0 };
     const final = String(reply[1]);
     return { result: { ok: true, finalStatus: final ? (final as RunStatus) : undefined, ready: reply.slice(3).map(String) }, generation: Number(reply[2]) };
   }
@@ -222,8 +178,8 @@ export class RunStore {
   /** Records a failed attempt that the queue will retry. Returns false when this delivery is stale. */
   async recordRetry(runId: string, step: string, token: string, errorJson: string, now: number, retryAt: number): Promise<boolean> {
     const k = this.keys.run(runId);
-    const reply = await this.redis.stepRetry(k.status, k.info, k.run, step, token, errorJson, now, retryAt, this.keys.eventsChannel);
-    return reply === 1;
+    const reply = (await this.scripts.stepRetry(k.status, k.info, k.run, step, token, errorJson, now, retryAt, this.keys.eventsChannel)) as number;
+    return acknowledged('stepRetry', reply, { runId, step, action: 'record a retry' });
   }
 
   /**
@@ -232,8 +188,8 @@ export class RunStore {
    */
   async handBack(runId: string, step: string, token: string, why: string, now: number): Promise<boolean> {
     const k = this.keys.run(runId);
-    const reply = await this.redis.stepRetry(k.status, k.info, k.run, step, token, why, now, 0, this.keys.eventsChannel, 'h');
-    return reply === 1;
+    const reply = (await this.scripts.stepRetry(k.status, k.info, k.run, step, token, why, now, 0, this.keys.eventsChannel, 'h')) as number;
+    return acknowledged('stepRetry', reply, { runId, step, action: 'hand back' });
   }
 
   /**
@@ -242,17 +198,8 @@ export class RunStore {
    */
   async markWaiting(runId: string, step: string, a: { waitingFor: string; queue: string; jobId: string; now: number; timeoutMs: number }): Promise<boolean> {
     const k = this.keys.run(runId);
-    const reply = await this.redis.stepWait(k.status, k.info, k.run, step, a.waitingFor, a.now, a.queue, a.jobId, a.timeoutMs, this.keys.eventsChannel);
-    return reply === 1;
-  }
-
-  /** Registers a version queue (see redis/step-routes.ts): field = queue name, value = what it needs. */
-  async registerRoute(queue: string, routeJson: string): Promise<void> {
-    await this.redis.hset(this.keys.routes, queue, routeJson);
-  }
-
-  async routes(): Promise<Record<string, string>> {
-    return this.redis.hgetall(this.keys.routes);
+    const reply = (await this.scripts.stepWait(k.status, k.info, k.run, step, a.waitingFor, a.now, a.queue, a.jobId, a.timeoutMs, this.keys.eventsChannel)) as number;
+    return acknowledged('stepWait', reply, { runId, step, action: 'record a wait' });
   }
 
   /**
@@ -263,11 +210,14 @@ export class RunStore {
     runId: string, step: string, token: string, itemsJson: string[], maxParallel: number, now: number, minSuccess?: number,
   ): Promise<{ ok: true; ready: string[] } | { ok: true; allDone: string } | { ok: false }> {
     const k = this.keys.run(runId);
-    const reply = (await this.redis.stepMapExpand(
+    const reply = (await this.scripts.stepMapExpand(
       k.run, k.def, k.status, k.pending, k.info, k.items, k.output,
       step, token, now, this.keys.eventsChannel, maxParallel, minSuccess ?? '', ...itemsJson,
     )) as number | Array<string | number>;
-    if (typeof reply === 'number') return { ok: false };
+    if (typeof reply === 'number') {
+      scriptReason('stepMapExpand', reply, { runId, step, action: 'expand the map' });
+      return { ok: false };
+    }
     if (reply[0] === 2) return { ok: true, allDone: String(reply[1]) };
     return { ok: true, ready: reply.slice(1).map(String) };
   }
@@ -275,8 +225,10 @@ export class RunStore {
   /** Parks a running step (see step-park.lua). Returns the park count, or undefined when this delivery is stale. */
   async parkStep(runId: string, step: string, token: string, stateJson: string, now: number, resumeJobId: string): Promise<number | undefined> {
     const k = this.keys.run(runId);
-    const reply = (await this.redis.stepPark(k.status, k.info, k.run, step, token, stateJson, now, resumeJobId, this.keys.eventsChannel)) as number;
-    return reply > 0 ? reply : undefined;
+    const reply = (await this.scripts.stepPark(k.status, k.info, k.run, step, token, stateJson, now, resumeJobId, this.keys.eventsChannel)) as number;
+    if (reply > 0) return reply;
+    scriptReason('stepPark', reply, { runId, step, action: 'park' });
+    return undefined;
   }
 
   /**
@@ -290,7 +242,7 @@ export class RunStore {
     steps.forEach((step, i) => {
       const raw = infos[i];
       if (!raw) return;
-      const info = JSON.parse(raw) as { pj?: string; wq?: string; wf?: string; wd?: number };
+      const info = JSON.parse(raw) as StoredStepInfo;
       if (!info.pj && !info.wq) return;
       out.set(step, { jobId: info.pj, queue: info.wq, waitingFor: info.wf, waitDeadline: info.wd });
     });
@@ -299,19 +251,19 @@ export class RunStore {
 
   async cancelRun(runId: string, by: string, now: number): Promise<string[]> {
     const k = this.keys.run(runId);
-    const reply = (await this.redis.runCancel(k.run, k.status, now, this.keys.eventsChannel, by)) as number | string[];
-    if (typeof reply === 'number') throw scriptError(reply, { runId, action: 'cancel' });
+    const reply = (await this.scripts.runCancel(k.run, k.status, now, this.keys.eventsChannel, by)) as number | string[];
+    if (typeof reply === 'number') throw scriptReason('runCancel', reply, { runId, action: 'cancel' });
     await this.redis.publish(this.keys.cancelChannel, runId);
     return reply.slice(1).map(String);
   }
 
   /** `indexed`: the run's pipeline and creation time, to move it back to the `active` status index. */
-  async retryRun(runId: string, now: number, indexed?: IndexedRun): Promise<{ generation: number; ready: string[] }> {
+  async retryRun(runId: string, { now, indexed }: { now: number; indexed?: IndexedRun }): Promise<{ generation: number; ready: string[] }> {
     const k = this.keys.run(runId);
-    const reply = (await this.redis.runRetry(k.run, k.def, k.status, k.pending, k.bad, k.condSkip, k.info, now, this.keys.eventsChannel)) as
+    const reply = (await this.scripts.runRetry(k.run, k.def, k.status, k.pending, k.bad, k.condSkip, k.info, now, this.keys.eventsChannel)) as
       | number
       | Array<string | number>;
-    if (typeof reply === 'number') throw scriptError(reply, { runId, action: 'retry' });
+    if (typeof reply === 'number') throw scriptReason('runRetry', reply, { runId, action: 'retry' });
     const multi = this.redis.multi().zrem(this.keys.finishedRuns, runId).zadd(this.keys.activeRuns, now, runId);
     if (indexed) this.moveInStatusIndexes(multi, runId, indexed, 'active');
     await multi.exec().then(throwFirstError);
@@ -336,7 +288,7 @@ export class RunStore {
   }
 
   /** All step states of a run, in no particular order (callers order by the DAG). */
-  async getSteps(runId: string, withOutputs = true): Promise<StepState[]> {
+  async getSteps(runId: string, { withOutputs = true }: { withOutputs?: boolean } = {}): Promise<StepState[]> {
     const k = this.keys.run(runId);
     const [statuses, infos, outputs] = await Promise.all([
       this.redis.hgetall(k.status),
@@ -354,7 +306,7 @@ export class RunStore {
    * Bookkeeping once a run finished: leave the active set, enter the finished index and (given
    * `indexed`) its final status's index, expire its keys.
    */
-  async markFinished(runId: string, finishedAt: number, retentionMs: number, indexed?: IndexedRun & { status: RunStatus }): Promise<boolean> {
+  async markFinished(runId: string, { finishedAt, retentionMs, indexed }: { finishedAt: number; retentionMs: number; indexed?: IndexedRun & { status: RunStatus } }): Promise<boolean> {
     // The run leaves the active set (where the reconciler finds it) in the same MULTI that lists its
     // pending follow-ups in the outbox index: at every instant one of the two leads to it.
     const [outbox, dagHash] = await this.redis.hmget(this.keys.run(runId).run, 'outbox', 'dagHash');
@@ -371,62 +323,6 @@ export class RunStore {
     // Whether this call took the run out of the active set: the worker that ended the run and a
     // reconciler repairing the same gap may both get here, and only one of them may announce the end.
     return results?.[0]?.[1] === 1;
-  }
-
-  /** Runs whose follow-ups are still owed, finished at or before `before`, oldest first. */
-  async outboxDue(before: number, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.outbox, 0, before, 'LIMIT', 0, limit);
-  }
-
-  /** Marks a run's follow-ups delivered: it leaves the outbox index (the run's `outbox` field stays as a record). */
-  async closeOutbox(runId: string): Promise<void> {
-    await this.redis.zrem(this.keys.outbox, runId);
-  }
-
-  /** Refreshes a run's position in the active set (the reconciler looks at the least recent first). */
-  async touchActive(runId: string, now: number): Promise<void> {
-    await this.redis.zadd(this.keys.activeRuns, now, runId);
-  }
-
-  async activeRunsIdleSince(before: number, limit: number): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.activeRuns, 0, before, 'LIMIT', 0, limit);
-  }
-
-  /** Puts the run in one status bucket (global and per pipeline) and takes it out of the others. */
-  private moveInStatusIndexes(multi: ReturnType<Redis['multi']>, runId: string, run: IndexedRun, to: RunIndexBucket): void {
-    for (const bucket of RUN_INDEX_BUCKETS) {
-      for (const key of [this.keys.runStatusRuns(bucket), this.keys.runStatusRuns(bucket, run.pipeline)]) {
-        if (bucket === to) multi.zadd(key, run.createdAt, runId);
-        else multi.zrem(key, runId);
-      }
-    }
-  }
-
-  /**
-   * Run ids of one index, newest first, created within [from, to] (ms, inclusive), from position
-   * `offset` of that range. `bucket` picks a status index; `pipeline` the pipeline's own.
-   */
-  async rangeRunIds(options: { pipeline?: string; bucket?: RunIndexBucket; from?: number; to?: number; offset: number; count: number }): Promise<string[]> {
-    const key = options.bucket ? this.keys.runStatusRuns(options.bucket, options.pipeline) : options.pipeline ? this.keys.pipelineRuns(options.pipeline) : this.keys.runsIndex;
-    const max = options.to === undefined ? '+inf' : String(options.to);
-    const min = options.from === undefined ? '-inf' : String(options.from);
-    return this.redis.zrevrangebyscore(key, max, min, 'LIMIT', options.offset, options.count);
-  }
-
-  /**
-   * Run ids starting with `prefix`, in reverse byte order (newest first for generated ids, which
-   * start with their creation time), from position `offset`. Runs created before this index existed
-   * are not in it (their exact id still finds them).
-   */
-  async runIdsByPrefix(prefix: string, offset: number, count: number): Promise<string[]> {
-    // Run ids use [A-Za-z0-9_.-] only, all below "~": "(<prefix>~" bounds every id with the prefix.
-    return this.redis.zrevrangebylex(this.keys.runIdsLex, `(${prefix}~`, `[${prefix}`, 'LIMIT', offset, count);
-  }
-
-  async listRunIds(options: { pipeline?: string; limit: number; offset?: number }): Promise<string[]> {
-    const key = options.pipeline ? this.keys.pipelineRuns(options.pipeline) : this.keys.runsIndex;
-    const start = options.offset ?? 0;
-    return this.redis.zrevrange(key, start, start + options.limit - 1);
   }
 
   async getRuns(runIds: string[]): Promise<RunRecord[]> {
@@ -447,39 +343,4 @@ export class RunStore {
     return raw.map((line) => JSON.parse(line) as LogEntry);
   }
 
-  /**
-   * Deletes runs that finished before `before` and removes them from every run index. The pipeline
-   * of each run (for its per-pipeline index) comes from `runPipelines`, written with the index
-   * entries, because the run's own hash may have expired already; only runs created before that
-   * hash existed fall back to the run hash. Idempotent: replicas pruning at once only repeat work.
-   */
-  async pruneFinished(before: number, batch = 500): Promise<number> {
-    let removed = 0;
-    for (;;) {
-      const ids = await this.redis.zrangebyscore(this.keys.finishedRuns, 0, before, 'LIMIT', 0, batch);
-      if (ids.length === 0) return removed;
-      const recorded = await this.redis.hmget(this.keys.runPipelines, ...ids);
-      const unrecorded = ids.filter((_, i) => recorded[i] === null);
-      const fromRuns = new Map((await this.getRuns(unrecorded)).map((r) => [r.id, r.pipeline]));
-      // One DEL per run (its keys share the run's hash tag), then the index updates in one pipeline
-      // on the global tag: nothing here touches two slots, so it works on Redis Cluster.
-      await Promise.all(ids.map((id) => this.redis.del(...this.keys.runKeyList(id))));
-      const pipe = this.redis.pipeline();
-      ids.forEach((id, i) => {
-        for (const index of this.keys.runIndexes(recorded[i] ?? fromRuns.get(id))) pipe.zrem(index, id);
-      });
-      pipe.hdel(this.keys.runPipelines, ...ids);
-      await pipe.exec().then(throwFirstError);
-      removed += ids.length;
-    }
-  }
-
-  /** True when Conveyor's marker key is present; false means this Redis lost its data (or is new). */
-  async hasMarker(): Promise<boolean> {
-    return (await this.redis.exists(this.keys.marker)) === 1;
-  }
-
-  async setMarker(now: number): Promise<void> {
-    await this.redis.set(this.keys.marker, String(now), 'NX');
-  }
 }

@@ -16,12 +16,12 @@ import { defineScripts, type ScriptClient } from './lua-scripts.ts';
  * Pipeline ids and schedule names never contain `:` (see NAME_PATTERN; default names are digits).
  */
 const SCRIPTS = {
-  schedClaim: { file: 'schedule-claim.lua', keys: 2 },
-  schedAdvance: { file: 'schedule-advance.lua', keys: 1 },
-  schedLease: { file: 'schedule-lease.lua', keys: 1 },
-  schedFired: { file: 'schedule-fired.lua', keys: 2 },
-  schedDefer: { file: 'schedule-defer.lua', keys: 2 },
-  schedDequeue: { file: 'schedule-dequeue.lua', keys: 2 },
+  schedClaim: 'schedule-claim.lua',
+  schedAdvance: 'schedule-advance.lua',
+  schedLease: 'schedule-lease.lua',
+  schedFired: 'schedule-fired.lua',
+  schedDefer: 'schedule-defer.lua',
+  schedDequeue: 'schedule-dequeue.lua',
 } as const;
 type ScriptName = keyof typeof SCRIPTS;
 

@@ -1,6 +1,7 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './keys.ts';
+import type { StepJobData } from '../domain/step-job.ts';
 
 /** What the engine hands over to be enqueued: one BullMQ job per ready step. */
 export interface StepJob {
@@ -12,17 +13,6 @@ export interface StepJob {
   attempts: number;
   backoff: { type: 'fixed' | 'exponential'; delayMs: number };
   delayMs?: number;
-}
-
-/** Job payload: ids only; the worker reads everything else from the run's state. */
-export interface StepJobData {
-  r: string; // run id
-  s: string; // step name
-  p: string; // pipeline id
-  /** DAG hash the worker's pipeline must have (absent in jobs queued before versions existed). */
-  h?: string;
-  /** Exact code version required (pinned runs only). */
-  c?: string;
 }
 
 const ADD_CHUNK = 1_000;

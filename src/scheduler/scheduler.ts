@@ -114,7 +114,7 @@ export class Scheduler {
     if (this.started) return;
     this.started = true;
     const loop = async () => {
-      await this.tick();
+      await this.runPass();
       if (this.started) this.timer = setTimeout(loop, this.intervalMs);
     };
     this.logger.info('scheduler started', { schedules: this.entries.reduce((n, e) => n + e.schedules.length, 0), intervalMs: this.intervalMs });
@@ -129,8 +129,8 @@ export class Scheduler {
     await this.running;
   }
 
-  /** One pass over every schedule. Errors of one schedule are reported and do not stop the others. */
-  tick(): Promise<void> {
+  /** One pass over every schedule (joins a pass in progress; a "tick" is one cron occurrence). Errors of one schedule are reported and do not stop the others. */
+  runPass(): Promise<void> {
     if (!this.running) {
       this.running = this.pass().finally(() => {
         this.running = undefined;

@@ -1,13 +1,12 @@
 import type { StepSpec } from '../dsl/types.ts';
 import { decideTrigger, type RunOutcomeRule, type SkipKind, type TriggerRule } from '../dsl/trigger-rules.ts';
-import { upstreamStatusFromLetter, type UpstreamStatus } from '../redis/run-records.ts';
+import { upstreamStatusFromLetter, type StepLetter as StoredLetter, type UpstreamStatus } from '../domain/run-state.ts';
 
 /**
- * Step status letters, as src/redis/lua/step-complete.lua stores them: p pending, q queued,
- * r running, s succeeded, f failed, k skipped by condition or rule (counts as success), x skipped
- * because an upstream step failed (counts against the run).
+ * The step letters the kit uses: those of src/domain/run-state.ts (STEP_LETTERS) but `c` (the kit
+ * has no cancel command) and `m` (it collects a map's instances in memory).
  */
-export type StepLetter = 'p' | 'q' | 'r' | 's' | 'f' | 'k' | 'x';
+export type StepLetter = Exclude<StoredLetter, 'c' | 'm'>;
 export type StepOutcome = 's' | 'f' | 'k';
 
 export interface CompletionResult {
@@ -22,7 +21,8 @@ export interface CompletionResult {
 /**
  * The DAG bookkeeping of one run, in memory. `complete` is a port of the successor walk in
  * step-complete.lua (same counters, the same trigger-rule table, same reasons, the run's outcome from
- * its leaves) so the test kit cannot drift from the engine; the equivalence test holds the two together.
+ * its leaves) so the test kit cannot drift from the engine; the equivalence test holds the two together
+ * (docs/architecture.md, "The test kit", says why a port and not the scripts themselves).
  */
 export class DagState {
   readonly status = new Map<string, StepLetter>();

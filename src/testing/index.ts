@@ -4,4 +4,4 @@
  */
 export { testPipeline, backoffMs, type TestPipelineOptions, type TestRunResult, type TestStepResult, type TestStepError, type StepStub } from './test-pipeline.ts';
 export { DagState, type StepLetter, type CompletionResult } from './dag-state.ts';
-export type { LogEntry } from '../redis/run-store.ts';
+export type { LogEntry } from '../domain/run-state.ts';

@@ -8,7 +8,7 @@ import type { ParkedState, RunInfo, StepContext, StepMonitorApi, StepRegistryApi
 import type { StepSpec } from '../dsl/types.ts';
 import { parseParams } from '../dsl/params.ts';
 import { validateDag } from '../graph/dag.ts';
-import type { LogEntry } from '../redis/run-store.ts';
+import type { LogEntry } from '../domain/run-state.ts';
 import { decodeHandOff } from '../core/hand-off.ts';
 import { checkCollectedOutput, serialiseJson, serialiseOutput } from '../worker/output-check.ts';
 import { deepFreeze } from '../worker/run-fields-cache.ts';
@@ -24,7 +24,7 @@ import { backoffMs, maskError, naturalCompare, secretMasker, sleep } from './kit
 
 export { backoffMs };
 import type { SkipKind } from '../dsl/trigger-rules.ts';
-import type { UpstreamStatus } from '../redis/run-records.ts';
+import type { UpstreamStatus } from '../domain/run-state.ts';
 
 type Outputs = Record<string, unknown>;
 

@@ -27,7 +27,7 @@ import { serialiseOutput } from './output-check.ts';
 import { typedParams } from './typed-params.ts';
 import type { Isolation } from './isolated-step.ts';
 import { WorkerPresence } from '../redis/worker-presence.ts';
-import type { StepRoute } from '../redis/step-routes.ts';
+import type { StepRoute } from '../domain/step-routes.ts';
 import type { DagSnapshot } from '../engine/snapshot.ts';
 import { Capabilities } from './capabilities.ts';
 

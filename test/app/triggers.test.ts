@@ -24,10 +24,10 @@ test('three schedulers on the real engine: exactly one run per tick, with its lo
   const clock = new ManualClock(Date.parse('2026-11-26T10:30:00Z'));
   const schedulers = [1, 2, 3].map(() => new Scheduler({ redis: rt.redis, keys: rt.keys, pipelines: [hourly], launcher: engineLauncher(rt), clock, logger: silentLogger }));
   try {
-    await Promise.all(schedulers.map((s) => s.tick())); // first start: remembers "now", replays nothing
+    await Promise.all(schedulers.map((s) => s.runPass())); // first start: remembers "now", replays nothing
     clock.set(Date.parse('2026-11-26T13:00:30Z')); // 11:00, 12:00, 13:00 are due
-    await Promise.all(schedulers.map((s) => s.tick()));
-    await Promise.all(schedulers.map((s) => s.tick()));
+    await Promise.all(schedulers.map((s) => s.runPass()));
+    await Promise.all(schedulers.map((s) => s.runPass()));
     const runs = await rt.engine.listRuns({ pipeline: 'hourly', limit: 50 });
     t.deepEqual(runs.map((r) => r.logicalTime).sort(), ['2026-11-26T11:00:00.000Z', '2026-11-26T12:00:00.000Z', '2026-11-26T13:00:00.000Z']);
     for (const run of runs) {
@@ -108,11 +108,11 @@ test('clock skew: three schedulers whose clocks disagree by seconds still make e
   const clocks = skews.map((skew) => new ManualClock(base + skew));
   const schedulers = clocks.map((clock) => new Scheduler({ redis: rt.redis, keys: rt.keys, pipelines: [minutely], launcher: engineLauncher(rt), clock, logger: silentLogger }));
   try {
-    await Promise.all(schedulers.map((s) => s.tick()));
+    await Promise.all(schedulers.map((s) => s.runPass()));
     // Five minutes pass, in 20-second steps; each scheduler ticks with its own (skewed) view of now.
     for (let elapsed = 20_000; elapsed <= 300_000; elapsed += 20_000) {
       clocks.forEach((clock, i) => clock.set(base + skews[i] + elapsed));
-      await Promise.all(schedulers.map((s) => s.tick()));
+      await Promise.all(schedulers.map((s) => s.runPass()));
     }
     const runs = await rt.engine.listRuns({ pipeline: 'skewed', limit: 100 });
     const ticks = runs.map((r) => r.logicalTime).sort();

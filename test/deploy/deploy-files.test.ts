@@ -7,6 +7,7 @@ import { ENV_NAMES } from '../../src/config/schema.ts';
 import { loadConfig } from '../../src/config/load.ts';
 import { parseDuration } from '../../src/core/duration.ts';
 import { KeySpace } from '../../src/redis/keys.ts';
+import { envOf, instructions, parseDockerfile, runCommands } from '../helpers/dockerfile.ts';
 import { startMetricsServer } from '../../src/monitoring/metrics-server.ts';
 import type { MetricsHub } from '../../src/monitoring/metrics-hub.ts';
 
@@ -44,6 +45,9 @@ function checkArgv(argv: string[], where: string): string[] {
   return problems;
 }
 
+/** The value given to `flag` in an argv (`--flag value`). */
+const argAfter = (argv: string[], flag: string): string | undefined => argv[argv.indexOf(flag) + 1];
+
 /** The queues a container serves: `--queues a,b`, or the `queues: [...]` of its workers/*.ts entry point. */
 function queuesOf(argv: string[]): string[] {
   const at = argv.indexOf('--queues');
@@ -56,37 +60,42 @@ function queuesOf(argv: string[]): string[] {
 // ------------------------------------------------------------------------------------------------
 // Dockerfile
 
-const dockerfile = read('Dockerfile');
-const stages = dockerfile.split(/^FROM /m).slice(1).map((s) => `FROM ${s}`);
+const dockerfile = parseDockerfile(read('Dockerfile'));
+const { stages } = dockerfile;
 const finalStage = stages[stages.length - 1];
+const checkStage = stages.find((s) => s.name === 'check');
 
 test('Dockerfile: node:22-bookworm-slim, full npm ci to check, npm ci --omit=dev at run time (tsx is a runtime dependency)', (t) => {
-  t.regex(dockerfile, /^ARG NODE_IMAGE=node:22-bookworm-slim$/m);
-  t.true(stages.every((s) => /^FROM (\$\{NODE_IMAGE\}|deps) AS /.test(s)), 'every stage builds on the node:22-bookworm-slim base');
-  t.true(stages.some((s) => /RUN npm ci(?! --omit)/.test(s)), 'a stage installs the full tree');
-  t.regex(finalStage, /RUN npm ci --omit=dev/);
+  t.is(dockerfile.globalArgs.NODE_IMAGE, 'node:22-bookworm-slim');
+  const named = new Set(stages.map((s) => s.name));
+  t.true(stages.every((s) => s.name && (s.from === '${NODE_IMAGE}' || named.has(s.from))), 'every stage builds on the node:22-bookworm-slim base');
+  t.true(stages.some((s) => runCommands(s).some((c) => c.startsWith('npm ci') && !c.includes('--omit'))), 'a stage installs the full tree');
+  t.true(runCommands(finalStage).some((c) => c.startsWith('npm ci --omit=dev')));
   const pkg = JSON.parse(read('package.json'));
   t.truthy(pkg.dependencies.tsx, 'tsx must be in dependencies, or `npm ci --omit=dev` leaves the CLI unable to start');
-  t.regex(finalStage, /COPY --from=check /, 'the runtime stage depends on the validation stage, so BuildKit runs it');
-  t.regex(stages.find((s) => /AS check/.test(s)) ?? '', /RUN node bin\/conveyor\.js validate pipelines/);
+  t.true(instructions(finalStage, 'COPY').some((c) => c.flags.from === 'check'), 'the runtime stage depends on the validation stage, so BuildKit runs it');
+  t.truthy(checkStage);
+  t.true(runCommands(checkStage!).includes('node bin/conveyor.js validate pipelines'));
 });
 
 test('Dockerfile: runs as a non-root user, copies what the processes load, entry point is the CLI', (t) => {
-  const user = [...finalStage.matchAll(/^USER (\S+)/gm)].pop()?.[1];
+  const user = instructions(finalStage, 'USER').pop()?.args[0];
   t.truthy(user);
   t.not(user, 'root');
   t.not(user, '0');
-  const copied = [...finalStage.matchAll(/^COPY (?!--from)(\S+) /gm)].map((m) => m[1]);
+  const copied = instructions(finalStage, 'COPY').filter((c) => !c.flags.from).flatMap((c) => c.args.slice(0, -1));
   for (const dir of ['bin', 'src', 'pipelines', 'workers', 'data', 'scripts']) t.true(copied.includes(dir), `COPY ${dir}`);
   for (const source of copied) t.true(existsSync(source), `COPY source ${source} exists`);
-  t.regex(finalStage, /^ENTRYPOINT \["node", "bin\/conveyor\.js"\]$/m);
+  t.deepEqual(instructions(finalStage, 'ENTRYPOINT').pop()?.args, ['node', 'bin/conveyor.js']);
   t.true(existsSync('bin/conveyor.js'));
-  const cmd = JSON.parse(/^CMD (\[.*\])$/m.exec(finalStage)![1]) as string[];
+  const cmd = instructions(finalStage, 'CMD').pop()!.args;
   t.deepEqual(checkArgv(cmd, 'Dockerfile CMD'), []);
-  t.regex(finalStage, /^HEALTHCHECK [\s\S]*CONVEYOR_METRICS_PORT \|\| (\d+)\) \+ '\/healthz'/m);
-  t.is(Number(/CONVEYOR_METRICS_PORT \|\| (\d+)/.exec(finalStage)![1]), defaults.metricsPort);
-  t.regex(finalStage, new RegExp(`CONVEYOR_METRICS_PORT=${defaults.metricsPort}\\b`));
-  t.regex(finalStage, new RegExp(`CONVEYOR_API_PORT=${defaults.apiPort}\\b`));
+  const health = instructions(finalStage, 'HEALTHCHECK').pop()?.cmd?.args ?? [];
+  t.deepEqual(health.slice(0, 2), ['node', '-e']);
+  t.true(health[2]?.includes(`(process.env.CONVEYOR_METRICS_PORT || ${defaults.metricsPort}) + '/healthz'`), health[2]);
+  const env = envOf(finalStage);
+  t.is(env.CONVEYOR_METRICS_PORT, String(defaults.metricsPort));
+  t.is(env.CONVEYOR_API_PORT, String(defaults.apiPort));
 });
 
 test('.dockerignore keeps local state and git out, and nothing the image needs', (t) => {
@@ -144,9 +153,8 @@ test('compose: api on the configured port with a /healthz check; redis persisten
   t.true(services.api.ports.some((p: string) => p.endsWith(`:${defaults.apiPort}`)));
   t.is(String(services.api.environment.CONVEYOR_API_PORT), String(defaults.apiPort));
   t.regex(services.api.healthcheck.test.join(' '), new RegExp(`127\\.0\\.0\\.1:${defaults.apiPort}/healthz`));
-  const redisArgs = services.redis.command.join(' ');
-  t.regex(redisArgs, /--appendonly yes/);
-  t.regex(redisArgs, /--maxmemory-policy noeviction/);
+  t.is(argAfter(services.redis.command, '--appendonly'), 'yes');
+  t.is(argAfter(services.redis.command, '--maxmemory-policy'), 'noeviction');
   t.true(services.redis.volumes.some((v: string) => v.endsWith(':/data')));
   t.truthy(services.redis.healthcheck);
   t.is(services.worker.depends_on.redis.condition, 'service_healthy');
@@ -241,9 +249,9 @@ test('k8s: api probes /healthz on the API port; the Service targets it; schedule
 
 test('k8s: redis StatefulSet with AOF and noeviction, reachable at the REDIS_URL the config uses', (t) => {
   const redis = kinds('StatefulSet').find((s) => s.metadata.name === 'redis')!;
-  const args = redis.spec.template.spec.containers[0].args.join(' ');
-  t.regex(args, /--appendonly yes/);
-  t.regex(args, /--maxmemory-policy noeviction/);
+  const args = redis.spec.template.spec.containers[0].args as string[];
+  t.is(argAfter(args, '--appendonly'), 'yes');
+  t.is(argAfter(args, '--maxmemory-policy'), 'noeviction');
   t.truthy(redis.spec.volumeClaimTemplates);
   const url = new URL(configMap.data.REDIS_URL);
   t.is(url.hostname, `redis-0.${redis.spec.serviceName}`);
@@ -312,7 +320,7 @@ test('metrics: every k8s Deployment is scraped on the metrics port and binds it 
   t.is(defaults.metricsHost, '127.0.0.1', 'loopback outside containers');
   t.is(configMap.data.CONVEYOR_METRICS_HOST, '0.0.0.0');
   for (const [name, service] of conveyorServices) t.is(service.environment.CONVEYOR_METRICS_HOST, '0.0.0.0', `compose ${name}`);
-  t.regex(read('Dockerfile'), /CONVEYOR_METRICS_HOST=0\.0\.0\.0/);
+  t.is(envOf(finalStage).CONVEYOR_METRICS_HOST, '0.0.0.0');
 });
 
 test('metrics: compose scrapes each scheduler replica; KEDA and HPA notes name metrics that exist', async (t) => {

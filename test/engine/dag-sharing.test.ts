@@ -55,14 +55,14 @@ test('the snapshot has no expiry while a run uses it, and expires with the last 
     const { snapshot, users } = rt.keys.dag(rt.engine.validate(p).hash);
     const first = await rt.engine.trigger(p);
     const second = await rt.engine.trigger(p);
-    await rt.engine.store.markFinished(first.runId, Date.now(), DAY);
+    await rt.engine.store.markFinished(first.runId, { finishedAt: Date.now(), retentionMs: DAY });
     t.is(await rt.redis.pttl(snapshot), -1, 'second run still unfinished');
-    await rt.engine.store.markFinished(second.runId, Date.now(), 2 * DAY);
+    await rt.engine.store.markFinished(second.runId, { finishedAt: Date.now(), retentionMs: 2 * DAY });
     const ttl = await rt.redis.pttl(snapshot);
     t.true(ttl > DAY && ttl <= 2 * DAY, `expiry follows the longest retention, got ${ttl} ms`);
     t.is(await rt.redis.exists(users), 0);
     // A shorter retention later never shortens it (a run expiring later still needs it).
-    await rt.engine.store.markFinished(first.runId, Date.now(), 1_000);
+    await rt.engine.store.markFinished(first.runId, { finishedAt: Date.now(), retentionMs: 1_000 });
     t.true((await rt.redis.pttl(snapshot)) > DAY);
   } finally {
     await rt.close();
@@ -75,14 +75,14 @@ test('a repeated trigger of a finished run and a retry keep the bookkeeping righ
     const p = pipeline();
     const { snapshot, users } = rt.keys.dag(rt.engine.validate(p).hash);
     const { runId } = await rt.engine.trigger(p, { runId: 'fixed-run' });
-    await rt.engine.store.markFinished(runId, Date.now(), DAY);
+    await rt.engine.store.markFinished(runId, { finishedAt: Date.now(), retentionMs: DAY });
     const repeat = await rt.engine.trigger(p, { runId: 'fixed-run' });
     t.false(repeat.created);
     t.is(await rt.redis.exists(users), 0, 'a finished run repeated is no user');
     t.true((await rt.redis.pttl(snapshot)) > 0, 'and the snapshot still expires');
 
     await rt.redis.hset(rt.keys.run(runId).run, 'status', 'failed');
-    await rt.engine.store.retryRun(runId, Date.now());
+    await rt.engine.store.retryRun(runId, { now: Date.now() });
     t.deepEqual(await rt.redis.smembers(users), [runId], 'a retried run uses the snapshot again');
     t.is(await rt.redis.pttl(snapshot), -1);
   } finally {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { runCli, waitFor } from '../fixtures/procs.ts';
 import { FOLDER, startFleet, type Fleet } from './fleet-procs.ts';
 import { computeCodeVersion } from '../../src/app/code-version.ts';
-import { versionQueueName } from '../../src/redis/step-routes.ts';
+import { versionQueueName } from '../../src/domain/step-routes.ts';
 import { attachMetrics } from '../../src/app/metrics-wiring.ts';
 import alpha from '../fixtures/pipelines/fleet-a/fl-alpha.ts';
 import beta from '../fixtures/pipelines/fleet-b/fl-beta.ts';

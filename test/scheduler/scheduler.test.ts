@@ -56,10 +56,10 @@ test.serial('three instances racing on the same ticks launch each tick exactly o
   const { launcher, events, clock, make } = setup();
   const pipelines = [pipe('etl', [{ cron: '0 * * * *', name: 'hourly', overlap: 'allow' }, { cron: '*/15 * * * *', name: 'quarter', overlap: 'allow' }])];
   const instances = [make(pipelines), make(pipelines), make(pipelines)];
-  await Promise.all(instances.map((s) => s.tick())); // first start: cursor = 09:30, nothing replayed
+  await Promise.all(instances.map((s) => s.runPass())); // first start: cursor = 09:30, nothing replayed
   for (let step = 1; step <= 12; step++) {
     clock.set(ms('2026-05-01T09:30:00Z') + step * 15 * 60_000 + 1_000);
-    await Promise.all(instances.map((s) => s.tick()));
+    await Promise.all(instances.map((s) => s.runPass()));
   }
   const triggers = await launcher.triggers();
   const expectedHourly = ['10', '11', '12'].map((h) => `s.etl.hourly.20260501T${h}0000Z`);
@@ -91,25 +91,25 @@ test.serial('a tick claimed by an instance killed before triggering is launched 
     runStatus: async () => undefined,
   };
   const doomed = make(pipelines, { launcher: dying });
-  await doomed.tick();
+  await doomed.runPass();
   clock.set(ms('2026-05-01T10:00:01Z'));
-  void doomed.tick();
+  void doomed.runPass();
   await reachedTrigger;
   const store = new ScheduleStore(redis, keys);
   t.true(await store.isClaimed('etl', '0', ms('2026-05-01T10:00:00Z')), 'the tick is claimed');
   t.deepEqual(await launcher.triggers(), {}, 'no run exists yet');
 
   const fresh = make(pipelines, { leaseMs: 30_000 });
-  await fresh.tick();
+  await fresh.runPass();
   t.deepEqual(await launcher.triggers(), {}, 'within the lease the claimant is presumed alive');
   clock.set(ms('2026-05-01T10:00:40Z'));
-  await fresh.tick();
+  await fresh.runPass();
   t.deepEqual(await launcher.triggers(), { 's.etl.0.20260501T100000Z': 1 });
   const fired = ofType(events, 'tick-fired');
   t.is(fired.length, 1);
   t.like(fired[0], { runId: 's.etl.0.20260501T100000Z', recovered: true, created: true, latenessMs: 40_000 });
   t.deepEqual((await store.getState('etl', '0')).pending, [], 'nothing left pending');
-  await fresh.tick();
+  await fresh.runPass();
   t.deepEqual(await launcher.triggers(), { 's.etl.0.20260501T100000Z': 1 }, 'no second launch later');
 });
 
@@ -117,7 +117,7 @@ test.serial('a scheduler process SIGKILLed between claim and launch: another ins
   const { launcher, events, clock, keys, make, redis } = setup();
   const pipelines = [pipe('etl', { cron: '0 * * * *' })];
   const survivor = make(pipelines);
-  await survivor.tick(); // cursor at 09:30
+  await survivor.runPass(); // cursor at 09:30
   const fixture = fileURLToPath(new URL('./fixtures/claim-and-hang.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import=tsx', fixture, server.url, keys.prefix, String(ms('2026-05-01T10:00:01Z'))], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -134,7 +134,7 @@ test.serial('a scheduler process SIGKILLed between claim and launch: another ins
   const store = new ScheduleStore(redis, keys);
   t.deepEqual((await store.getState('etl', '0')).pending, [ms('2026-05-01T10:00:00Z')], 'the dead process left its claim pending');
   clock.set(ms('2026-05-01T10:01:00Z'));
-  await survivor.tick();
+  await survivor.runPass();
   t.deepEqual(await launcher.triggers(), { 's.etl.0.20260501T100000Z': 1 });
   t.like(ofType(events, 'tick-fired')[0], { recovered: true, created: true });
 });
@@ -150,13 +150,13 @@ test.serial('a launcher failure leaves the tick pending and it is retried after 
     runStatus: (id) => launcher.runStatus(id),
   };
   const s = make([pipe('etl', { cron: '0 * * * *' })], { launcher: flaky, leaseMs: 30_000 });
-  await s.tick();
+  await s.runPass();
   clock.set(ms('2026-05-01T10:00:01Z'));
-  await s.tick();
+  await s.runPass();
   t.like(ofType(events, 'tick-failed')[0], { tickTime: '2026-05-01T10:00:00.000Z', error: 'engine unavailable' });
   t.deepEqual(await launcher.triggers(), {});
   clock.set(ms('2026-05-01T10:01:00Z'));
-  await s.tick();
+  await s.runPass();
   t.deepEqual(await launcher.triggers(), { 's.etl.0.20260501T100000Z': 1 });
 });
 
@@ -167,16 +167,16 @@ test.serial('catch-up policies after a downtime: none drops, latest fires the ne
     pipe('latest', { cron: '0 * * * *', catchup: 'latest' }),
     pipe('all', { cron: '0 * * * *', catchup: 'all', catchupWindow: '4h', overlap: 'allow' }),
   ]);
-  await s.tick(); // 09:30 first start
+  await s.runPass(); // 09:30 first start
   clock.set(ms('2026-05-01T10:00:02Z'));
-  await s.tick();
+  await s.runPass();
   t.deepEqual((await launcher.created()).sort(), ['s.all.0.20260501T100000Z', 's.latest.0.20260501T100000Z', 's.none.0.20260501T100000Z']);
   for (const id of await launcher.created()) await launcher.setStatus(id, 'succeeded');
 
   // Down from 10:00:02 until 15:20: ticks 11:00..15:00 were missed.
   clock.set(ms('2026-05-01T15:20:00Z'));
   events.length = 0;
-  await s.tick();
+  await s.runPass();
   const created = await launcher.created();
   t.deepEqual(created.filter((id) => id.startsWith('s.none.')), ['s.none.0.20260501T100000Z'], 'none: nothing old fires');
   t.deepEqual(created.filter((id) => id.startsWith('s.latest.')), ['s.latest.0.20260501T100000Z', 's.latest.0.20260501T150000Z']);
@@ -191,7 +191,7 @@ test.serial('catch-up policies after a downtime: none drops, latest fires the ne
   // Back to normal: 16:00 fires once for each.
   for (const id of await launcher.created()) await launcher.setStatus(id, 'succeeded');
   clock.set(ms('2026-05-01T16:00:01Z'));
-  await s.tick();
+  await s.runPass();
   t.is((await launcher.created()).filter((id) => id.endsWith('T160000Z')).length, 3);
 });
 
@@ -199,69 +199,69 @@ test.serial('a restart after downtime with no cursor (first start) replays nothi
   const { launcher, clock, make } = setup();
   clock.set(ms('2026-05-01T15:20:00Z'));
   const s = make([pipe('etl', { cron: '0 * * * *', catchup: 'all' })]);
-  await s.tick();
+  await s.runPass();
   t.deepEqual(await launcher.triggers(), {});
   clock.set(ms('2026-05-01T16:00:01Z'));
-  await s.tick();
+  await s.runPass();
   t.deepEqual(Object.keys(await launcher.triggers()), ['s.etl.0.20260501T160000Z']);
 });
 
 test.serial('overlap skip: a tick is dropped while the previous run is queued or running', async (t) => {
   const { launcher, events, clock, make } = setup();
   const s = make([pipe('etl', { cron: '0 * * * *' })]);
-  await s.tick();
+  await s.runPass();
   clock.set(ms('2026-05-01T10:00:01Z'));
-  await s.tick();
+  await s.runPass();
   await launcher.setStatus('s.etl.0.20260501T100000Z', 'running');
   clock.set(ms('2026-05-01T11:00:01Z'));
-  await s.tick();
+  await s.runPass();
   t.deepEqual(await launcher.created(), ['s.etl.0.20260501T100000Z']);
   t.like(ofType(events, 'tick-skipped')[0], { reason: 'overlap', tickTime: '2026-05-01T11:00:00.000Z', activeRunId: 's.etl.0.20260501T100000Z' });
   await launcher.setStatus('s.etl.0.20260501T100000Z', 'failed');
   clock.set(ms('2026-05-01T12:00:01Z'));
-  await s.tick();
+  await s.runPass();
   t.deepEqual(await launcher.created(), ['s.etl.0.20260501T100000Z', 's.etl.0.20260501T120000Z']);
 });
 
 test.serial('overlap queue: a tick waits for the previous run and then runs, in order', async (t) => {
   const { launcher, events, clock, make } = setup();
   const s = make([pipe('etl', { cron: '0 * * * *', overlap: 'queue' })]);
-  await s.tick();
+  await s.runPass();
   for (const h of ['10', '11', '12']) {
     clock.set(ms(`2026-05-01T${h}:00:01Z`));
-    await s.tick();
+    await s.runPass();
   }
   t.deepEqual(await launcher.created(), ['s.etl.0.20260501T100000Z']);
   t.deepEqual(ofType(events, 'tick-queued').map((e) => e.tickTime), ['2026-05-01T11:00:00.000Z', '2026-05-01T12:00:00.000Z']);
   await launcher.setStatus('s.etl.0.20260501T100000Z', 'succeeded');
   clock.advance(60_000);
-  await s.tick();
+  await s.runPass();
   t.deepEqual(await launcher.created(), ['s.etl.0.20260501T100000Z', 's.etl.0.20260501T110000Z']);
-  await s.tick();
+  await s.runPass();
   t.is((await launcher.created()).length, 2, 'the 12:00 tick still waits for the 11:00 run');
   await launcher.setStatus('s.etl.0.20260501T110000Z', 'succeeded');
-  await s.tick();
+  await s.runPass();
   t.deepEqual(await launcher.created(), ['s.etl.0.20260501T100000Z', 's.etl.0.20260501T110000Z', 's.etl.0.20260501T120000Z']);
 });
 
 test.serial('pause and resume per pipeline: paused ticks are dropped, not replayed', async (t) => {
   const { launcher, events, clock, make } = setup();
   const s = make([pipe('etl', { cron: '0 * * * *', catchup: 'latest' }), pipe('other', { cron: '0 * * * *' })]);
-  await s.tick();
+  await s.runPass();
   await s.pause('etl');
   t.true(await s.isPaused('etl'));
   t.false(await s.isPaused('other'));
   clock.set(ms('2026-05-01T10:00:01Z'));
-  await s.tick();
+  await s.runPass();
   t.deepEqual(await launcher.created(), ['s.other.0.20260501T100000Z']);
   t.like(ofType(events, 'tick-skipped')[0], { pipeline: 'etl', reason: 'paused', tickTime: '2026-05-01T10:00:00.000Z' });
   await s.resume('etl');
   clock.set(ms('2026-05-01T10:30:00Z'));
-  await s.tick();
+  await s.runPass();
   t.false((await launcher.created()).includes('s.etl.0.20260501T100000Z'), 'resume does not replay the paused tick');
   clock.set(ms('2026-05-01T11:00:01Z'));
   for (const id of await launcher.created()) await launcher.setStatus(id, 'succeeded');
-  await s.tick();
+  await s.runPass();
   t.true((await launcher.created()).includes('s.etl.0.20260501T110000Z'));
   await t.throwsAsync(() => s.pause('nope'), { message: /pipeline "nope" not found \(known: etl, other\)/ });
 });
@@ -279,9 +279,9 @@ test.serial('invalid schedules are rejected before anything is written', async (
 test.serial('status lists each schedule with its description, next ticks and last run', async (t) => {
   const { clock, make, launcher } = setup();
   const s = make([pipe('etl', { cron: '0 3 * * *', timezone: 'Europe/Berlin', name: 'nightly' })]);
-  await s.tick();
+  await s.runPass();
   clock.set(ms('2026-05-02T01:00:01Z')); // 03:00 CEST
-  await s.tick();
+  await s.runPass();
   t.deepEqual(await launcher.created(), ['s.etl.nightly.20260502T010000Z']);
   const [status] = await s.status(2);
   t.like(status, {
@@ -302,7 +302,7 @@ test.serial('start() runs passes until stop()', async (t) => {
   let fired!: () => void;
   const firedOnce = new Promise<void>((resolve) => (fired = resolve));
   const s = make([pipe('etl', { cron: '0 * * * *' })], { onEvent: (e) => e.type === 'tick-fired' && fired() });
-  await s.tick();
+  await s.runPass();
   clock.set(ms('2026-05-01T10:00:01Z'));
   s.start();
   let timer: NodeJS.Timeout | undefined;

@@ -257,6 +257,15 @@ const EXPECTED = new Map<Pipeline<any, any>, unknown>([
   ],
 ]);
 
+/** ctx.park: the attempt ends without an outcome and resumes with its state (step-park.lua vs the kit). */
+const parking = definePipeline({ id: 'eq-park', defaults: fast })
+  .step('poll', ({ parked, park }) => {
+    const polls = ((parked?.state as { polls: number } | undefined)?.polls ?? 0) + 1;
+    if (polls < 3) park({ polls }, 10);
+    return { polls, parkedTimes: parked?.count ?? 0 };
+  })
+  .step('after', { needs: ['poll'] }, ({ upstream }) => upstream.poll.polls);
+
 const CASES: Array<[string, Pipeline<any, any>, 'succeeded' | 'failed']> = [
   ['every trigger rule over succeeded / failed / skipped upstream pairs (leaves skipped by the failure fail the run)', everyRule(), 'failed'],
   ['fallback: primary fails, backup runs, join runs, the run succeeds', fallback, 'succeeded'],
@@ -276,6 +285,7 @@ const CASES: Array<[string, Pipeline<any, any>, 'succeeded' | 'failed']> = [
   ['retries exhausted, downstream skipped', retriesExhausted, 'failed'],
   ['NonRetriableError (the all-done leaf report ran: the run succeeds)', nonRetriable, 'succeeded'],
   ['condition throws', conditionThrows, 'failed'],
+  ['a parked step resumes with its state; parking counts no attempt', parking, 'succeeded'],
 ];
 
 let redis: TestRedis;

@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { TERMINAL_RUN_STATUSES, type RunStatus } from '../../redis/run-records.ts';
-import type { LogEntry } from '../../redis/run-store.ts';
+import { TERMINAL_RUN_STATUSES, type LogEntry, type RunStatus } from '../../domain/run-state.ts';
 import type { ApiContext } from '../context.ts';
 import { defineRoute, type RouteDef } from '../route.ts';
 import { errorSchema, logPageSchema, logsQuery, runPath } from '../schemas.ts';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { deterministicRunId } from '../../core/ids.ts';
-import type { RunRecord } from '../../redis/run-records.ts';
+import type { RunRecord } from '../../domain/run-state.ts';
 import { specOfSnapshot } from '../../engine/snapshot.ts';
 import type { ApiContext } from '../context.ts';
 import { layoutPipeline } from '../layout.ts';

@@ -11,6 +11,7 @@
   Returns { 1, generation, ready1, ready2, ... }.
   Errors: -1 run does not exist, -7 run is not failed or cancelled.
 ]]
+--- @include "step-def"
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return -1 end
 if status ~= 'failed' and status ~= 'cancelled' then return -7 end
@@ -32,10 +33,7 @@ for i = 1, #all, 2 do
 end
 local ready = {}
 for name, _ in pairs(reset) do
-  local def = redis.call('HGET', KEYS[2], name) or ''
-  local sep1 = string.find(def, '|', 1, true)
-  local sep2 = sep1 and string.find(def, '|', sep1 + 1, true)
-  local needsCsv = sep2 and string.sub(def, sep2 + 1) or ''
+  local _, _, needsCsv = stepDef(redis.call('HGET', KEYS[2], name) or '')
   local pend = 0
   for need in string.gmatch(needsCsv, '[^,]+') do
     if reset[need] then pend = pend + 1 end

@@ -37,6 +37,7 @@
     -4  already recorded by this same delivery: idempotent repeat, nothing changed
     -5  step is not running (never started): refused
 ]]
+--- @include "step-def"
 local step, token, outcome, payload, now, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local force = ARGV[7] == '1'
 
@@ -129,8 +130,8 @@ local function runFailed()
   end
   local defs = redis.call('HGETALL', KEYS[2])
   for i = 1, #defs, 2 do
-    local sep1 = string.find(defs[i + 1], '|', 1, true)
-    if sep1 and string.sub(defs[i + 1], sep1 + 1, sep1 + 1) == '|' then
+    local _, successors = stepDef(defs[i + 1])
+    if successors == '' then
       local s = redis.call('HGET', KEYS[3], defs[i])
       if s == 'f' or s == 'x' then return true end
     end
@@ -145,10 +146,7 @@ local head = 1
 while head <= #work do
   local name, result = work[head][1], work[head][2]
   head = head + 1
-  local def = redis.call('HGET', KEYS[2], name) or ''
-  local sep1 = string.find(def, '|', 1, true)
-  local sep2 = sep1 and string.find(def, '|', sep1 + 1, true)
-  local succCsv = sep1 and string.sub(def, sep1 + 1, (sep2 or 0) - 1) or ''
+  local _, succCsv = stepDef(redis.call('HGET', KEYS[2], name) or '')
   for succ in string.gmatch(succCsv, '[^,]+') do
     local succStatus = redis.call('HGET', KEYS[3], succ)
     -- A map step that an early rule started counts its instances in `pend`: a late upstream step
@@ -217,13 +215,11 @@ while head <= #work do
       end
       redis.call('HSET', KEYS[8], succ, cjson.encode(mi))
     elseif succStatus == 'p' then
-      local sdef = redis.call('HGET', KEYS[2], succ) or 's||'
-      local rule = string.sub(sdef, 1, 1)
+      local rule, _, needsCsv = stepDef(redis.call('HGET', KEYS[2], succ) or 's||')
       local decision, reason, kind
       -- Only the early-firing rules can decide before every upstream step finished.
       if left <= 0 or rule == 'o' or rule == 'f' then
-        local s2 = string.find(sdef, '|', (string.find(sdef, '|', 1, true) or 0) + 1, true)
-        local total = s2 and countCsv(string.sub(sdef, s2 + 1)) or 0
+        local total = countCsv(needsCsv)
         local bad = tonumber(redis.call('HGET', KEYS[5], succ) or '0')
         local cskip = tonumber(redis.call('HGET', KEYS[6], succ) or '0')
         decision, reason, kind = decide(rule, total, left, bad, cskip)

@@ -24,11 +24,9 @@ local step, token, now, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local maxParallel = tonumber(ARGV[5])
 local minSuccess = tonumber(ARGV[6])
 local FIRST_ITEM = 7
-local status = redis.call('HGET', KEYS[3], step)
-if status == 'c' then return -3 end
-if status ~= 'r' then return -5 end
-local info = cjson.decode(redis.call('HGET', KEYS[5], step) or '{}')
-if info['t'] ~= token then return -2 end
+--- @include "running-attempt"
+local info, code = runningAttempt(KEYS[3], KEYS[5], step, token, -5)
+if not info then return code end
 
 local n = #ARGV - FIRST_ITEM + 1
 local todo = {}

@@ -11,18 +11,14 @@
 
   Returns the park count (1 for the first park). Errors: -2 stale token, -3 cancelled, -4 not running.
 ]]
-local status = redis.call('HGET', KEYS[1], ARGV[1])
-if status == 'c' then return -3 end
-if status ~= 'r' then return -4 end
-local info = cjson.decode(redis.call('HGET', KEYS[2], ARGV[1]) or '{}')
-if info['t'] ~= ARGV[2] then return -2 end
+--- @include "running-attempt"
+--- @include "requeue-step"
+local info, code = runningAttempt(KEYS[1], KEYS[2], ARGV[1], ARGV[2], -4)
+if not info then return code end
 info['ps'] = cjson.decode(ARGV[3])
 info['pc'] = (info['pc'] or 0) + 1
 if not info['psince'] then info['psince'] = tonumber(ARGV[4]) end
 info['pj'] = ARGV[5]
 info['wq'] = nil -- the resume job goes to the step's own queue, not a version queue it may have come from
-redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(info))
-redis.call('HSET', KEYS[1], ARGV[1], 'q')
-redis.call('HSET', KEYS[3], 'updatedAt', ARGV[4])
-redis.call('PUBLISH', ARGV[6], redis.call('HGET', KEYS[3], 'id') .. '|' .. ARGV[1] .. '|parked')
+requeueStep(KEYS[1], KEYS[2], KEYS[3], ARGV[1], info, ARGV[4], ARGV[6], 'parked')
 return info['pc']

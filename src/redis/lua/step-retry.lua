@@ -13,11 +13,10 @@
 
   Returns 1. Errors: -2 stale token, -3 cancelled, -4 step already finished.
 ]]
-local status = redis.call('HGET', KEYS[1], ARGV[1])
-if status == 'c' then return -3 end
-if status ~= 'r' then return -4 end
-local info = cjson.decode(redis.call('HGET', KEYS[2], ARGV[1]) or '{}')
-if info['t'] ~= ARGV[2] then return -2 end
+--- @include "running-attempt"
+--- @include "requeue-step"
+local info, code = runningAttempt(KEYS[1], KEYS[2], ARGV[1], ARGV[2], -4)
+if not info then return code end
 local event = 'retrying'
 if ARGV[7] == 'h' then
   info['hb'] = (info['hb'] or 0) + 1
@@ -28,8 +27,5 @@ else
   info['ra'] = tonumber(ARGV[5])
   info['n'] = (info['n'] or 0) + 1
 end
-redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(info))
-redis.call('HSET', KEYS[1], ARGV[1], 'q')
-redis.call('HSET', KEYS[3], 'updatedAt', ARGV[4])
-redis.call('PUBLISH', ARGV[6], redis.call('HGET', KEYS[3], 'id') .. '|' .. ARGV[1] .. '|' .. event)
+requeueStep(KEYS[1], KEYS[2], KEYS[3], ARGV[1], info, ARGV[4], ARGV[6], event)
 return 1

@@ -80,7 +80,8 @@ if runStatus == 'queued' then
   runStatus = 'running'
   redis.call('HSET', KEYS[1], 'status', 'running', 'startedAt', now)
 end
--- (updatedAt is written by completions only: the reconciler asks BullMQ about running steps anyway.)
+-- No updatedAt here: it moves when a step ends or is re-queued (complete, retry, park, map expansion),
+-- so a run whose step runs longer than the reconciler's idle time is checked by asking BullMQ.
 redis.call('PUBLISH', ARGV[6], ARGV[8] .. '|' .. step .. '|running')
 
 local parked = ''

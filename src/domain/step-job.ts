@@ -1,0 +1,10 @@
+/** Job payload of a step in its queue: ids only; the worker reads everything else from the run's state. */
+export interface StepJobData {
+  r: string; // run id
+  s: string; // step name
+  p: string; // pipeline id
+  /** DAG hash the worker's pipeline must have (absent in jobs queued before versions existed). */
+  h?: string;
+  /** Exact code version required (pinned runs only). */
+  c?: string;
+}
