@@ -16,7 +16,6 @@ import { pipelineRoutes } from './routes/pipelines.ts';
 import { runRoutes } from './routes/runs.ts';
 import { scheduleRoutes } from './routes/schedules.ts';
 import { systemRoutes } from './routes/system.ts';
-import { RunEvents } from './run-events.ts';
 import { registerUi } from './ui-routes.ts';
 import { registerCompression } from './compression.ts';
 
@@ -59,14 +58,13 @@ export interface ApiServer {
 export function createApiServer(options: ApiServerOptions): ApiServer {
   const { runtime } = options;
   const known = options.knownSecrets ?? [];
-  const subscriber = runtime.extraClient();
   const pipelines = new Map(options.pipelines.map((p) => [p.id, p]));
   const ctx: ApiContext = {
     runtime,
     pipelines,
     registry: options.registry,
     schedules: options.schedules,
-    events: new RunEvents(subscriber, runtime.keys.eventsChannel, runtime.logger),
+    events: runtime.events,
     redact: (value) => redactSecrets(value, known),
     knownQueues: () => [...new Set(['default', ...options.pipelines.flatMap((p) => p.spec.steps.map((s) => s.queue))])],
   };
@@ -117,7 +115,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
 
   app.get('/healthz', { config: { public: true } }, async (_request, reply) => {
     try {
-      await runtime.redis.ping();
+      await runtime.ping();
       return { status: 'ok' };
     } catch (error) {
       return reply.code(503).send({ status: 'unavailable', error: error instanceof Error ? error.message : String(error) });
@@ -140,8 +138,8 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
       return app.listen({ port, host });
     },
     async close() {
+      // The event feed's subscriber belongs to the runtime and closes with it.
       await app.close();
-      await subscriber.quit().catch(() => subscriber.disconnect());
     },
   };
 }

@@ -10,6 +10,7 @@ import { attachMetrics } from './metrics-wiring.ts';
 import { checkAuthSetup, type AuthConfig } from '../api/auth.ts';
 import { scheduleService } from './schedule-service.ts';
 import { createApiServer, type ApiServer } from '../api/server.ts';
+import { apiRuntimeOf } from './api-runtime.ts';
 
 export interface ServeOptions {
   config: Config;
@@ -60,7 +61,7 @@ export async function startApi(options: ServeOptions): Promise<RunningApi> {
     // Prometheus scrapes), and on the API's own /metrics for a quick look behind the same auth.
     const attached = options.metrics ? undefined : await attachMetrics(runtime, { pipelines, onServeError: 'warn' });
     const metrics = options.metrics ?? (async () => ({ contentType: attached!.hub.contentType, body: await attached!.hub.metrics() }));
-    const server = createApiServer({ runtime, pipelines, registry, schedules, auth, strictResponses: options.strictResponses, metrics, allowedHosts: config.apiAllowedHosts });
+    const server = createApiServer({ runtime: apiRuntimeOf(runtime), pipelines, registry, schedules, auth, strictResponses: options.strictResponses, metrics, allowedHosts: config.apiAllowedHosts });
     if (options.withWorker) {
       worker = await startWorkerHost(runtime, { pipelines });
       if (attached) worker.onEvent((event) => attached.hub.record(event));

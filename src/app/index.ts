@@ -17,6 +17,7 @@ export { EventTriggers, type FiredRun } from './event-triggers.ts';
 export { startRetention } from './retention.ts';
 export { startOutboxSweeper } from './outbox.ts';
 export { Scheduler, type ScheduleStatus } from '../scheduler/scheduler.ts';
+export { scheduleStoreOf } from './schedule-service.ts';
 export { backfill, type BackfillProgress } from '../scheduler/backfill.ts';
 export type { ModelVersion, AuditEntry, ModelSummary } from '../registry/types.ts';
 export { GatesFailedError } from '../registry/errors.ts';

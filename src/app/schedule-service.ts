@@ -4,6 +4,7 @@ import type { Pipeline } from '../dsl/pipeline.ts';
 import { ConflictError } from '../errors/conveyor-error.ts';
 import type { Engine } from '../engine/engine.ts';
 import type { KeySpace } from '../redis/keys.ts';
+import { ScheduleStore } from '../redis/schedule-store.ts';
 import { validateSchedules } from '../scheduler/cron.ts';
 import { Scheduler } from '../scheduler/scheduler.ts';
 import type { Redis } from 'ioredis';
@@ -33,8 +34,7 @@ export function scheduleService(options: {
     }
   });
   const scheduler = new Scheduler({
-    redis: options.redis,
-    keys: options.keys,
+    store: new ScheduleStore(options.redis, options.keys),
     pipelines: valid,
     clock: options.clock,
     logger: options.logger,
@@ -51,3 +51,6 @@ export function scheduleService(options: {
     resume: (id) => scheduler.resume(id),
   };
 }
+
+/** The schedule store of a runtime's Redis and key space (for commands that build a Scheduler). */
+export const scheduleStoreOf = (runtime: { redis: Redis; keys: KeySpace }): ScheduleStore => new ScheduleStore(runtime.redis, runtime.keys);

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { artifactContentType, artifactNameProblem } from '../core/artifact-name.ts';
 import { NotFoundError, ValidationError } from '../errors/conveyor-error.ts';
+import type { ArtifactMeta, RunArtifactReader } from '../domain/api-facing.ts';
 import type { KeySpace } from './keys.ts';
 
 /** Bytes one artifact may hold: reports and small plots, not datasets (those belong in object storage). */
@@ -9,22 +10,14 @@ export const MAX_ARTIFACT_BYTES = 1024 * 1024;
 /** Artifacts one run may hold. */
 export const MAX_ARTIFACTS_PER_RUN = 50;
 
-export interface ArtifactMeta {
-  name: string;
-  step: string;
-  contentType: string;
-  bytes: number;
-  sha256: string;
-  /** ms epoch */
-  createdAt: number;
-}
+export type { ArtifactMeta } from '../domain/api-facing.ts';
 
 /**
  * Files a run's steps keep (`ctx.artifacts.put`): metadata in `run:{id}:art`, bytes in `run:{id}:artd`,
  * both keyed by the artifact's name. They are run keys: they expire and are pruned with the run. A
  * name is a hash field, never a path, so reading one cannot reach anything outside its run.
  */
-export class RunArtifacts {
+export class RunArtifacts implements RunArtifactReader {
   constructor(
     private readonly redis: Redis,
     private readonly keys: KeySpace,

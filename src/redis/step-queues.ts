@@ -1,5 +1,6 @@
 import { Queue, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { QueueStats } from '../domain/api-facing.ts';
 import type { KeySpace } from './keys.ts';
 import type { StepJobData } from '../domain/step-job.ts';
 
@@ -40,7 +41,7 @@ const KEEP_FAILED_COUNT = 10_000;
  * One BullMQ queue per worker pool (`default`, `training`, ...), the step name as job name — so a
  * worker fetches its next job in the same round trip that finishes the last one.
  */
-export class StepQueues {
+export class StepQueues implements QueueStats {
   private readonly queues = new Map<string, Queue>();
 
   constructor(

@@ -1,3 +1,4 @@
+import type { WorkerRecord } from '../domain/api-facing.ts';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './keys.ts';
@@ -49,19 +50,7 @@ export class WorkerPresence {
   }
 }
 
-export interface WorkerRecord {
-  id: string;
-  host: string;
-  pid: number;
-  queues: string[];
-  /** Each pipeline loaded: DAG hash and code version ('' when not loaded from a file). */
-  pipelines: Array<{ id: string; hash: string; code?: string }>;
-  /** Version queues consumed besides `queues` (absent from workers older than routing). */
-  versionQueues?: string[];
-  running: number;
-  startedAt: number;
-  lastSeen: number;
-}
+export type { WorkerRecord } from '../domain/api-facing.ts';
 
 /** Workers seen within the last three heartbeats; older entries are dead workers and are dropped. */
 export async function liveWorkers(redis: Redis, keys: KeySpace, now = Date.now()): Promise<WorkerRecord[]> {

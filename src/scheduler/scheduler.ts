@@ -1,18 +1,16 @@
-import type { Redis } from 'ioredis';
 import type { Clock } from '../core/clock.ts';
 import { coerceError } from '../core/coerce-error.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Pipeline } from '../dsl/pipeline.ts';
 import { NotFoundError, ValidationError } from '../errors/conveyor-error.ts';
-import type { KeySpace } from '../redis/keys.ts';
-import { ScheduleStore } from '../redis/schedule-store.ts';
+import type { ScheduleStore } from '../redis/schedule-store.ts';
 import { DEFAULT_NONE_GRACE_MS, describeSchedule, nextTicks, planTicks, validateSchedules, type ResolvedSchedule } from './cron.ts';
 import type { SchedulerEvent } from './events.ts';
 import { isRunActive, launchRequest, scheduledRunId, type RunLauncher } from './launcher.ts';
 
 export interface SchedulerOptions {
-  redis: Redis;
-  keys: KeySpace;
+  /** Where ticks are claimed and recorded (shared by every scheduler instance on this Redis). */
+  store: ScheduleStore;
   pipelines: Pipeline<any, any>[];
   launcher: RunLauncher;
   clock: Clock;
@@ -97,7 +95,7 @@ export class Scheduler {
       }
     }
     if (issues.length) throw new ValidationError(`invalid schedules: ${issues.join('; ')}`, issues);
-    this.store = new ScheduleStore(options.redis, options.keys);
+    this.store = options.store;
     this.launcher = options.launcher;
     this.clock = options.clock;
     this.logger = options.logger;

@@ -10,6 +10,7 @@ import { createApiServer, type ApiServer } from '../../src/api/server.ts';
 import { scheduleService } from '../../src/app/schedule-service.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
+import { apiRuntimeOf } from '../../src/app/api-runtime.ts';
 import type { WorkerHost } from '../../src/app/worker-host.ts';
 import { testRuntime, withWorker } from '../helpers/harness.ts';
 import type { TestRedis } from '../helpers/redis-server.ts';
@@ -67,7 +68,7 @@ export async function startApiFixture(redis: TestRedis, pipelines: Pipeline<any,
   const registry = createModelRegistry({ redis: runtime.redis, config: runtime.config, artifactDir });
   const schedules = scheduleService({ redis: runtime.redis, keys: runtime.keys, engine: runtime.engine, pipelines, clock: systemClock, logger: runtime.logger });
   const server = createApiServer({
-    runtime,
+    runtime: apiRuntimeOf(runtime),
     pipelines,
     registry,
     schedules,

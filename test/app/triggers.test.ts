@@ -3,6 +3,7 @@ import { ManualClock } from '../../src/core/clock.ts';
 import { silentLogger } from '../../src/core/logger.ts';
 import { definePipeline } from '../../src/index.ts';
 import { Scheduler } from '../../src/scheduler/scheduler.ts';
+import { ScheduleStore } from '../../src/redis/schedule-store.ts';
 import { engineLauncher } from '../../src/app/launcher.ts';
 import { EventTriggers } from '../../src/app/event-triggers.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
@@ -22,7 +23,7 @@ test('three schedulers on the real engine: exactly one run per tick, with its lo
   const rt = await testRuntime(redis);
   const host = await withWorker(rt, [hourly]);
   const clock = new ManualClock(Date.parse('2026-11-26T10:30:00Z'));
-  const schedulers = [1, 2, 3].map(() => new Scheduler({ redis: rt.redis, keys: rt.keys, pipelines: [hourly], launcher: engineLauncher(rt), clock, logger: silentLogger }));
+  const schedulers = [1, 2, 3].map(() => new Scheduler({ store: new ScheduleStore(rt.redis, rt.keys), pipelines: [hourly], launcher: engineLauncher(rt), clock, logger: silentLogger }));
   try {
     await Promise.all(schedulers.map((s) => s.runPass())); // first start: remembers "now", replays nothing
     clock.set(Date.parse('2026-11-26T13:00:30Z')); // 11:00, 12:00, 13:00 are due
@@ -106,7 +107,7 @@ test('clock skew: three schedulers whose clocks disagree by seconds still make e
   const base = Date.parse('2026-11-26T10:00:30Z');
   const skews = [-2_000, 0, 3_500];
   const clocks = skews.map((skew) => new ManualClock(base + skew));
-  const schedulers = clocks.map((clock) => new Scheduler({ redis: rt.redis, keys: rt.keys, pipelines: [minutely], launcher: engineLauncher(rt), clock, logger: silentLogger }));
+  const schedulers = clocks.map((clock) => new Scheduler({ store: new ScheduleStore(rt.redis, rt.keys), pipelines: [minutely], launcher: engineLauncher(rt), clock, logger: silentLogger }));
   try {
     await Promise.all(schedulers.map((s) => s.runPass()));
     // Five minutes pass, in 20-second steps; each scheduler ticks with its own (skewed) view of now.

@@ -45,7 +45,7 @@ function setup() {
   const events: SchedulerEvent[] = [];
   const clock = new ManualClock(ms('2026-05-01T09:30:00Z'));
   const make = (pipelines: SchedulerOptions['pipelines'], extra: Partial<SchedulerOptions> = {}) =>
-    new Scheduler({ redis: client(), keys, pipelines, launcher, clock, logger: silentLogger, intervalMs: 10, onEvent: (e) => events.push(e), ...extra });
+    new Scheduler({ store: new ScheduleStore(client(), keys), pipelines, launcher, clock, logger: silentLogger, intervalMs: 10, onEvent: (e) => events.push(e), ...extra });
   return { keys, redis, launcher, events, clock, make };
 }
 

@@ -31,7 +31,7 @@ const INLINE_TYPES = new Set(['text/plain', 'text/markdown', 'text/csv', 'applic
 const notFound = { description: 'no such run, or the run has no artifact of that name', schema: errorSchema };
 
 export function artifactRoutes(ctx: ApiContext): RouteDef[] {
-  const { artifacts } = ctx.runtime.store;
+  const { artifacts } = ctx.runtime;
   return [
     defineRoute({
       method: 'GET',

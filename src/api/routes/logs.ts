@@ -12,9 +12,9 @@ const LOG_BATCH = 500;
 const eventsQuery = z.object({ logOffset: z.coerce.number().int().min(0).default(0) });
 
 export function logRoutes(ctx: ApiContext): RouteDef[] {
-  const { engine, store } = ctx.runtime;
+  const { engine, logs } = ctx.runtime;
   const readLogs = async (runId: string, offset: number, limit: number) => {
-    const entries = await store.readLogs(runId, offset, limit);
+    const entries = await logs.read(runId, { offset, limit });
     return entries.map((entry, i) => ({ ...ctx.redact(entry), index: offset + i }));
   };
   return [

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { configFrom } from '../context.ts';
 import {
-  claimDevState, clearDevState, createLogger, createRuntime, engineLauncher, EventTriggers, loadPipelines, resolvePipeline, Scheduler, startApi,
+  claimDevState, clearDevState, scheduleStoreOf, createLogger, createRuntime, engineLauncher, EventTriggers, loadPipelines, resolvePipeline, Scheduler, startApi,
   startEmbeddedRedis, startWorkerHost, writeDevState, type EmbeddedRedis,
 } from '../../app/index.ts';
 import { hasRedisUrlInEnvironment, loadConfig, type Config } from '../../config/index.ts';
@@ -55,7 +55,7 @@ async function runDev(base: Config, opts: { concurrency: number; port: number; r
   const host = await startWorkerHost(runtime, { pipelines: loaded.pipelines, concurrency: opts.concurrency });
   runtime.onEngineEvent(new EventTriggers(runtime, loaded.pipelines).onEngineEvent);
   const scheduler = opts.scheduler
-    ? new Scheduler({ redis: runtime.redis, keys: runtime.keys, pipelines: loaded.pipelines, launcher: engineLauncher(runtime), clock: runtime.clock, logger: runtime.logger })
+    ? new Scheduler({ store: scheduleStoreOf(runtime), pipelines: loaded.pipelines, launcher: engineLauncher(runtime), clock: runtime.clock, logger: runtime.logger })
     : undefined;
   scheduler?.start();
   writeDevState(config.dataDir, { redisUrl: config.redisUrl, apiUrl: api.url, pid: process.pid });

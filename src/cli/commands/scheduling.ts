@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { configFrom, openRuntime, withRuntime } from '../context.ts';
-import { Scheduler, EventTriggers, attachMetrics, backfill, engineLauncher, loadPipelines, resolvePipeline, startOutboxSweeper, startRetention, type Runtime, type LoadedPipelines } from '../../app/index.ts';
+import { Scheduler, scheduleStoreOf, EventTriggers, attachMetrics, backfill, engineLauncher, loadPipelines, resolvePipeline, startOutboxSweeper, startRetention, type Runtime, type LoadedPipelines } from '../../app/index.ts';
 import { ConfigError, NotFoundError, ValidationError } from '../../errors/index.ts';
 import { colorStatus, dim, formatTime, printJson, statusMark, table } from '../output.ts';
 import { reportProblems, untilSignal } from './worker.ts';
@@ -14,8 +14,7 @@ async function loadAll(command: Command): Promise<LoadedPipelines> {
 
 function schedulerFor(runtime: Runtime, loaded: LoadedPipelines): Scheduler {
   return new Scheduler({
-    redis: runtime.redis,
-    keys: runtime.keys,
+    store: scheduleStoreOf(runtime),
     pipelines: loaded.pipelines,
     launcher: engineLauncher(runtime),
     clock: runtime.clock,
@@ -35,7 +34,7 @@ export function schedulerCommand(): Command {
       // /metrics and /healthz on CONVEYOR_METRICS_PORT (tick lateness, skipped and caught-up ticks).
       const metrics = await attachMetrics(runtime, { pipelines: loaded.pipelines, onServeError: 'warn' });
       const scheduler = new Scheduler({
-        redis: runtime.redis, keys: runtime.keys, pipelines: loaded.pipelines, launcher: engineLauncher(runtime),
+        store: scheduleStoreOf(runtime), pipelines: loaded.pipelines, launcher: engineLauncher(runtime),
         clock: runtime.clock, logger: runtime.logger, intervalMs: opts.interval,
         onEvent: (event) => {
           metrics.onSchedulerEvent(event);

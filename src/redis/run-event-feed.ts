@@ -1,13 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../core/logger.ts';
+import type { RunEvent, RunEventFeed } from '../domain/api-facing.ts';
 import { stepStatusFromLetter } from '../domain/run-state.ts';
-
-export interface RunEvent {
-  runId: string;
-  /** Empty for run-level events. */
-  step: string;
-  status: string;
-}
 
 type Listener = (event: RunEvent) => void;
 
@@ -31,7 +25,7 @@ export function parseRunEvent(message: string): RunEvent | undefined {
  * One Redis subscription for the whole API process, fanned out to the live views (SSE streams) of
  * each run, so a thousand open browser tabs cost one subscriber connection.
  */
-export class RunEvents {
+export class RedisRunEventFeed implements RunEventFeed {
   private readonly listeners = new Map<string, Set<Listener>>();
   private started: Promise<void> | undefined;
 
