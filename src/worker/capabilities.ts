@@ -1,7 +1,6 @@
 import type { Pipeline } from '../dsl/pipeline.ts';
 import { codeVersionOf } from '../dsl/code-version.ts';
-import type { StepJobData } from '../redis/step-queues.ts';
-import type { StepRoute } from '../redis/step-routes.ts';
+import type { StepJobData, StepRoute } from '../engine/worker-backend.ts';
 
 export interface ServedPipeline {
   id: string;

@@ -1,4 +1,4 @@
-import type { RunFixedFields } from '../redis/run-store.ts';
+import type { RunFixedFields } from '../engine/worker-backend.ts';
 
 /** Runs whose fixed fields a worker keeps (a few hundred bytes each, more with large params). */
 const CAPACITY = 2_000;

@@ -1,6 +1,6 @@
 import type { LogFields } from '../core/logger.ts';
 import type { StepLogger } from '../dsl/context.ts';
-import type { LogEntry } from '../redis/run-store.ts';
+import type { LogEntry } from '../engine/worker-backend.ts';
 
 /** Collects a step's log entries; the worker stores them with the run when the attempt ends. */
 export class BufferedStepLogger implements StepLogger {
