@@ -8,6 +8,7 @@ import { definePipeline } from '../../src/index.ts';
 import type { WorkerEvent } from '../../src/worker/worker.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { testRuntime, withWorker } from '../helpers/harness.ts';
+import { attachMetrics } from '../../src/app/metrics-wiring.ts';
 
 let redis: TestRedis;
 test.before(async () => {
@@ -47,6 +48,7 @@ test.serial('Redis stopped while a step runs: its result cannot be written, the 
   const host = await withWorker(rt, [pipeline], { concurrency: 2 });
   const events: WorkerEvent[] = [];
   host.onEvent((event) => events.push(event));
+  const metrics = await attachMetrics(rt, { serve: false, failureWebhook: false, workerHost: host });
   try {
     const { runId } = await rt.engine.trigger(pipeline, {});
     await until(() => executions === 1, 'the step to start');
@@ -70,7 +72,9 @@ test.serial('Redis stopped while a step runs: its result cannot be written, the 
     const handedBack = events.find((e) => e.type === 'step-handed-back');
     t.like(handedBack, { type: 'step-handed-back', runId, step: 'a', reason: 'infrastructure' });
     t.false(events.some((e) => e.type === 'step-finished' && e.status === 'failed'), 'no failure was recorded');
+    t.regex(await metrics.hub.metrics(), /conveyor_step_hand_backs_total\{pipeline="infra-end",reason="infrastructure"\} 1\b/);
   } finally {
+    await metrics.close();
     await host.stop(1_000);
     await rt.close();
   }
