@@ -140,7 +140,7 @@ export class StepJobs {
 
   private async execute(d: Delivery, spec: StepSpec, code: StepCode, inputs: AttemptInputs): Promise<ProcessOutcome> {
     const { clock } = this.o;
-    const cancel = this.o.signals.track(d.job.id, inputs.run.id);
+    const { signal: cancel, release } = this.o.signals.track(d.job.id, inputs.run.id);
     const log = new BufferedStepLogger(inputs.step, inputs.attempt, this.o.redact);
     let services: StepServices | undefined;
     const call = attemptCall(inputs, code, log, () => (services ??= this.o.services(inputs.run, inputs.step)), this.o.pipelines.get(inputs.pipelineId)?.sourceFile);
@@ -157,7 +157,7 @@ export class StepJobs {
         invoke: call.invoke,
       });
     } finally {
-      this.o.signals.untrack(d.job.id);
+      release();
     }
     const cpuMs = (this.cpu.nowUs() - cpuBefore) / 1000;
     await this.o.lifecycle.appendLogs(inputs.run.id, log.drain());

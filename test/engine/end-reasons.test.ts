@@ -4,6 +4,7 @@
  * the queue, no attempt of the user's is consumed, and it is not recorded as a handler failure.
  */
 import test from 'ava';
+import { Redis } from 'ioredis';
 import { definePipeline } from '../../src/index.ts';
 import type { WorkerEvent } from '../../src/worker/worker.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
@@ -75,6 +76,46 @@ test.serial('Redis stopped while a step runs: its result cannot be written, the 
     t.regex(await metrics.hub.metrics(), /conveyor_step_hand_backs_total\{pipeline="infra-end",reason="infrastructure"\} 1\b/);
   } finally {
     await metrics.close();
+    await host.stop(1_000);
+    await rt.close();
+  }
+});
+
+let lockExecutions = 0;
+let firstAbort: unknown;
+const lockPipeline = definePipeline({ id: 'lock-end', defaults: { retries: 0 } })
+  .step('a', async ({ signal }) => {
+    lockExecutions++;
+    if (lockExecutions > 1) return { done: true };
+    // The first delivery runs until something aborts it: here, the loss of its job's lock.
+    await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    firstAbort = signal.reason;
+    throw signal.reason;
+  });
+
+test.serial('a lost job lock aborts the attempt as an infrastructure end: handed back, no attempt used, the run succeeds', async (t) => {
+  const rt = await testRuntime(redis);
+  // One slot: the job's next delivery cannot start here while the first still runs.
+  const host = await withWorker(rt, [lockPipeline], { concurrency: 1 });
+  const events: WorkerEvent[] = [];
+  host.onEvent((event) => events.push(event));
+  const admin = new Redis(redis.url);
+  try {
+    const { runId } = await rt.engine.trigger(lockPipeline, {});
+    await until(() => lockExecutions === 1, 'the step to start');
+    // The fault: the job's lock disappears (as when it expired during a pause), so renewal fails.
+    const locks = await admin.keys(`${rt.keys.bullPrefix}:*:lock`);
+    t.is(locks.length, 1, locks.join(', '));
+    await admin.del(...locks);
+
+    const view = await rt.engine.waitForRun(runId, { timeoutMs: 30_000 });
+    t.is(view.status, 'succeeded', JSON.stringify(view.steps.a));
+    t.is(view.steps.a!.attempts, 1, 'the lost lock is not one of the user\'s attempts');
+    t.is(lockExecutions, 2);
+    t.like(firstAbort, { why: 'lock-lost' });
+    t.like(events.find((e) => e.type === 'step-handed-back'), { runId, step: 'a', reason: 'infrastructure' });
+  } finally {
+    admin.disconnect();
     await host.stop(1_000);
     await rt.close();
   }
