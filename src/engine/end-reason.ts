@@ -38,6 +38,17 @@ export function decideEnd(reason: EndReason, attempt: number, maxAttempts: numbe
 }
 
 /**
+ * How long a handed-back step waits before its next delivery: none after a shutdown (another worker
+ * takes it at once); a second after an infrastructure fault, so a fault that outlives the hand-back
+ * (a node of the cluster down, a failover in progress) does not turn into a hot loop of deliveries.
+ */
+export function handBackDelayMs(reason: EndReason): number {
+  return reason.kind === 'infrastructure' ? INFRASTRUCTURE_HAND_BACK_DELAY_MS : 0;
+}
+
+const INFRASTRUCTURE_HAND_BACK_DELAY_MS = 1_000;
+
+/**
  * The abort reason a worker gives an attempt's signal, so the end is classified by what the worker
  * meant, not by what the handler threw on its way out. A CancelledError: handlers that test for
  * cancellation keep working.

@@ -1,4 +1,4 @@
-import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './keys.ts';
 import type { StepJobData } from './step-queues.ts';
@@ -19,11 +19,11 @@ export interface ConsumedJob {
 
 /**
  * What processing a job came to: nothing to say (BullMQ marks the job completed), 'hand-back' (back to
- * waiting, no attempt), `{ retry }` (the attempt failed and is recorded so; the queue runs the next one
+ * waiting, no attempt), `{ handBackAfterMs }` (the same, delivered again after that long), `{ retry }` (the attempt failed and is recorded so; the queue runs the next one
  * after its backoff), or a step that finally failed and is recorded so: its job goes to BullMQ's
  * failed set (kept as `removeOnFail` says), so queue dashboards and exporters see the failure.
  */
-export type ProcessOutcome = void | 'hand-back' | { retry: Error } | { failed: string };
+export type ProcessOutcome = void | 'hand-back' | { handBackAfterMs: number } | { retry: Error } | { failed: string };
 
 /**
  * Moves a finally-failed step's job to the failed set without another attempt. Recognised in the
@@ -93,6 +93,11 @@ export function startConsumer(options: ConsumerOptions): JobConsumer {
         await job.moveToWait(token);
         // Tells BullMQ the job already left `active` by our hand (no completion, no attempt counted).
         throw new WaitingError();
+      }
+      if (outcome && 'handBackAfterMs' in outcome) {
+        // Job.moveToDelayed skips the attempt count, like moveToWait.
+        await job.moveToDelayed(Date.now() + outcome.handBackAfterMs, token);
+        throw new DelayedError();
       }
       if (outcome && 'retry' in outcome) throw outcome.retry;
       if (outcome) throw new StepFailedError(outcome.failed);

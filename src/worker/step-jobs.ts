@@ -7,7 +7,7 @@ import { emptyMapOutputJson, minSuccessCount } from '../dsl/map-partial.ts';
 import type { StepSpec } from '../dsl/types.ts';
 import type { Engine } from '../engine/engine.ts';
 import { resolveStepSpec, stepSpecMap, type DagSnapshot } from '../engine/snapshot.ts';
-import { endReasonOf, endReasonOfThrown, type EndReason } from '../engine/end-reason.ts';
+import { endReasonOf, endReasonOfThrown, handBackDelayMs, type EndReason } from '../engine/end-reason.ts';
 import type { StepLifecycle } from '../engine/step-lifecycle.ts';
 import type { ConsumedJob, ProcessOutcome, StepOutcome, StepRoute } from '../engine/worker-backend.ts';
 import type { AttemptSignals } from './attempt-signals.ts';
@@ -66,7 +66,7 @@ export class StepJobs {
       return this.end(delivery, reason, 0).catch((again) => {
         // The fault outlasted the hand-back too: the job goes back to the queue all the same.
         this.o.logger.debug('hand-back after an infrastructure fault did not complete', { error: coerceError(again).message });
-        return 'hand-back' as const;
+        return { handBackAfterMs: handBackDelayMs(reason) };
       });
     }
   }
@@ -192,7 +192,7 @@ export class StepJobs {
           this.o.onEvent?.({ type: 'step-handed-back', runId, pipeline, step, reason: reason.kind, ...(message ? { message } : {}) });
           if (message) this.o.logger.warn('infrastructure fault: step handed back to the queue (no attempt counted)', { runId, step, error: message });
         }
-        return 'hand-back';
+        return handBackDelayMs(reason) > 0 ? { handBackAfterMs: handBackDelayMs(reason) } : 'hand-back';
       case 'retry':
         this.o.onEvent?.({ type: 'step-retry', pipeline, step, attempt: d.job.attempt });
         return { retry: error };

@@ -74,6 +74,16 @@ test.serial('Redis stopped while a step runs: its result cannot be written, the 
     t.like(handedBack, { type: 'step-handed-back', runId, step: 'a', reason: 'infrastructure' });
     t.false(events.some((e) => e.type === 'step-finished' && e.status === 'failed'), 'no failure was recorded');
     t.regex(await metrics.hub.metrics(), /conveyor_step_hand_backs_total\{pipeline="infra-end",reason="infrastructure"\} 1\b/);
+    // Back to the queue by the worker's hand, delayed a second (no hot loop if the fault outlives it),
+    // not by the stall checker: the queue's event stream recorded the move.
+    const admin = new Redis(redis.url);
+    try {
+      const entries = await admin.xrange(`${rt.keys.bullPrefix}:default:events`, '-', '+');
+      t.true(entries.some(([, fields]) => fields[1] === 'delayed'), JSON.stringify(entries.map(([, f]) => f[1])));
+      t.false(entries.some(([, fields]) => fields[1] === 'stalled'));
+    } finally {
+      admin.disconnect();
+    }
   } finally {
     await metrics.close();
     await host.stop(1_000);
@@ -112,6 +122,7 @@ test.serial('a lost job lock aborts the attempt as an infrastructure end: handed
     t.is(view.status, 'succeeded', JSON.stringify(view.steps.a));
     t.is(view.steps.a!.attempts, 1, 'the lost lock is not one of the user\'s attempts');
     t.is(lockExecutions, 2);
+    t.is(view.steps.a!.handBacks, 1, 'recorded as a hand-back');
     t.like(firstAbort, { why: 'lock-lost' });
     t.like(events.find((e) => e.type === 'step-handed-back'), { runId, step: 'a', reason: 'infrastructure' });
   } finally {
