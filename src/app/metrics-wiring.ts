@@ -8,6 +8,7 @@ import type { SchedulerEvent } from '../scheduler/events.ts';
 import { createStepMonitorClient, type StepMonitorClient } from '../monitoring/step-monitor-client.ts';
 import { ModelMetricsStore, type RetentionPolicy } from '../redis/model-metrics-store.ts';
 import { liveWorkers } from '../redis/worker-presence.ts';
+import { parseRoutes, routeVersion } from '../domain/step-routes.ts';
 import type { ModelRegistry } from '../registry/model-registry.ts';
 import { postWebhook, type WebhookOptions } from '../registry/webhook.ts';
 import type { Pipeline } from '../dsl/pipeline.ts';
@@ -86,16 +87,21 @@ export async function attachMetrics(runtime: Runtime, options: AttachMetricsOpti
     const now = runtime.clock.now();
     const workers = await liveWorkers(runtime.redis, runtime.keys, now);
     h.setWorkers(workers);
-    // Version queues too: their `wait` count is the number of steps waiting for a worker with that
-    // pipeline version (`<queue>~<pipeline>~<version>`, see docs/architecture.md).
-    const versionQueues = Object.keys(await runtime.store.routes());
-    const queues = [...new Set([...fixedQueues, ...workers.flatMap((w) => w.queues), ...versionQueues])].sort();
+    // Version queues too (`<queue>~<pipeline>~<version>`, see docs/architecture.md): what waits in them
+    // waits for a worker with that pipeline version (steps_waiting_for_worker).
+    const routes = new Map(parseRoutes(await runtime.store.routes()).map(({ queue, route }) => [queue, route]));
+    const queues = [...new Set([...fixedQueues, ...workers.flatMap((w) => w.queues), ...routes.keys()])].sort();
     const stats = await Promise.all(
-      queues.map(async (queue) => ({
-        queue,
-        counts: await runtime.queues.counts(queue),
-        oldestWaitingAgeMs: await runtime.queues.oldestWaitingAgeMs(queue, now),
-      })),
+      queues.map(async (queue) => {
+        const route = routes.get(queue);
+        return {
+          queue,
+          counts: await runtime.queues.counts(queue),
+          oldestWaitingAgeMs: await runtime.queues.oldestWaitingAgeMs(queue, now),
+          // The version as `waiting for a worker with <pipeline>@<version>` names it (status, API, CLI).
+          ...(route ? { waitingFor: { pipeline: route.pipeline, version: routeVersion(route) } } : {}),
+        };
+      }),
     );
     h.setQueueStats(stats);
   });

@@ -1,5 +1,6 @@
 import type { Pipeline } from '../dsl/pipeline.ts';
 import { Reconciler } from '../engine/reconciler.ts';
+import { createWorkerBackend } from '../engine/worker-backend.ts';
 import { ConveyorWorker, type WorkerEvent } from '../worker/worker.ts';
 import type { StepServices, RunInfo } from '../dsl/context.ts';
 import type { Runtime } from './runtime.ts';
@@ -67,18 +68,25 @@ export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptio
       secrets,
     };
   };
-  const worker = new ConveyorWorker({
+  const backend = createWorkerBackend({
     redis: runtime.redis,
     bullConnection: runtime.extraClient(true),
     subscriber: runtime.extraClient(true),
     keys: runtime.keys,
     store: runtime.store,
     engine: runtime.engine,
+    clock: runtime.clock,
+    logger: runtime.logger,
+    lockDurationMs: runtime.config.lockDurationMs,
+    stalledIntervalMs: runtime.config.stalledIntervalMs,
+    oomWindowMs: runtime.config.redisOomWindowMs,
+  });
+  const worker = new ConveyorWorker({
+    backend,
+    engine: runtime.engine,
     pipelines: options.pipelines,
     queues,
     concurrency: options.concurrency ?? runtime.config.workerConcurrency,
-    lockDurationMs: runtime.config.lockDurationMs,
-    stalledIntervalMs: runtime.config.stalledIntervalMs,
     redisOomWindowMs: runtime.config.redisOomWindowMs,
     clock: runtime.clock,
     logger: runtime.logger,

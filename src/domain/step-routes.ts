@@ -20,7 +20,12 @@ export function versionQueueName(route: StepRoute): string {
 
 /** "my-etl@<version>": what a waiting step waits for, as status and metrics show it. */
 export function routeLabel(route: StepRoute): string {
-  return `${route.pipeline}@${route.codeVersion ?? route.dagHash}`;
+  return `${route.pipeline}@${routeVersion(route)}`;
+}
+
+/** The version a route asks for: the exact code version of a pinned run, else the DAG hash. */
+export function routeVersion(route: StepRoute): string {
+  return route.codeVersion ?? route.dagHash;
 }
 
 export function parseRoutes(hash: Record<string, string>): Array<{ queue: string; route: StepRoute }> {

@@ -37,7 +37,7 @@ export interface StepView {
   /** "waiting for a worker with my-etl@<version>" while no live worker can run the step. */
   waiting?: string;
   waitingSince?: string;
-  /** Times a shutting-down worker handed the step back (these are not attempts). */
+  /** Times the step was handed back to the queue: worker shutdown or an infrastructure fault (these are not attempts). */
   handBacks?: number;
   startedAt?: string;
   finishedAt?: string;

@@ -6,34 +6,13 @@ import type { LogEntry, StepResources } from '../domain/run-state.ts';
 import { parseRoutes, routeLabel, versionQueueName, type StepRoute } from '../domain/step-routes.ts';
 import type { Engine } from './engine.ts';
 import type { DagSnapshot } from './snapshot.ts';
-import { retryWhileOom } from '../redis/oom.ts';
+import { refusalMessage, retryWhileOom } from '../redis/oom.ts';
+import { decideEnd, type EndReason } from './end-reason.ts';
 
-/**
- * Why an attempt ended without an output. Decided in one place (`decideEnd`), like Temporal's
- * CancelReason: a user cancel, a worker shutdown and an infrastructure problem must not be mistaken
- * for a failing handler, and only a handler error ever consumes an attempt.
- */
-export type EndReason =
-  /** The handler threw (or timed out); `retryable` is the error's own verdict. */
-  | { kind: 'handler-error'; retryable: boolean }
-  /** `conveyor cancel`: the run is already recorded cancelled; nothing to write. */
-  | { kind: 'cancelled' }
-  /** This worker is shutting down (drain timeout): the step goes back to the queue, not an attempt. */
-  | { kind: 'shutdown' };
-
-/** What the lifecycle does with an attempt that ended without an output. */
-export type EndDecision = 'retry' | 'fail' | 'hand-back' | 'drop';
-
-export function decideEnd(reason: EndReason, attempt: number, maxAttempts: number): EndDecision {
-  switch (reason.kind) {
-    case 'shutdown':
-      return 'hand-back';
-    case 'cancelled':
-      return 'drop';
-    case 'handler-error':
-      return reason.retryable && attempt < maxAttempts ? 'retry' : 'fail';
-  }
-}
+/** How an attempt without an output ended; 'stale' when another delivery owns the step now (drop the job). */
+export type AttemptEnd =
+  | { decision: 'retry' | 'hand-back' | 'stale' }
+  | { decision: 'fail' | 'drop'; completed: CompleteResult };
 
 export type StepEvent =
   | { type: 'step-finished'; runId: string; step: string; outcome: StepOutcome }
@@ -52,8 +31,8 @@ export interface StepLifecycleOptions {
    * state and result (default DEFAULT_OOM_WINDOW_MS). A memory episode is not the step's failure.
    */
   oomWindowMs?: number;
-  /** Told of each refused write (`what`: start, complete, logs, enqueue, ...); `first` once per write. */
-  onRedisRefused?: (what: string, oom: Error, first: boolean) => void;
+  /** Told of each refused write (`what`: start, complete, logs, enqueue, ...) with Redis's words; `first` once per write. */
+  onRedisRefused?: (what: string, message: string, first: boolean) => void;
 }
 
 /** Default of CONVEYOR_REDIS_OOM_WINDOW: minutes, so an operator has time to free memory. */
@@ -71,7 +50,7 @@ export class StepLifecycle {
   private write<T>(what: string, run: () => Promise<T>): Promise<T> {
     return retryWhileOom(run, {
       windowMs: this.options.oomWindowMs ?? DEFAULT_OOM_WINDOW_MS,
-      onRefused: (oom, first) => this.options.onRedisRefused?.(what, oom, first),
+      onRefused: (oom, first) => this.options.onRedisRefused?.(what, refusalMessage(oom), first),
     });
   }
 
@@ -132,6 +111,47 @@ export class StepLifecycle {
    */
   async handBack(a: { runId: string; step: string; token: string; why: string }): Promise<boolean> {
     return this.write('hand-back', () => this.options.store.handBack(a.runId, a.step, a.token, a.why, this.options.clock.now()));
+  }
+
+  /**
+   * Ends an attempt that produced no output as its reason decides (decideEnd, the one place): retry
+   * (recorded; the queue runs the next attempt after its backoff), fail (recorded, the run advances),
+   * hand back (queued again, no attempt counted) or drop (the run was cancelled). `token` is undefined
+   * when the attempt never started (an infrastructure fault before it did).
+   */
+  async end(a: {
+    runId: string; step: string; token: string | undefined; worker: string; attempt: number; maxAttempts: number; backoffMs: number;
+    reason: EndReason; errorJson: string; resources?: StepResources;
+  }): Promise<AttemptEnd> {
+    const decision = decideEnd(a.reason, a.attempt, a.maxAttempts);
+    if (a.token === undefined) return { decision: decision === 'hand-back' ? 'hand-back' : 'stale' };
+    const token = a.token;
+    switch (decision) {
+      case 'hand-back':
+        return { decision: (await this.giveBack(a.runId, a.step, token, a.worker, a.reason)) ? 'hand-back' : 'stale' };
+      case 'retry':
+        return { decision: (await this.retry({ runId: a.runId, step: a.step, token, errorJson: a.errorJson, backoffMs: a.backoffMs })) ? 'retry' : 'stale' };
+      case 'fail':
+      case 'drop':
+        // A cancelled run rejects the completion in its script: recording it is harmless and keeps one path.
+        return { decision, completed: await this.complete({ runId: a.runId, step: a.step, token, outcome: 'f', payload: a.errorJson, resources: a.resources }) };
+    }
+  }
+
+  /**
+   * Marks the step queued again (not an attempt). After an infrastructure fault the write itself may
+   * fail: the job still goes back to the queue, and the next delivery takes over the step, which is
+   * still `running` under our token (step-start accepts that, as it does for a crashed worker's step).
+   */
+  private async giveBack(runId: string, step: string, token: string, worker: string, reason: EndReason): Promise<boolean> {
+    if (reason.kind !== 'infrastructure') return this.handBack({ runId, step, token, why: `worker ${worker} shut down` });
+    try {
+      // Not retried while Redis refuses it for memory: the refusal may be why we are here.
+      return await this.options.store.handBack(runId, step, token, `worker ${worker}: ${reason.error.message}`, this.options.clock.now());
+    } catch (thrown) {
+      this.options.logger.debug('could not mark the step queued; its next delivery takes it over', { runId, step, error: (thrown as Error).message });
+      return true;
+    }
   }
 
   /** Turns a running map step into one instance per item (see RunStore.expandMap); enqueues the ready ones. */

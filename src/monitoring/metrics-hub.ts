@@ -17,6 +17,8 @@ export interface QueueStats {
   /** BullMQ job counts by state (wait, active, delayed, failed, prioritized). */
   counts: Record<string, number>;
   oldestWaitingAgeMs: number;
+  /** Set for a version queue: its steps wait for a worker with this pipeline at this version. */
+  waitingFor?: { pipeline: string; version: string };
 }
 
 export interface WorkerStats {
@@ -82,6 +84,8 @@ export class MetricsHub {
   readonly stepDuration: Histogram<'pipeline' | 'step' | 'status'>;
   readonly stepRetries: Counter<'pipeline' | 'step'>;
   readonly staleCompletions: Counter;
+  readonly stepHandBacks: Counter;
+  readonly stepsWaitingForWorker: Gauge;
   readonly redisRefusedWrites: Counter<'write'>;
   readonly handoffLatency: Histogram<'pipeline'>;
   readonly stepCpu: Counter<'pipeline' | 'step'>;
@@ -128,6 +132,8 @@ export class MetricsHub {
     this.stepRetries = counter('step_retries_total', 'Step attempts that failed and were scheduled again.', ['pipeline', 'step']);
     this.redisRefusedWrites = counter('redis_oom_refused_writes_total', 'Worker writes Redis refused for memory (OOM) and that were retried, by write (start, complete, logs, enqueue, ...).', ['write']);
     this.staleCompletions = counter('step_stale_completions_total', 'Completions rejected because another delivery owned the step (lost lock).');
+    this.stepHandBacks = counter('step_hand_backs_total', 'Attempts handed back to the queue without counting as one (reason: worker-shutdown, infrastructure).', ['pipeline', 'reason']);
+    this.stepsWaitingForWorker = gauge('steps_waiting_for_worker', 'Steps waiting for a worker with their pipeline at this version (read at scrape time).', ['pipeline', 'version']);
     this.handoffLatency = histogram('step_handoff_latency_seconds', 'Time from an upstream step finishing to its successor starting.', ['pipeline'], HANDOFF_BUCKETS);
     this.stepCpu = counter('step_cpu_seconds_total', 'CPU time (user + system) of the worker process while the step ran.', ['pipeline', 'step']);
     this.stepPeakRss = gauge('step_peak_rss_bytes', "Peak resident memory of the worker process during the step's latest attempt.", ['pipeline', 'step']);
@@ -195,6 +201,9 @@ export class MetricsHub {
         return;
       case 'stale-completion':
         this.staleCompletions.inc();
+        return;
+      case 'step-handed-back':
+        this.stepHandBacks.inc({ pipeline: this.l('pipeline', event.pipeline), reason: this.l('reason', event.reason) });
         return;
       case 'redis-refused':
         this.redisRefusedWrites.inc({ write: this.l('write', event.write) });
@@ -285,10 +294,15 @@ export class MetricsHub {
   setQueueStats(stats: readonly QueueStats[]): void {
     this.queueJobs.reset();
     this.queueOldest.reset();
+    this.stepsWaitingForWorker.reset();
     for (const s of stats) {
       const queue = this.l('queue', s.queue);
       for (const [state, n] of Object.entries(s.counts)) this.queueJobs.set({ queue, state: this.l('state', state) }, n);
       this.queueOldest.set({ queue }, s.oldestWaitingAgeMs / 1000);
+      if (s.waitingFor) {
+        const waiting = (s.counts.wait ?? 0) + (s.counts.prioritized ?? 0) + (s.counts.delayed ?? 0);
+        this.stepsWaitingForWorker.inc({ pipeline: this.l('pipeline', s.waitingFor.pipeline), version: this.l('version', s.waitingFor.version) }, waiting);
+      }
     }
   }
 

@@ -1,4 +1,4 @@
-import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { KeySpace } from './keys.ts';
 import type { StepJobData } from '../domain/step-job.ts';
@@ -19,10 +19,11 @@ export interface ConsumedJob {
 
 /**
  * What processing a job came to: nothing to say (BullMQ marks the job completed), 'hand-back' (back to
- * waiting, no attempt), or a step that finally failed and is recorded so: its job goes to BullMQ's
+ * waiting, no attempt), `{ handBackAfterMs }` (the same, delivered again after that long), `{ retry }` (the attempt failed and is recorded so; the queue runs the next one
+ * after its backoff), or a step that finally failed and is recorded so: its job goes to BullMQ's
  * failed set (kept as `removeOnFail` says), so queue dashboards and exporters see the failure.
  */
-export type ProcessOutcome = void | 'hand-back' | { failed: string };
+export type ProcessOutcome = void | 'hand-back' | { handBackAfterMs: number } | { retry: Error } | { failed: string };
 
 /**
  * Moves a finally-failed step's job to the failed set without another attempt. Recognised in the
@@ -39,13 +40,16 @@ export interface ConsumerOptions {
   stalledIntervalMs: number;
   workerName: string;
   /**
-   * Runs one job. Throwing asks the queue to retry it with its backoff; returning 'hand-back' puts
-   * the job back in the queue's waiting list as it was, not counted as an attempt (worker shutdown);
-   * `{ failed }` moves it to the failed set for good (the step's failure is already recorded).
+   * Runs one job. `{ retry }` asks the queue to retry it with its backoff; returning 'hand-back' puts
+   * the job back in the queue's waiting list as it was, not counted as an attempt (worker shutdown,
+   * infrastructure fault); `{ failed }` moves it to the failed set for good (the step's failure is
+   * already recorded). Throwing is a bug: the queue counts an attempt, so it surfaces.
    */
   process(job: ConsumedJob): Promise<ProcessOutcome>;
   /** A job the queue gave up on without our processor finishing it (stall limit exceeded). */
   onAbandoned(job: ConsumedJob, reason: string): void;
+  /** Lock renewal found these jobs' locks gone: the queue may hand them to another worker. */
+  onLockLost(jobIds: string[]): void;
   onError(error: Error): void;
 }
 
@@ -89,6 +93,12 @@ export function startConsumer(options: ConsumerOptions): JobConsumer {
         // Tells BullMQ the job already left `active` by our hand (no completion, no attempt counted).
         throw new WaitingError();
       }
+      if (outcome && 'handBackAfterMs' in outcome) {
+        // Job.moveToDelayed skips the attempt count, like moveToWait.
+        await job.moveToDelayed(Date.now() + outcome.handBackAfterMs, token);
+        throw new DelayedError();
+      }
+      if (outcome && 'retry' in outcome) throw outcome.retry;
       if (outcome) throw new StepFailedError(outcome.failed);
     },
     {
@@ -110,6 +120,7 @@ export function startConsumer(options: ConsumerOptions): JobConsumer {
       options.onAbandoned(toConsumed(job, options.queue), error?.message ?? 'job failed');
     }
   });
+  worker.on('lockRenewalFailed', (jobIds) => options.onLockLost(jobIds));
   worker.on('error', (error) => options.onError(error));
   return {
     close: (force = false) => worker.close(force),

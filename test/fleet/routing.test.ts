@@ -73,7 +73,9 @@ test.serial('deleted pipeline: its run waits visibly (no attempt) and is cancell
   const versionQueue = versionQueueName({ pool: 'default', pipeline: 'fl-gone', dagHash: view.dagHash });
   const metrics = await attachMetrics(runtime, { serve: false, failureWebhook: false });
   try {
-    t.regex(await metrics.hub.metrics(), new RegExp(`conveyor_queue_jobs\\{queue="${versionQueue}",state="wait"\\} 1\\b`));
+    const exposition = await metrics.hub.metrics();
+    t.regex(exposition, new RegExp(`conveyor_queue_jobs\\{queue="${versionQueue}",state="wait"\\} 1\\b`));
+    t.regex(exposition, new RegExp(`conveyor_steps_waiting_for_worker\\{pipeline="fl-gone",version="${view.dagHash}"\\} 1\\b`));
   } finally {
     await metrics.close();
   }
