@@ -74,6 +74,22 @@ export interface StepResources {
   rssBytes: number;
 }
 
+/** How one attempt of a step ended: s/f/k as the step's outcome, r failed and retried, h handed back, lost (its worker stalled or died). */
+export type AttemptOutcome = 's' | 'f' | 'k' | 'r' | 'h' | 'lost';
+
+/** One delivery of a step as step-start.lua recorded it (the latest 10 are kept). */
+export interface AttemptRecord {
+  attempt: number;
+  generation: number;
+  worker: string;
+  codeVersion?: string;
+  startedAt: number;
+  finishedAt?: number;
+  /** Absent while the attempt runs. */
+  outcome?: AttemptOutcome;
+  error?: StepError;
+}
+
 export interface StepState {
   name: string;
   status: StepStatus;
@@ -103,6 +119,8 @@ export interface StepState {
   /** Which kind of skip happened. */
   skip?: SkipKind;
   resources?: StepResources;
+  /** Every delivery, oldest first (the latest 10). */
+  history?: AttemptRecord[];
 }
 
 export function decodeRunRecord(hash: Record<string, string>): RunRecord | undefined {
@@ -146,6 +164,7 @@ interface StoredInfo {
   wf?: string;
   ws?: number;
   hb?: number;
+  h?: Array<{ a?: number; g?: number; w?: string; cv?: string; sa?: number; fa?: number; o?: AttemptOutcome; e?: StepError }>;
 }
 
 export function decodeStepState(name: string, letter: string, infoJson: string | undefined, outputJson: string | undefined): StepState {
@@ -172,6 +191,18 @@ export function decodeStepState(name: string, letter: string, infoJson: string |
   if (letter === 'x') state.skippedByFailure = true;
   // Runs recorded before skip kinds were stored: a condition's skip says so in its reason.
   if (letter === 'x' || letter === 'k') state.skip = info.sk ?? (letter === 'x' ? 'upstream-failed' : info.r === 'condition was false' ? 'condition' : 'upstream-skipped');
+  if (Array.isArray(info.h) && info.h.length) {
+    state.history = info.h.map((h) => ({
+      attempt: h.a ?? 0,
+      generation: h.g ?? 0,
+      worker: h.w ?? '',
+      ...(h.cv ? { codeVersion: h.cv } : {}),
+      startedAt: h.sa ?? 0,
+      ...(h.fa ? { finishedAt: h.fa } : {}),
+      ...(h.o ? { outcome: h.o } : {}),
+      ...(h.e && typeof h.e === 'object' ? { error: h.e } : {}),
+    }));
+  }
   if (info.res) state.resources = JSON.parse(info.res) as StepResources;
   if (outputJson !== undefined && outputJson !== '') state.output = handOffForDisplay(outputJson);
   return state;

@@ -15,7 +15,8 @@
   KEYS[5] bad    hash    step -> upstream steps that failed or were skipped by failure
   KEYS[6] cskip  hash    step -> upstream steps skipped by condition
   KEYS[7] out    hash    step -> output JSON
-  KEYS[8] info   hash    step -> attempt record JSON (sk: why a skipped step was skipped)
+  KEYS[8] info   hash    step -> attempt record JSON (sk: why a skipped step was skipped; h: attempt
+                         history, whose open entry is closed here)
   KEYS[9] items  hash    map instance -> item JSON (read for the failed items of a partial map)
 
   ARGV[1] step name
@@ -55,6 +56,15 @@ if status == 'c' or runStatus == 'cancelled' then return -3 end
 -- never to a map step collecting its instances, whose own job has long finished its work.
 if status ~= 'r' and not (force and status == 'q') then return -5 end
 
+-- Closes the open entry of the attempt history (opened by step-start.lua) with the step's outcome.
+local function closeAttempt(rec, result)
+  local last = rec['h'] and rec['h'][#rec['h']]
+  if not last or last['o'] then return end
+  last['fa'] = tonumber(now)
+  last['o'] = result
+  if result == 'f' then last['e'] = rec['e'] end
+end
+
 info['fa'] = tonumber(now)
 if ARGV[8] and ARGV[8] ~= '' then info['res'] = ARGV[8] end
 if outcome == 's' then
@@ -67,6 +77,7 @@ else
   info['r'] = payload
   info['sk'] = 'condition'
 end
+closeAttempt(info, outcome)
 redis.call('HSET', KEYS[8], step, cjson.encode(info))
 redis.call('HSET', KEYS[3], step, outcome)
 local remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
@@ -210,6 +221,7 @@ while head <= #work do
         else
           redis.call('HINCRBY', KEYS[1], 'failed', 1)
         end
+        closeAttempt(mi, decision)
         redis.call('HSET', KEYS[3], succ, decision)
         remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
         redis.call('PUBLISH', channel, runId .. '|' .. succ .. '|' .. decision)

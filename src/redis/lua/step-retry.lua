@@ -28,6 +28,15 @@ else
   info['ra'] = tonumber(ARGV[5])
   info['n'] = (info['n'] or 0) + 1
 end
+-- Close the attempt in the history (step-start.lua opened it).
+local last = info['h'] and info['h'][#info['h']]
+if last and not last['o'] then
+  last['fa'] = tonumber(ARGV[4])
+  if ARGV[7] == 'h' then last['o'] = 'h' else
+    last['o'] = 'r'
+    last['e'] = info['e']
+  end
+end
 redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(info))
 redis.call('HSET', KEYS[1], ARGV[1], 'q')
 redis.call('HSET', KEYS[3], 'updatedAt', ARGV[4])

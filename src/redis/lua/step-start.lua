@@ -5,7 +5,7 @@
 
   KEYS[1] run    hash
   KEYS[2] st     hash   step -> status letter
-  KEYS[3] info   hash   step -> attempt record JSON
+  KEYS[3] info   hash   step -> attempt record JSON (h: the attempt history, see below)
   KEYS[4] out    hash   step -> output JSON
   KEYS[5] items  hash   map instance -> item JSON
 
@@ -72,6 +72,15 @@ info['wf'] = nil
 info['ws'] = nil
 info['wd'] = nil
 if not info['fs'] then info['fs'] = tonumber(now) end
+-- Attempt history (h): one entry per delivery, the latest HISTORY_MAX kept. An entry still open when
+-- the next delivery starts belonged to a worker that stalled or died: it is closed as lost.
+local HISTORY_MAX = 10
+local history = info['h'] or {}
+local last = history[#history]
+if last and not last['o'] then last['o'] = 'lost' end
+history[#history + 1] = { a = tonumber(ARGV[5]), g = tonumber(redis.call('HGET', KEYS[1], 'gen') or '0'), w = ARGV[3], cv = ARGV[10] ~= '' and ARGV[10] or nil, sa = tonumber(now) }
+while #history > HISTORY_MAX do table.remove(history, 1) end
+info['h'] = history
 redis.call('HSET', KEYS[3], step, cjson.encode(info))
 redis.call('HSET', KEYS[2], step, 'r')
 
