@@ -1,7 +1,8 @@
-import test, { type ExecutionContext } from 'ava';
-import { mkdirSync, readFileSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
+import test from 'ava';
+import { mkdirSync } from 'node:fs';
+import type { Browser } from 'playwright-core';
 import { launchChromium } from '../helpers/browser.ts';
+import { axeViolations, pages } from '../helpers/ui-page.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { ADMIN, diamond, failing, seedModel, startApiFixture, type ApiFixture } from '../api/api-fixture.ts';
 
@@ -26,28 +27,7 @@ test.after.always(async () => {
   await redis?.destroy();
 });
 
-/** Runs `fn` on a fresh signed-in page; on failure saves a screenshot under test-results/. */
-async function withPage(t: ExecutionContext, name: string, fn: (page: Page) => Promise<void>, viewport = { width: 1280, height: 800 }) {
-  const context = await browser.newContext({ viewport });
-  const page = await context.newPage();
-  // The UI must work offline: any request that is not to the test server fails the test.
-  const foreign: string[] = [];
-  page.on('request', (request) => {
-    if (!request.url().startsWith(api.url)) foreign.push(request.url());
-  });
-  try {
-    await page.goto(`${api.url}/`);
-    await page.getByLabel('API token').fill(ADMIN);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await fn(page);
-    t.deepEqual(foreign, [], 'no request leaves the server');
-  } catch (error) {
-    await page.screenshot({ path: `test-results/${name}-failure.png`, fullPage: true }).catch(() => {});
-    throw error;
-  } finally {
-    await context.close();
-  }
-}
+const withPage = pages(() => browser, () => api.url);
 
 test.serial('trigger from the form: 422 shown inline, then a run whose graph nodes turn green live', async (t) => {
   await withPage(t, 'trigger', async (page) => {
@@ -189,16 +169,6 @@ test.serial('favicon exists; responses are gzip-compressed; every time says its 
     t.regex((await page.locator(`tr[data-run="${runId}"] td`).nth(4).textContent()) ?? '', /(UTC|GMT|[A-Z]{3,4})[+-]?\d*$/);
   });
 });
-
-const AXE_SOURCE = readFileSync('node_modules/axe-core/axe.min.js', 'utf8');
-
-/** axe-core, injected into the page: serious and critical violations, as "rule: target" lines. */
-async function axeViolations(page: Page): Promise<string[]> {
-  // Evaluated through the DevTools protocol: the page's CSP (script-src 'self') blocks an injected <script>.
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate(async () => (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string; nodes: Array<{ target: string[] }> }> }> } }).axe.run());
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').flatMap((v) => v.nodes.map((n) => `${v.id} (${v.impact}): ${n.target.join(' ')}`));
-}
 
 test.serial('axe-core reports no serious or critical violation on any page', async (t) => {
   const { runId } = await api.runtime.engine.trigger(failing(), {});
