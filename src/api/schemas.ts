@@ -135,6 +135,22 @@ export const graphSchema = named(
   }),
 );
 
+const stepError = z.object({ message: z.string(), name: z.string().optional(), stack: z.string().optional() });
+export const attemptViewSchema = named(
+  'AttemptView',
+  z.object({
+    attempt: z.number().describe('policy attempt (1-based) within its generation'),
+    generation: z.number().describe('the run generation (0, then +1 per run retry) this attempt belongs to'),
+    worker: z.string(),
+    codeVersion: z.string().optional(),
+    startedAt: iso,
+    finishedAt: iso.optional(),
+    durationMs: z.number().optional(),
+    outcome: z.string().describe('running, succeeded, failed, skipped, retried (failed; another attempt followed), handed-back, or lost (its worker stalled or died)'),
+    error: stepError.optional(),
+  }),
+);
+
 const stepStatus = z.enum(['pending', 'queued', 'running', 'retrying', 'succeeded', 'failed', 'skipped', 'cancelled']);
 export const stepViewSchema = named(
   'StepView',
@@ -142,7 +158,7 @@ export const stepViewSchema = named(
     status: z.string().describe(`one of ${stepStatus.options.join(', ')}`),
     attempts: z.number(),
     output: json.optional(),
-    error: z.object({ message: z.string(), name: z.string().optional(), stack: z.string().optional() }).optional(),
+    error: stepError.optional(),
     reason: z.string().optional(),
     skip: z
       .enum(['condition', 'upstream-failed', 'upstream-skipped', 'trigger-rule'])
@@ -158,6 +174,19 @@ export const stepViewSchema = named(
       .object({ wallMs: z.number(), cpuMs: z.number(), rssBytes: z.number() })
       .describe('measured by the worker for the final attempt; CPU and RSS are process-wide')
       .optional(),
+    codeVersion: z.string().describe('code version of the worker that ran the latest attempt').optional(),
+    waiting: z.string().describe('"waiting for a worker with <pipeline>@<version>" while no live worker can run the step').optional(),
+    waitingSince: iso.optional(),
+    handBacks: z.number().describe('times a shutting-down worker handed the step back (not attempts)').optional(),
+    history: z
+      .array(attemptViewSchema)
+      .describe('every delivery, oldest first (the latest 10); present when there was more than one or a retried run ran the step — otherwise the step fields describe its only attempt')
+      .optional(),
+    runWhen: z.string().describe('for a skipped step: its trigger rule, when not all-succeeded').optional(),
+    upstream: z
+      .array(z.object({ step: z.string(), status: z.string() }))
+      .describe('for a skipped step: how each upstream step stands (succeeded, failed, skipped, skipped-by-failure, …)')
+      .optional(),
   }),
 );
 
@@ -171,6 +200,8 @@ export const runViewSchema = named(
     trigger: z.record(z.string(), json),
     logicalTime: z.string(),
     dagHash: z.string(),
+    codeVersion: z.string().describe("code version the run started with ('' until a worker started it)"),
+    versioning: z.enum(['compatible', 'pinned']),
     createdAt: iso,
     startedAt: iso.optional(),
     finishedAt: iso.optional(),

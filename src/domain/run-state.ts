@@ -128,6 +128,26 @@ export interface StepResources {
   rssBytes: number;
 }
 
+/**
+ * How one attempt of a step ended: s/f/k/x/c as the step's final letters (the last attempt of an
+ * earlier generation), r failed and retried, h handed back (worker shutdown, infrastructure), p
+ * parked, lost (its worker stalled or died before it reported).
+ */
+export type AttemptOutcome = 's' | 'f' | 'k' | 'x' | 'c' | 'r' | 'h' | 'p' | 'lost';
+
+/** One delivery of a step. */
+export interface AttemptRecord {
+  attempt: number;
+  generation: number;
+  worker: string;
+  codeVersion?: string;
+  startedAt: number;
+  finishedAt?: number;
+  /** Absent while the attempt runs (the step's status tells how the latest one ended). */
+  outcome?: AttemptOutcome;
+  error?: StepError;
+}
+
 export interface StepState {
   name: string;
   status: StepStatus;
@@ -157,6 +177,11 @@ export interface StepState {
   /** Which kind of skip happened. */
   skip?: SkipKind;
   resources?: StepResources;
+  /**
+   * Every delivery, oldest first (the latest 10), the current one last — present only when there
+   * was more than one, so a step that ran once carries no history.
+   */
+  history?: AttemptRecord[];
 }
 
 /** One line of a run's log, as handlers write it (`ctx.log`) and the API and CLI show it. */

@@ -1,4 +1,4 @@
-import type { RunRecord, RunStatus, StepState } from '../domain/run-state.ts';
+import type { AttemptRecord, RunRecord, RunStatus, StepState } from '../domain/run-state.ts';
 import type { DagSnapshot } from './snapshot.ts';
 
 /** A run as users see it (CLI `status --json`, API): record plus steps in DAG order. */
@@ -44,6 +44,48 @@ export interface StepView {
   durationMs?: number;
   /** Wall time, CPU time and RSS measured by the worker for the final attempt. */
   resources?: { wallMs: number; cpuMs: number; rssBytes: number };
+  /**
+   * Every delivery (the latest 10), present when there was more than one or a retried run ran it:
+   * a single attempt of generation 0 is the step's own fields (worker, codeVersion, times, error).
+   */
+  history?: AttemptView[];
+  /** For a skipped step: its trigger rule (when not all-succeeded) and how each upstream step stands. */
+  runWhen?: string;
+  upstream?: Array<{ step: string; status: string }>;
+}
+
+export interface AttemptView {
+  attempt: number;
+  generation: number;
+  worker: string;
+  codeVersion?: string;
+  startedAt: string;
+  finishedAt?: string;
+  durationMs?: number;
+  /** running, succeeded, failed, skipped, retried (failed, another attempt followed), handed-back, lost (its worker died). */
+  outcome: string;
+  error?: { message: string; name?: string; stack?: string };
+}
+
+const OUTCOMES: Record<string, string> = { s: 'succeeded', f: 'failed', k: 'skipped', x: 'skipped', c: 'cancelled', r: 'retried', h: 'handed-back', p: 'parked', lost: 'lost' };
+
+function attemptView(a: AttemptRecord): AttemptView {
+  return {
+    attempt: a.attempt,
+    generation: a.generation,
+    worker: a.worker,
+    ...(a.codeVersion ? { codeVersion: a.codeVersion } : {}),
+    startedAt: iso(a.startedAt)!,
+    ...(a.finishedAt ? { finishedAt: iso(a.finishedAt), durationMs: a.finishedAt - a.startedAt } : {}),
+    outcome: a.outcome ? OUTCOMES[a.outcome] ?? a.outcome : 'running',
+    ...(a.error ? { error: a.error } : {}),
+  };
+}
+
+/** How an upstream step stands, in the words of ctx.upstreamStatus (a skip by failure is told apart). */
+function upstreamStatus(state: StepState | undefined): string {
+  if (!state) return 'pending';
+  return state.skippedByFailure ? 'skipped-by-failure' : state.status;
 }
 
 const iso = (ms: number | undefined) => (ms ? new Date(ms).toISOString() : undefined);
@@ -91,6 +133,13 @@ export function buildRunView(record: RunRecord, steps: StepState[], snapshot: Da
       ...(state.finishedAt ? { finishedAt: iso(state.finishedAt) } : {}),
       ...(state.finishedAt && state.firstStartedAt ? { durationMs: state.finishedAt - state.firstStartedAt } : {}),
       ...(state.resources ? { resources: state.resources } : {}),
+      ...(state.history && (state.history.length > 1 || state.history.some((a) => a.generation > 0)) ? { history: state.history.map(attemptView) } : {}),
+      ...(state.status === 'skipped' && spec && spec.needs.length
+        ? {
+            ...(spec.runWhen && spec.runWhen !== 'all-succeeded' ? { runWhen: spec.runWhen } : {}),
+            upstream: spec.needs.map((need) => ({ step: need, status: upstreamStatus(byName.get(need)) })),
+          }
+        : {}),
     };
   }
   return view;

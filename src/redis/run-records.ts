@@ -1,8 +1,8 @@
 /** The decoding of the compact Redis encoding of runs and steps into the domain records (src/domain/run-state.ts). */
 
 import { handOffForDisplay } from '../core/hand-off.ts';
-import type { StoredRun, StoredStepInfo } from './run-schema.ts';
-import { stepStatusFromLetter, type RunRecord, type RunStatus, type SkipKind, type StepError, type StepResources, type StepState } from '../domain/run-state.ts';
+import type { StoredAttempt, StoredRun, StoredStepInfo } from './run-schema.ts';
+import { stepStatusFromLetter, type AttemptOutcome, type AttemptRecord, type RunRecord, type RunStatus, type SkipKind, type StepError, type StepResources, type StepState } from '../domain/run-state.ts';
 
 /** Lenient on purpose: runs written by older versions may lack fields (the schema test holds the scripts to it). */
 export function decodeRunRecord(hash: Partial<StoredRun>): RunRecord | undefined {
@@ -29,6 +29,30 @@ export function decodeRunRecord(hash: Partial<StoredRun>): RunRecord | undefined
   };
 }
 
+/**
+ * The step's deliveries, oldest first: the earlier ones from `h` (archived by step-start.lua when
+ * the next delivery began), then the latest, which is the record itself.
+ */
+function attemptHistory(info: StoredStepInfo, letter: string): AttemptRecord[] {
+  const entry = (a: StoredAttempt, outcome: AttemptOutcome | undefined, error: StepError | undefined, finishedAt: number | undefined): AttemptRecord => ({
+    attempt: a.a ?? 0,
+    generation: a.g ?? 0,
+    worker: a.w ?? '',
+    ...(a.cv ? { codeVersion: a.cv } : {}),
+    startedAt: a.sa ?? 0,
+    ...(finishedAt ? { finishedAt } : {}),
+    ...(outcome ? { outcome } : {}),
+    ...(error ? { error } : {}),
+  });
+  const earlier = (info.h ?? []).map((a) => entry(a, a.o, a.e, a.fa));
+  if (!info.sa) return earlier;
+  // The latest delivery: ended by a retry, hand-back or park (o), finished (the step's letter), or running.
+  const finished = letter === 's' || letter === 'f' || letter === 'k' || letter === 'x' || letter === 'c';
+  const outcome = info.o ?? (finished ? (letter as AttemptOutcome) : undefined);
+  const error = outcome === 'r' || outcome === 'f' ? info.e : undefined;
+  return [...earlier, entry(info, outcome, error, info.ea ?? info.fa)];
+}
+
 export function decodeStepState(name: string, letter: string, infoJson: string | undefined, outputJson: string | undefined): StepState {
   const info: StoredStepInfo = infoJson ? JSON.parse(infoJson) : {};
   const state: StepState = {
@@ -53,6 +77,8 @@ export function decodeStepState(name: string, letter: string, infoJson: string |
   if (letter === 'x') state.skippedByFailure = true;
   // Runs recorded before skip kinds were stored: a condition's skip says so in its reason.
   if (letter === 'x' || letter === 'k') state.skip = info.sk ?? (letter === 'x' ? 'upstream-failed' : info.r === 'condition was false' ? 'condition' : 'upstream-skipped');
+  // Listed when there is more than the step's own fields to say: earlier deliveries, or a later generation.
+  if (info.h?.length || info.g) state.history = attemptHistory(info, letter);
   if (info.res) state.resources = JSON.parse(info.res) as StepResources;
   if (outputJson !== undefined && outputJson !== '') state.output = handOffForDisplay(outputJson);
   return state;

@@ -72,13 +72,23 @@ const resourcesSchema = z.object({ wallMs: z.number(), cpuMs: z.number(), rssByt
 
 const ms = z.number().int().nonnegative();
 const count = z.number().int().nonnegative();
+const attemptOutcome = z.enum(['s', 'f', 'k', 'x', 'c', 'r', 'h', 'p', 'lost']);
+
+/** An earlier delivery of a step, archived in `h` by step-start.lua (same letters as the record). */
+export const storedAttemptSchema = z
+  .object({ a: count, g: count, w: z.string(), cv: z.string(), sa: ms, fa: ms, o: attemptOutcome, e: storedErrorSchema })
+  .partial()
+  .strict();
+export type StoredAttempt = z.infer<typeof storedAttemptSchema>;
 
 /**
  * `run:{id}:info` hash: step -> JSON attempt record. Terse names: it is written for every step.
  * step-start: a d t w sa fs cv (clears wf ws wd) · step-complete: fa res e r sk (a skipped successor
  * gets only r sk fa) · step-retry: e ra n, or in hand-back mode hb hw · step-park: ps pc psince pj
  * (clears wq) · step-wait: wf ws wd wq pj · step-map-expand: mn mnext mins (step-complete adds fa e
- * when the map ends) · run-retry: prev (clears e r fa t pj ps pc psince).
+ * when the map ends) · run-retry: prev (clears e r fa t pj ps pc psince). Attempt history
+ * (includes/attempt-history.lua): retry/hand-back/park/run-retry set o ea; step-start moves the
+ * previous delivery into h and sets g.
  */
 export const storedStepInfoSchema = z
   .object({
@@ -124,6 +134,13 @@ export const storedStepInfoSchema = z
     mn: count,
     mnext: count,
     mins: count,
+    /** generation of the latest delivery (absent for 0) */
+    g: count,
+    /** how the latest delivery ended when the step did not end with it (retry, hand-back, park, run retry), and when */
+    o: attemptOutcome,
+    ea: ms,
+    /** earlier deliveries, oldest first, at most 9 (the latest is the record itself) */
+    h: z.array(storedAttemptSchema),
   })
   .partial()
   .strict();

@@ -12,12 +12,14 @@
   Errors: -1 run does not exist, -7 run is not failed or cancelled.
 ]]
 --- @include "step-def"
+--- @include "attempt-history"
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return -1 end
 if status ~= 'failed' and status ~= 'cancelled' then return -7 end
 
 local all = redis.call('HGETALL', KEYS[3])
 local reset, resetCount = {}, 0
+local all_status = {}
 for i = 1, #all, 2 do
   local s = all[i + 1]
   -- Map instances (`name[i]`) are not reset here: re-running their map step re-expands them,
@@ -26,6 +28,7 @@ for i = 1, #all, 2 do
   if isInstance then
     if s == 'c' then redis.call('HSET', KEYS[3], all[i], 'f') end
   elseif s ~= 's' then
+    all_status[all[i]] = s
     -- Condition skips (`k`) too: their condition or runWhen rule read an upstream that may now succeed.
     reset[all[i]] = true
     resetCount = resetCount + 1
@@ -47,6 +50,8 @@ for name, _ in pairs(reset) do
   redis.call('HSET', KEYS[6], name, 0)
   local raw = redis.call('HGET', KEYS[7], name)
   local info = raw and cjson.decode(raw) or {}
+  -- The latest delivery of the old generation ended with the step's old letter (if it ever started).
+  if info['sa'] and not info['o'] then endAttempt(info, all_status[name], ARGV[1]) end
   info['prev'] = info['e']
   info['e'] = nil
   info['r'] = nil

@@ -13,12 +13,14 @@
 ]]
 --- @include "running-attempt"
 --- @include "requeue-step"
+--- @include "attempt-history"
 local info, code = runningAttempt(KEYS[1], KEYS[2], ARGV[1], ARGV[2], -4)
 if not info then return code end
 info['ps'] = cjson.decode(ARGV[3])
 info['pc'] = (info['pc'] or 0) + 1
 if not info['psince'] then info['psince'] = tonumber(ARGV[4]) end
 info['pj'] = ARGV[5]
+endAttempt(info, 'p', ARGV[4])
 info['wq'] = nil -- the resume job goes to the step's own queue, not a version queue it may have come from
 requeueStep(KEYS[1], KEYS[2], KEYS[3], ARGV[1], info, ARGV[4], ARGV[6], 'parked')
 return info['pc']

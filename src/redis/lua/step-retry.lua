@@ -15,6 +15,7 @@
 ]]
 --- @include "running-attempt"
 --- @include "requeue-step"
+--- @include "attempt-history"
 local info, code = runningAttempt(KEYS[1], KEYS[2], ARGV[1], ARGV[2], -4)
 if not info then return code end
 local event = 'retrying'
@@ -22,10 +23,12 @@ if ARGV[7] == 'h' then
   info['hb'] = (info['hb'] or 0) + 1
   info['hw'] = ARGV[3]
   event = 'handed-back'
+  endAttempt(info, 'h', ARGV[4])
 else
   info['e'] = cjson.decode(ARGV[3])
   info['ra'] = tonumber(ARGV[5])
   info['n'] = (info['n'] or 0) + 1
+  endAttempt(info, 'r', ARGV[4])
 end
 requeueStep(KEYS[1], KEYS[2], KEYS[3], ARGV[1], info, ARGV[4], ARGV[6], event)
 return 1

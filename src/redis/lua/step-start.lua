@@ -5,7 +5,7 @@
 
   KEYS[1] run    hash
   KEYS[2] st     hash   step -> status letter
-  KEYS[3] info   hash   step -> attempt record JSON
+  KEYS[3] info   hash   step -> attempt record JSON (the latest delivery; earlier ones in h)
   KEYS[4] out    hash   step -> output JSON
   KEYS[5] items  hash   map instance -> item JSON
 
@@ -32,11 +32,12 @@
     -5  step is not ready (upstream unfinished): drop the job, the DAG will enqueue it
     -8  the run is pinned to another code version than ARGV[10]: hand the job to its version queue
 ]]
+--- @include "attempt-history"
 local run
 if ARGV[9] == '1' then
-  run = redis.call('HMGET', KEYS[1], 'status', 'failed', 'pipeline', 'params', 'trigger', 'logicalTime', 'dagHash')
+  run = redis.call('HMGET', KEYS[1], 'status', 'failed', 'gen', 'pipeline', 'params', 'trigger', 'logicalTime', 'dagHash')
 else
-  run = redis.call('HMGET', KEYS[1], 'status', 'failed')
+  run = redis.call('HMGET', KEYS[1], 'status', 'failed', 'gen')
 end
 if not run[1] then return -1 end
 if run[1] == 'cancelled' then return -3 end
@@ -61,6 +62,9 @@ end
 local now = ARGV[4]
 local raw = redis.call('HGET', KEYS[3], step)
 local info = raw and cjson.decode(raw) or {}
+archiveAttempt(info)
+local gen = tonumber(run[3] or '0')
+info['g'] = gen > 0 and gen or nil
 info['a'] = tonumber(ARGV[5])
 info['d'] = (info['d'] or 0) + 1
 info['t'] = ARGV[2]
@@ -90,7 +94,7 @@ if info['pc'] then
 end
 local item = ''
 if ARGV[7] == '1' then item = redis.call('HGET', KEYS[5], step) or 'null' end
-local reply = { 1, runStatus, run[3] or '', run[4] or '', run[5] or '', run[6] or '', run[7] or '', run[2] or '0', parked, item }
+local reply = { 1, runStatus, run[4] or '', run[5] or '', run[6] or '', run[7] or '', run[8] or '', run[2] or '0', parked, item }
 if #ARGV >= 11 then
   -- HMGET in chunks: Lua's unpack() fails beyond a few thousand values (a join after a 10,000-step fan-out).
   local needs = {}
