@@ -193,3 +193,6 @@ export interface LogEntry {
   msg: string;
   fields?: Record<string, unknown>;
 }
+
+/** Value of a run's `outbox` field while the follow-ups of its end (onSucceeded triggers) are owed. */
+export const OUTBOX_OWED = 'owed';

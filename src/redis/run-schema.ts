@@ -6,10 +6,9 @@
  * What the statuses mean and how they may change is src/domain/run-state.ts.
  */
 import { z } from 'zod';
-import { RUN_STATUSES, STEP_LETTERS, type StepLetter } from '../domain/run-state.ts';
+import { OUTBOX_OWED, RUN_STATUSES, STEP_LETTERS, type StepLetter } from '../domain/run-state.ts';
 
-/** Value of a run's `outbox` field while the follow-ups of its end (onSucceeded triggers) are owed. */
-export const OUTBOX_OWED = 'owed';
+export { OUTBOX_OWED };
 
 const msText = z.string().regex(/^\d+$/, 'a time in ms');
 const intText = z.string().regex(/^-?\d+$/, 'an integer');

@@ -6,7 +6,10 @@ import { scriptReason, withScripts, type ScriptName } from './scripts.ts';
 import type { ScriptClient } from './lua-scripts.ts';
 import { isFinalBucket, RunIndexes, throwFirstError, type IndexedRun } from './run-indexes.ts';
 import { DagStore } from './dag-store.ts';
-import { OUTBOX_OWED, type NewRunFields, type StoredStepInfo } from './run-schema.ts';
+// Types only from run-schema.ts: its zod schemas are for tests and checks, and building them costs
+// every one-shot CLI command start-up time.
+import type { NewRunFields, StoredStepInfo } from './run-schema.ts';
+import { OUTBOX_OWED } from '../domain/run-state.ts';
 import { decodeRunRecord, decodeStepState } from './run-records.ts';
 import {
   upstreamStatusFromLetter, type LogEntry, type RunFixedFields, type RunRecord, type RunStatus, type StepResources, type StepState, type UpstreamStatus,
