@@ -19,6 +19,7 @@ import type { Isolation } from './isolated-step.ts';
 import { serialiseOutput } from './output-check.ts';
 import { RunFieldsCache } from './run-fields-cache.ts';
 import { BufferedStepLogger } from './step-logger.ts';
+import { LogFlusher } from './log-flusher.ts';
 import { errorJson, runStep } from './step-runner.ts';
 import { typedParams } from './typed-params.ts';
 
@@ -142,6 +143,7 @@ export class StepJobs {
     const { clock } = this.o;
     const { signal: cancel, release } = this.o.signals.track(d.job.id, inputs.run.id);
     const log = new BufferedStepLogger(inputs.step, inputs.attempt, this.o.redact);
+    const flusher = new LogFlusher(log, (entries) => this.o.lifecycle.appendLogs(inputs.run.id, entries));
     let services: StepServices | undefined;
     const call = attemptCall(inputs, code, log, () => (services ??= this.o.services(inputs.run, inputs.step)), this.o.pipelines.get(inputs.pipelineId)?.sourceFile);
     const cpuBefore = this.cpu.nowUs();
@@ -158,6 +160,7 @@ export class StepJobs {
       });
     } finally {
       release();
+      await flusher.stop();
     }
     const cpuMs = (this.cpu.nowUs() - cpuBefore) / 1000;
     await this.o.lifecycle.appendLogs(inputs.run.id, log.drain());
