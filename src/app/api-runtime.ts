@@ -13,7 +13,7 @@ export function apiRuntimeOf(runtime: Runtime): ApiRuntime {
     logger: runtime.logger,
     engine: runtime.engine,
     artifacts: runtime.store.artifacts,
-    logs: { read: (runId, page) => runtime.store.readLogs(runId, page.offset, page.limit) },
+    logs: { read: (runId, page) => runtime.engine.readLogs(runId, page) },
     queues: runtime.queues,
     events: new RedisRunEventFeed(runtime.extraClient(), runtime.keys.eventsChannel, runtime.logger),
     liveWorkers: () => runtime.liveWorkers(),

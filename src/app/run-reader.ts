@@ -9,8 +9,8 @@ import { connectMainRedis, type RedisConnectOptions } from './redis-connect.ts';
 
 /** What read-only commands (`runs`, `status`, `logs`) need: runs as the engine shows them, and logs. */
 export interface RunReader {
-  engine: Pick<Engine, 'getRun' | 'listRuns'>;
-  store: RunStore;
+  /** The read side of the engine: runs, their records and their logs (no queues, no store). */
+  engine: Pick<Engine, 'getRun' | 'listRuns' | 'getRuns' | 'readLogs'>;
   close(): Promise<void>;
 }
 
@@ -29,5 +29,5 @@ export async function openRunReader(config: Config, options: RedisConnectOptions
   const { redis } = await connectMainRedis(config, options);
   const store = new RunStore(redis, new KeySpace(config.prefix));
   const engine = new Engine({ store, queues: NO_QUEUES, clock: systemClock, logger: options.logger, retentionMs: config.retentionMs });
-  return { engine, store, close: () => closeRedis(redis) };
+  return { engine, close: () => closeRedis(redis) };
 }

@@ -12,9 +12,9 @@ export interface LogLine {
   fields?: unknown;
 }
 
-/** What reads a run's log list by offset: the run store of a runtime or of the light run reader. */
+/** What reads a run's log list by offset: the engine of a runtime or of the light run reader. */
 export interface LogSource {
-  readLogs(runId: string, offset: number, limit: number): Promise<LogLine[]>;
+  readLogs(runId: string, page: { offset: number; limit: number }): Promise<LogLine[]>;
 }
 
 const BATCH = 1000;
@@ -42,7 +42,7 @@ export class LogTail {
 
   async drain(emit: (line: LogLine) => void): Promise<void> {
     for (;;) {
-      const entries = await this.source.readLogs(this.runId, this.offset, BATCH);
+      const entries = await this.source.readLogs(this.runId, { offset: this.offset, limit: BATCH });
       this.offset += entries.length;
       for (const e of entries) if (stepSelected(e.step, this.step)) emit(e);
       if (entries.length < BATCH) return;

@@ -8,7 +8,7 @@ import { parseParams } from '../dsl/params.ts';
 import { codeVersionOf } from '../dsl/code-version.ts';
 import { validateDag, type ValidatedDag } from '../graph/dag.ts';
 import type { RunStore } from '../redis/run-store.ts';
-import { TERMINAL_RUN_STATUSES, type RunRecord, type RunStatus } from '../domain/run-state.ts';
+import { TERMINAL_RUN_STATUSES, type LogEntry, type RunRecord, type RunStatus } from '../domain/run-state.ts';
 import type { StepJob, StepQueues } from '../redis/step-queues.ts';
 import { explainRedisError } from '../redis/oom.ts';
 import { buildRunView, type RunView } from './run-view.ts';
@@ -189,6 +189,21 @@ export class Engine {
     if (!record) throw new NotFoundError('run', runId);
     const [steps, snapshot] = await Promise.all([this.options.store.getSteps(runId), this.snapshot(runId).catch(() => undefined)]);
     return buildRunView(record, steps, snapshot);
+  }
+
+  /** Run records by id, in the order asked; ids with no run are left out. */
+  getRuns(runIds: string[]): Promise<RunRecord[]> {
+    return this.options.store.getRuns(runIds);
+  }
+
+  /** A page of a run's structured log lines by position. */
+  readLogs(runId: string, page: { offset?: number; limit?: number } = {}): Promise<LogEntry[]> {
+    return this.options.store.readLogs(runId, page);
+  }
+
+  /** Deletes runs that finished before `before` (ms) with all their keys; returns how many. */
+  pruneFinished(before: number): Promise<number> {
+    return this.options.store.pruneFinished(before);
   }
 
   /** The first page of `findRuns` (newest first). */

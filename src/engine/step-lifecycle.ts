@@ -156,9 +156,9 @@ export class StepLifecycle {
 
   /** Turns a running map step into one instance per item (see RunStore.expandMap); enqueues the ready ones. */
   async expandMap(
-    runId: string, step: string, token: string, itemsJson: string[], maxParallel: number, now: number, minSuccess?: number,
+    runId: string, step: string, token: string, itemsJson: string[], options: { maxParallel: number; now: number; minSuccess?: number },
   ): Promise<{ ok: true; allDone: string } | { ok: boolean; allDone?: undefined }> {
-    const expanded = await this.write('map-expand', () => this.options.store.expandMap(runId, step, token, itemsJson, maxParallel, now, minSuccess));
+    const expanded = await this.write('map-expand', () => this.options.store.expandMap(runId, step, token, itemsJson, options));
     if (!expanded.ok) return { ok: false };
     if ('allDone' in expanded) return expanded;
     await this.write('enqueue', () => this.options.engine.enqueue(runId, expanded.ready));

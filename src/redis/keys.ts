@@ -20,6 +20,9 @@
  *   P:dag:{<dagHash>}        string DAG snapshot (JSON), one per pipeline version, content-addressed
  *   P:dag:{<dagHash>}:users  set    unfinished runs using it; when empty the snapshot expires with them
  *
+ *   P:model:{<name>}                  hash   a registered model (registry-store.ts)
+ *   P:model:{<name>}:versions|aliases|audit|idem   its versions, aliases, audit log, idempotency keys
+ *
  * Global indexes (under the global tag): runs, runs:p:<pipeline>, active, finished, outbox (zsets) and
  * run-pipeline (hash); `runIndexes` lists them for pruning.
  *
@@ -29,6 +32,14 @@
 /** Status buckets of the run list indexes: `active` (queued or running) and each final status. */
 export const RUN_INDEX_BUCKETS = ['active', 'succeeded', 'failed', 'cancelled'] as const;
 export type RunIndexBucket = (typeof RUN_INDEX_BUCKETS)[number];
+
+export interface ModelKeys {
+  model: string;
+  versions: string;
+  aliases: string;
+  audit: string;
+  idem: string;
+}
 
 export interface RunKeys {
   run: string;
@@ -56,6 +67,12 @@ export class KeySpace {
     this.prefix = prefix;
     this.bullPrefix = `${prefix}:{${prefix}-q}`;
     this.globalTag = `${prefix}:{${prefix}-g}`;
+  }
+
+  /** Keys of one model of the registry; they share the tag `{<name>}` (one slot per model). */
+  model(name: string): ModelKeys {
+    const base = `${this.prefix}:model:{${name}}`;
+    return { model: base, versions: `${base}:versions`, aliases: `${base}:aliases`, audit: `${base}:audit`, idem: `${base}:idem` };
   }
 
   run(runId: string): RunKeys {

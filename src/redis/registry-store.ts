@@ -20,18 +20,10 @@ import { defineScripts, type ScriptClient } from './lua-scripts.ts';
  * script: a model that exists is therefore always listed, and a crash in between leaves at worst a
  * listed name with no versions, which `listModels` skips and the next registration completes.
  */
-export interface ModelKeys {
-  model: string;
-  versions: string;
-  aliases: string;
-  audit: string;
-  idem: string;
-}
+export type { ModelKeys } from './keys.ts';
 
-export function modelKeys(keys: KeySpace, name: string): ModelKeys {
-  const base = `${keys.prefix}:model:{${name}}`;
-  return { model: base, versions: `${base}:versions`, aliases: `${base}:aliases`, audit: `${base}:audit`, idem: `${base}:idem` };
-}
+/** Keys of one model (built in keys.ts, the one place keys are spelled). */
+export const modelKeys = (keys: KeySpace, name: string) => keys.model(name);
 
 export function registryEventsChannel(keys: KeySpace): string {
   return keys.global('registry:events');

@@ -210,12 +210,12 @@ export class RunStore extends RunIndexes {
    * queued, or `allDone` with the collected outputs when every instance had already succeeded.
    */
   async expandMap(
-    runId: string, step: string, token: string, itemsJson: string[], maxParallel: number, now: number, minSuccess?: number,
+    runId: string, step: string, token: string, itemsJson: string[], options: { maxParallel: number; now: number; minSuccess?: number },
   ): Promise<{ ok: true; ready: string[] } | { ok: true; allDone: string } | { ok: false }> {
     const k = this.keys.run(runId);
     const reply = (await this.scripts.stepMapExpand(
       k.run, k.def, k.status, k.pending, k.info, k.items, k.output,
-      step, token, now, this.keys.eventsChannel, maxParallel, minSuccess ?? '', ...itemsJson,
+      step, token, options.now, this.keys.eventsChannel, options.maxParallel, options.minSuccess ?? '', ...itemsJson,
     )) as number | Array<string | number>;
     if (typeof reply === 'number') {
       scriptReason('stepMapExpand', reply, { runId, step, action: 'expand the map' });
@@ -341,8 +341,10 @@ export class RunStore extends RunIndexes {
     await this.redis.rpush(this.keys.run(runId).logs, ...entries.map((e) => JSON.stringify(e)));
   }
 
-  async readLogs(runId: string, offset = 0, limit = 1000): Promise<LogEntry[]> {
-    const raw = await this.redis.lrange(this.keys.run(runId).logs, offset, offset + limit - 1);
+  /** A page of a run's log lines by position (default: the first 1,000). */
+  async readLogs(runId: string, page: { offset?: number; limit?: number } = {}): Promise<LogEntry[]> {
+    const offset = page.offset ?? 0;
+    const raw = await this.redis.lrange(this.keys.run(runId).logs, offset, offset + (page.limit ?? 1000) - 1);
     return raw.map((line) => JSON.parse(line) as LogEntry);
   }
 

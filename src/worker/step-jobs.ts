@@ -223,7 +223,7 @@ export class StepJobs {
     }
     if (itemsJson.length === 0) return this.finish(d, 's', emptyMapOutputJson(spec.minSuccess !== undefined), 0);
     const minSuccess = spec.minSuccess === undefined ? undefined : minSuccessCount(spec.minSuccess, itemsJson.length);
-    const expanded = await this.o.lifecycle.expandMap(runId, step, d.token!, itemsJson, spec.maxParallel ?? 0, this.o.clock.now(), minSuccess);
+    const expanded = await this.o.lifecycle.expandMap(runId, step, d.token!, itemsJson, { maxParallel: spec.maxParallel ?? 0, now: this.o.clock.now(), minSuccess });
     if (expanded.allDone !== undefined) return this.finish(d, 's', expanded.allDone, 0);
   }
 

@@ -94,7 +94,7 @@ test.serial('every script writes only what the schema describes, and changes sta
   tok = await start(r1, 'a');
   await complete(r1, 'a', tok, 's');
   tok = await start(r1, 'm', ['a']);
-  await drive(r1, 'expand m', () => store().expandMap(r1, 'm', tok, ['1', '2'], 1, Date.now(), 1));
+  await drive(r1, 'expand m', () => store().expandMap(r1, 'm', tok, ['1', '2'], { maxParallel: 1, now: Date.now(), minSuccess: 1 }));
   for (const inst of ['m[0]', 'm[1]']) await complete(r1, inst, await start(r1, inst, [], true), 's');
   await complete(r1, 'b', await start(r1, 'b', ['a']), 'k');
   t.is((await store().getRun(r1))?.status, 'succeeded');
@@ -114,11 +114,11 @@ test.serial('every script writes only what the schema describes, and changes sta
   await drive(r3, 'retry run', () => store().retryRun(r3, { now: Date.now() }));
   await complete(r3, 'a', await start(r3, 'a'), 's');
   tok = await start(r3, 'm', ['a']);
-  await drive(r3, 'expand m', () => store().expandMap(r3, 'm', tok, ['1', '2'], 0, Date.now()));
+  await drive(r3, 'expand m', () => store().expandMap(r3, 'm', tok, ['1', '2'], { maxParallel: 0, now: Date.now() }));
   await drive(r3, 'cancel run', () => store().cancelRun(r3, 'test', Date.now()));
   await drive(r3, 'retry run', () => store().retryRun(r3, { now: Date.now() }));
   tok = await start(r3, 'm', ['a']);
-  await drive(r3, 're-expand m', () => store().expandMap(r3, 'm', tok, ['1', '2'], 1, Date.now()));
+  await drive(r3, 're-expand m', () => store().expandMap(r3, 'm', tok, ['1', '2'], { maxParallel: 1, now: Date.now() }));
   await complete(r3, 'm[0]', await start(r3, 'm[0]', [], true), 'f');
   await complete(r3, 'm[1]', await start(r3, 'm[1]', [], true), 's');
 

@@ -69,7 +69,7 @@ async function seedLargeRun(): Promise<string> {
   };
   const token = 'tok-map';
   await store.startStep(runId, 'items', token, 'worker-big-1', 1, [], now - 60_000, { codeVersion: 'cv-big-0001' });
-  const expanded = await store.expandMap(runId, 'items', token, Array.from({ length: ITEMS }, (_, i) => String(i)), 0, now - 59_000);
+  const expanded = await store.expandMap(runId, 'items', token, Array.from({ length: ITEMS }, (_, i) => String(i)), { maxParallel: 0, now: now - 59_000 });
   if (!expanded.ok || !('ready' in expanded)) throw new Error('map did not expand');
   const failedItems = new Set([17, 4242, 9999]);
   const work = Array.from({ length: 9_703 }, (_, i) => (i === 9_702 ? 9_999 : i));

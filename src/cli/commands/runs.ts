@@ -63,7 +63,7 @@ export function runCommand(): Command {
 export async function follow(runtime: Runtime, runId: string, options: { progress: boolean; timeoutSeconds?: number; logs?: boolean; json?: boolean }): Promise<RunView> {
   const seen = new Map<string, string>();
   const failuresShown = new Map<string, number>();
-  const logs = options.logs ? streamLogs(runtime.store, runId, (line) => process.stderr.write(formatLogLine(line, options.json === true))) : undefined;
+  const logs = options.logs ? streamLogs(runtime.engine, runId, (line) => process.stderr.write(formatLogLine(line, options.json === true))) : undefined;
   try {
     return await runtime.engine.waitForRun(runId, {
       timeoutMs: options.timeoutSeconds ? options.timeoutSeconds * 1000 : undefined,
@@ -152,7 +152,7 @@ export function logsCommand(): Command {
           throw new ValidationError(`run ${runId} has no step "${opts.step}" (steps: ${bases.join(', ')})`);
         }
         const print = (line: LogLine) => process.stdout.write(formatLogLine(line, opts.json === true));
-        await new LogTail(runtime.store, runId, opts.step).drain(print);
+        await new LogTail(runtime.engine, runId, opts.step).drain(print);
         // The error that ended a step's last attempt is not a log line the step wrote: add it.
         attemptErrorLines(view, opts.step).forEach(print);
       });
@@ -205,7 +205,7 @@ export function pruneCommand(): Command {
       await withRuntime(command, async (runtime) => {
         const ms = opts.olderThan ? parseDuration(opts.olderThan) : runtime.config.retentionMs;
         if (ms === undefined) throw new ValidationError(`--older-than: expected a duration like 7d or 12h, found "${opts.olderThan}"`);
-        const removed = await runtime.store.pruneFinished(Date.now() - ms);
+        const removed = await runtime.engine.pruneFinished(Date.now() - ms);
         if (opts.json) printJson({ removed });
         else process.stdout.write(`removed ${removed} finished runs\n`);
       });

@@ -69,7 +69,7 @@ export function schedulesCommand(): Command {
       const loaded = await loadAll(cmd);
       await withRuntime(cmd, async (runtime) => {
         const statuses = await schedulerFor(runtime, loaded).status(opts.next);
-        const lastRuns = await runtime.store.getRuns(statuses.map((s) => s.lastRunId).filter((id): id is string => !!id));
+        const lastRuns = await runtime.engine.getRuns(statuses.map((s) => s.lastRunId).filter((id): id is string => !!id));
         const statusOf = new Map(lastRuns.map((r) => [r.id, r.status]));
         const rows = statuses.map((s) => ({ ...s, lastRunStatus: s.lastRunId ? statusOf.get(s.lastRunId) : undefined }));
         if (opts.json) return printJson(rows);
@@ -137,7 +137,7 @@ export function backfillCommand(): Command {
           },
         });
         // How each run ended (with --no-wait, how far it got): read back from the run records.
-        const records = new Map((await runtime.store.getRuns(result.runIds)).map((r) => [r.id, r]));
+        const records = new Map((await runtime.engine.getRuns(result.runIds)).map((r) => [r.id, r]));
         const runs = result.runIds.map((runId) => ({ runId, logicalTime: records.get(runId)?.logicalTime, status: records.get(runId)?.status ?? 'unknown' }));
         const byStatus = new Map<string, string[]>();
         for (const run of runs) byStatus.set(run.status, [...(byStatus.get(run.status) ?? []), run.runId]);
