@@ -151,32 +151,58 @@ export class ProcessGroupSampler {
   private count = 0;
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> | undefined;
+  private leaderInFlight: Promise<void> | undefined;
 
   constructor(
     private readonly pgid: number,
     /** Pids not to count (e.g. a wrapper shell that only waits). */
     private readonly exclude: ReadonlySet<number> = new Set(),
+    /** How the group's members are found (a scan of /proc; replaceable to test a slow scan). */
+    private readonly members: (pgid: number) => Promise<number[]> = processGroupMembers,
   ) {}
 
   start(everyMs: number): void {
-    void this.sample();
-    this.timer = setInterval(() => void this.sample(), Math.max(10, everyMs));
+    const tick = () => {
+      void this.sampleLeader();
+      void this.sample();
+    };
+    tick();
+    this.timer = setInterval(tick, Math.max(10, everyMs));
     this.timer.unref();
   }
 
   async stop(): Promise<{ peakRssBytes: number | null; samples: number }> {
     clearInterval(this.timer);
-    await this.inFlight;
+    await Promise.all([this.inFlight, this.leaderInFlight]);
     const peakHwm = Math.max(0, ...this.hwm.values());
     const peak = Math.max(this.peakSum, peakHwm);
     return { peakRssBytes: this.count > 0 && peak > 0 ? peak : null, samples: this.count };
   }
 
-  /** One sample; overlapping calls are skipped so a slow /proc never piles up reads. */
+  /**
+   * The group's leader alone: one /proc read, so it keeps its pace when a scan of /proc is slow (a
+   * busy host with hundreds of processes: a scan of every /proc/<pid>/stat then takes longer than
+   * a short command lives, and the command's memory would go unseen).
+   */
+  sampleLeader(): Promise<void> {
+    if (this.leaderInFlight || this.exclude.has(this.pgid)) return this.leaderInFlight ?? Promise.resolve();
+    this.leaderInFlight = (async () => {
+      const mem = await readProcMemory(this.pgid);
+      if (!mem) return;
+      this.count++;
+      this.hwm.set(this.pgid, Math.max(this.hwm.get(this.pgid) ?? 0, mem.hwm));
+      this.peakSum = Math.max(this.peakSum, mem.rss);
+    })().finally(() => {
+      this.leaderInFlight = undefined;
+    });
+    return this.leaderInFlight;
+  }
+
+  /** One sample of the whole group; overlapping calls are skipped so a slow /proc never piles up reads. */
   sample(): Promise<void> {
     if (this.inFlight) return this.inFlight;
     this.inFlight = (async () => {
-      const pids = (await processGroupMembers(this.pgid)).filter((p) => !this.exclude.has(p));
+      const pids = (await this.members(this.pgid)).filter((p) => !this.exclude.has(p));
       let sum = 0;
       let seen = 0;
       for (const pid of pids) {

@@ -1,10 +1,11 @@
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { CommandFailedError, parseTimes, runCommand } from '../../src/steps/run-command/index.ts';
-import { measure } from '../../src/steps/resources.ts';
+import { measure, ProcessGroupSampler } from '../../src/steps/resources.ts';
 import { NonRetriableError, TimeoutError, ValidationError } from '../../src/errors/index.ts';
 import type { StepLogger } from '../../src/dsl/context.ts';
 
@@ -230,4 +231,20 @@ test('measure() reports wall time, CPU time and peak memory of in-process work',
   t.true(resources.peakRssBytes! >= rssBefore + 90 * 1024 * 1024, `peak ${resources.peakRssBytes} vs before ${rssBefore}`);
   t.true(resources.wallMs > 0);
   t.true(resources.samples >= 2);
+});
+
+test('memory sampling: a slow scan of /proc does not hide the command’s own memory (its leader is read on every tick)', async (t) => {
+  // A busy CI host has hundreds of processes, and one scan of /proc can outlast a short command; the
+  // scan here never answers while the command lives. Before the fix the sampler saw nothing (peak null).
+  const child = spawn(process.execPath, ['-e', 'const b = Buffer.alloc(150 * 1024 * 1024, 1); setTimeout(() => console.log(b[0]), 600)'], { detached: true, stdio: 'ignore' });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  let release!: () => void;
+  const slowScan = new Promise<number[]>((resolve) => (release = () => resolve([])));
+  const sampler = new ProcessGroupSampler(child.pid!, new Set(), () => slowScan);
+  sampler.start(20);
+  await exited;
+  release();
+  const { peakRssBytes, samples } = await sampler.stop();
+  t.true(samples > 0, 'the leader was sampled while the scan hung');
+  t.true(peakRssBytes !== null && peakRssBytes >= 150 * 1024 * 1024, `peak ${peakRssBytes}`);
 });

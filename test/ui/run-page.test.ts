@@ -13,8 +13,13 @@ import { setCodeVersion } from '../../src/dsl/code-version.ts';
 import { axeViolations, startUiSession, type UiSession } from '../helpers/ui-session.ts';
 import { ADMIN, failing, type ApiFixture } from '../api/api-fixture.ts';
 
-/** Generous usability bound for the large run's first render (measured figure: see docs/ui.md). */
-const RENDER_BUDGET_MS = 10_000;
+/**
+ * Usability bound for the large run's first render on a shared 2-core CI machine running the rest of
+ * the suite beside it (measured: 2.2–4.6 s beside other tests, 10.9 s once with four other sessions'
+ * tests on the same cores; README "Large runs"). It catches a page that stops being usable (the old
+ * page laid out every map item: minutes), not a few seconds of machine noise.
+ */
+const RENDER_BUDGET_MS = 20_000;
 const ITEMS = 10_000;
 const LAYER = 20;
 
