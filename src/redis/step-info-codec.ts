@@ -7,14 +7,14 @@
  *
  *   a|d|sa|fa-sa|sa-fs|wallMs|cpuMs|rssBytes|mark|cv|w
  *
- * (resource figures empty when none were sent, `mark` a digest prefix of the dead fence token, `w`
- * last because a worker id may hold '|'). Both forms read to the same StoredStepInfo, so readers
+ * (`sa` and `rssBytes` in base 36, the rest decimal; resource figures empty when none were sent;
+ * `mark` a digest prefix of the dead fence token; `w` last because a worker id may hold '|'). Both forms read to the same StoredStepInfo, so readers
  * never see the difference; runs written before the compact form existed stay readable.
  */
 import type { StoredStepInfo } from './run-schema.ts';
 
 /** The compact form, field by field (groups: a, d, sa, fa-sa, sa-fs, wallMs, cpuMs, rssBytes, mark, cv, w). */
-export const COMPACT_STEP_INFO = /^(\d+)\|(\d+)\|(\d+)\|(\d+)\|(\d+)\|(?:(\d+)\|(\d+)\|(\d+)|\|\|)\|([0-9a-f]{8})?\|([^|]*)\|(.*)$/s;
+export const COMPACT_STEP_INFO = /^(\d+)\|(\d+)\|([0-9a-z]+)\|(\d+)\|(\d+)\|(?:(\d+(?:\.\d+)?)\|(\d+(?:\.\d+)?)\|([0-9a-z]+)|\|\|)\|([0-9a-f]{6})?\|([^|]*)\|(.*)$/s;
 
 /** A step record as stored, in either form; `undefined` for compact text that does not match the form. */
 export function parseStepInfo(raw: string): StoredStepInfo | undefined {
@@ -22,10 +22,10 @@ export function parseStepInfo(raw: string): StoredStepInfo | undefined {
   const m = COMPACT_STEP_INFO.exec(raw);
   if (!m) return undefined;
   const [, a, d, sa, ran, sinceFirst, wallMs, cpuMs, rssBytes, , cv, w] = m;
-  const started = Number(sa);
+  const started = parseInt(sa, 36);
   const info: StoredStepInfo = { a: Number(a), d: Number(d), w, sa: started, fs: started - Number(sinceFirst), fa: started + Number(ran) };
   if (cv) info.cv = cv;
   // Kept as the JSON text the worker sent, like the JSON form's `res`.
-  if (wallMs !== undefined) info.res = JSON.stringify({ wallMs: Number(wallMs), cpuMs: Number(cpuMs), rssBytes: Number(rssBytes) });
+  if (wallMs !== undefined) info.res = JSON.stringify({ wallMs: Number(wallMs), cpuMs: Number(cpuMs), rssBytes: parseInt(rssBytes, 36) });
   return info;
 }

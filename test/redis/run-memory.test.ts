@@ -21,7 +21,11 @@ let shortHost: WorkerHost;
 const five = definePipeline({ id: 'five' })
   .step('s0', () => 0)
   .step('s1', { needs: ['s0'] }, () => 1)
-  .step('s2', { needs: ['s1'] }, () => 2)
+  // Busy for 10 ms: its CPU figure is a fraction of a millisecond's multiple (cpuMs as sent, e.g. 10.123).
+  .step('s2', { needs: ['s1'] }, () => {
+    for (const end = performance.now() + 10; performance.now() < end; );
+    return 2;
+  })
   .step('s3', { needs: ['s2'] }, () => 3)
   .step('s4', { needs: ['s3'] }, () => 4);
 
@@ -82,12 +86,12 @@ test.serial('a finished 5-step run: at most 2,048 bytes in Redis, compact step r
     return true;
   }, 'the run to succeed');
   const { bytes, byKey, encoding, info } = sized!;
-  t.log(`${bytes} B`, JSON.stringify(byKey));
+  t.log(`${bytes} B`, JSON.stringify(byKey), info.s2);
   t.true(bytes <= 2048, `a finished 5-step run takes ${bytes} B: expected at most 2,048 B (${JSON.stringify(byKey)})`);
   t.deepEqual(Object.keys(byKey).sort(), ['def', 'info', 'output', 'run', 'status'], 'the upstream counters (pend, bad, cskip) are gone once the run ended');
   t.is(encoding, 'listpack', 'the info hash went back to a listpack when the run ended');
   for (const [step, record] of Object.entries(info)) {
-    t.regex(record, /^1\|1\|\d{13}\|\d+\|0\|\d+\|\d+\|\d+\|[0-9a-f]{8}\|\|/, `step ${step}: compact record`);
+    t.regex(record, /^1\|1\|[0-9a-z]{8}\|\d+\|0\|\d+\|\d+(\.\d+)?\|[0-9a-z]{5,7}\|[0-9a-f]{6}\|\|/, `step ${step}: compact record`);
     t.true(record.length <= 64, `step ${step}: ${record.length} B record, over hash-max-listpack-value`);
   }
   // The readers see the same fields as from the JSON form.
@@ -98,6 +102,7 @@ test.serial('a finished 5-step run: at most 2,048 bytes in Redis, compact step r
     t.true(s.startedAt! > 0 && s.finishedAt! >= s.startedAt! && s.firstStartedAt === s.startedAt, JSON.stringify(s));
     t.regex(s.worker ?? '', /-\d+-/);
     t.true((s.resources?.rssBytes ?? 0) > 0, JSON.stringify(s.resources));
+    if (step === 's2') t.true((s.resources?.cpuMs ?? 0) > 0, `s2 was busy: ${JSON.stringify(s.resources)}`);
   }
 });
 

@@ -37,7 +37,7 @@ const problems: string[] = [];
 /** Step records seen in the compact form of a finished step (src/redis/step-info-codec.ts). */
 let compactSeen = 0;
 const errorJson = JSON.stringify({ message: 'boom', name: 'Error', stack: 'Error: boom' });
-const resources = { wallMs: 5, cpuMs: 3, rssBytes: 1_000_000 };
+const resources = { wallMs: 5, cpuMs: 3.25, rssBytes: 1_000_000 };
 
 async function read(runId: string) {
   const k = rt.keys.run(runId);
@@ -166,7 +166,7 @@ test.serial('a finished step reads alike from its compact record and from the JS
   t.is(running.t, token, 'a running step keeps its JSON record with the fence token');
   await complete(runId, 'a', token, 's');
   const compact = (await rt.redis.hget(k.info, 'a'))!;
-  t.regex(compact, /^1\|1\|\d{13}\|\d+\|0\|5\|3\|1000000\|[0-9a-f]{8}\|v1\|w1$/);
+  t.regex(compact, /^1\|1\|[0-9a-z]{8}\|\d+\|0\|5\|3\.25\|lfls\|[0-9a-f]{6}\|v1\|w1$/);
   const finishedAt = storedRunKeysSchema.shape.info.parse({ a: compact }).a!.fa;
   // What step-complete stored before the compact form: the running record plus fa and res.
   const legacy = JSON.stringify({ ...running, fa: finishedAt, res: JSON.stringify(resources) });
