@@ -268,6 +268,11 @@ export class RunStore extends RunIndexes {
       | number
       | Array<string | number>;
     if (typeof reply === 'number') throw scriptReason('runRetry', reply, { runId, action: 'retry' });
+    // Running again: its keys lose the expiry the first finish gave them (the next finish sets it anew),
+    // or they would expire under the retried run, leaving the counters run-retry just wrote behind.
+    const persist = this.redis.pipeline();
+    for (const key of this.keys.runKeyList(runId)) persist.persist(key);
+    await persist.exec().then(throwFirstError);
     const multi = this.redis.multi().zrem(this.keys.finishedRuns, runId).zadd(this.keys.activeRuns, now, runId);
     if (indexed) this.moveInStatusIndexes(multi, runId, indexed, 'active');
     await multi.exec().then(throwFirstError);

@@ -29,13 +29,27 @@ const five = definePipeline({ id: 'five' })
   .step('s3', { needs: ['s2'] }, () => 3)
   .step('s4', { needs: ['s3'] }, () => 4);
 
+/** Fails its first attempt; the retried run's attempt waits for `release` so the test sees it running. */
+let release: () => void = () => {};
+let failedOnce = false;
+const flaky = definePipeline({ id: 'flaky', defaults: { retries: 0 } })
+  .step('a', async () => {
+    if (!failedOnce) {
+      failedOnce = true;
+      throw new Error('first attempt fails');
+    }
+    await new Promise<void>((resolve) => (release = resolve));
+    return 1;
+  })
+  .step('b', { needs: ['a'] }, () => 2);
+
 test.before(async () => {
   redis = await startTestRedis();
   // Long locks: a delivery stalled by a loaded machine would be redelivered, and a step with two
   // deliveries keeps its history (JSON form) — another run than the plain one measured here.
   const plain = { CONVEYOR_LOCK_DURATION: '60s', CONVEYOR_STALLED_INTERVAL: '30s' };
   rt = await testRuntime(redis, plain);
-  host = await withWorker(rt, [five]);
+  host = await withWorker(rt, [five, flaky]);
   short = await testRuntime(redis, { ...plain, CONVEYOR_RETENTION: '1ms' });
   shortHost = await withWorker(short, [five]);
 });
@@ -117,6 +131,21 @@ test.serial('a repeated completion of a finished step is told from a stale one b
   t.deepEqual(await rt.store.completeStep(runId, 'a', token, 's', '1', Date.now()), { ok: false, reason: 'duplicate' });
   t.deepEqual(await rt.store.completeStep(runId, 'a', randomUUID(), 's', '1', Date.now()), { ok: false, reason: 'stale' });
   await rt.engine.cancel(runId, 'test');
+});
+
+test.serial("a retried run's keys lose the expiry of its first finish, and get it again, without the counters, when it ends", async (t) => {
+  const { runId } = await rt.engine.trigger(flaky);
+  t.is((await rt.engine.waitForRun(runId, { timeoutMs: 15_000 })).status, 'failed');
+  const k = rt.keys.run(runId);
+  t.true((await rt.redis.pttl(k.run)) > 0, 'a finished run expires');
+  t.is(await rt.redis.exists(k.pending), 0, 'no counters once the run ended');
+  await rt.engine.retry(runId);
+  await pollUntil(async () => (await rt.redis.hget(k.status, 'a')) === 'r', 'the retried step to run');
+  for (const key of [k.run, k.info, k.status, k.pending]) t.is(await rt.redis.pttl(key), -1, `${key} has no expiry while the run runs again`);
+  release();
+  t.is((await rt.engine.waitForRun(runId, { timeoutMs: 15_000 })).status, 'succeeded');
+  await pollUntil(async () => (await rt.redis.pttl(k.run)) > 0, 'the finish to set the expiry again');
+  t.is(await rt.redis.exists(k.pending, k.bad, k.condSkip), 0);
 });
 
 test.serial('after retention nothing of a finished run is left: only fixed keys, no run key, no DAG snapshot', async (t) => {
