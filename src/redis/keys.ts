@@ -5,11 +5,11 @@
  *   P:run:{<runId>}:dag      string DAG snapshot of runs created before snapshots were shared (read only)
  *   P:run:{<runId>}:def      hash   step -> "<rule letter>|<successor,successor…>|<needs…>" (what the Lua scripts walk)
  *   P:run:{<runId>}:st       hash   step -> status letter (see STEP_LETTERS in src/domain/run-state.ts)
- *   P:run:{<runId>}:pend     hash   step -> number of upstream steps not yet finished
+ *   P:run:{<runId>}:pend     hash   step -> number of upstream steps not yet finished (pend, bad, cskip: deleted when the run ends)
  *   P:run:{<runId>}:bad      hash   step -> number of upstream steps that failed / were skipped by failure
  *   P:run:{<runId>}:cskip    hash   step -> number of upstream steps skipped by condition
  *   P:run:{<runId>}:out      hash   step -> output JSON
- *   P:run:{<runId>}:info     hash   step -> JSON attempt record (every field: src/redis/run-schema.ts)
+ *   P:run:{<runId>}:info     hash   step -> attempt record, JSON or compact once finished (run-schema.ts, step-info-codec.ts)
  *   P:run:{<runId>}:logs     list   structured log entries (JSON)
  *   P:run:{<runId>}:items    hash   map instance `step[i]` -> its item (JSON)
  *   P:run:{<runId>}:art      hash   artifact name -> metadata JSON (step, type, bytes, sha256)

@@ -2,6 +2,7 @@
 
 import { handOffForDisplay } from '../core/hand-off.ts';
 import type { StoredAttempt, StoredRun, StoredStepInfo } from './run-schema.ts';
+import { parseStepInfo } from './step-info-codec.ts';
 import { stepStatusFromLetter, type AttemptOutcome, type AttemptRecord, type RunRecord, type RunStatus, type SkipKind, type StepError, type StepResources, type StepState } from '../domain/run-state.ts';
 
 /** Lenient on purpose: runs written by older versions may lack fields (the schema test holds the scripts to it). */
@@ -53,8 +54,8 @@ function attemptHistory(info: StoredStepInfo, letter: string): AttemptRecord[] {
   return [...earlier, entry(info, outcome, error, info.ea ?? info.fa)];
 }
 
-export function decodeStepState(name: string, letter: string, infoJson: string | undefined, outputJson: string | undefined): StepState {
-  const info: StoredStepInfo = infoJson ? JSON.parse(infoJson) : {};
+export function decodeStepState(name: string, letter: string, infoText: string | undefined, outputJson: string | undefined): StepState {
+  const info: StoredStepInfo = (infoText ? parseStepInfo(infoText) : undefined) ?? {};
   const state: StepState = {
     name,
     status: stepStatusFromLetter(letter),

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { OUTBOX_OWED, RUN_STATUSES, STEP_LETTERS, type StepLetter } from '../domain/run-state.ts';
+import { COMPACT_STEP_INFO, parseStepInfo } from './step-info-codec.ts';
 
 export { OUTBOX_OWED };
 
@@ -81,7 +82,9 @@ export const storedAttemptSchema = z
 export type StoredAttempt = z.infer<typeof storedAttemptSchema>;
 
 /**
- * `run:{id}:info` hash: step -> JSON attempt record. Terse names: it is written for every step.
+ * `run:{id}:info` hash: step -> attempt record. Terse names: it is written for every step. A step
+ * that finished with one plain delivery is stored in a compact positional form instead of JSON
+ * (step-complete, src/redis/step-info-codec.ts); it reads to the fields a d w cv sa fs fa res.
  * step-start: a d t w sa fs cv (clears wf ws wd) · step-complete: fa res e r sk (a skipped successor
  * gets only r sk fa) · step-retry: e ra n, or in hand-back mode hb hw · step-park: ps pc psince pj
  * (clears wq) · step-wait: wf ws wd wq pj · step-map-expand: mn mnext mins (step-complete adds fa e
@@ -147,6 +150,9 @@ export type StoredStepInfo = z.infer<typeof storedStepInfoSchema>;
 
 export const stepLetterSchema = z.enum(Object.keys(STEP_LETTERS) as [StepLetter, ...StepLetter[]]);
 
+/** A stored step record: JSON, or the compact form of a finished step (src/redis/step-info-codec.ts). */
+const stepInfoText = z.union([jsonText, z.string().regex(COMPACT_STEP_INFO, 'the compact form a|d|sa|fa-sa|sa-fs|wallMs|cpuMs|rssBytes|mark|cv|w')]);
+
 /** `run:{id}:def` values: "<rule letter>|<successor,…>|<need,…>" (rule letters: src/dsl/trigger-rules.ts). */
 export const stepDefSchema = z.string().regex(/^[sdofnmakz]\|[^|]*\|[^|]*$/, '"<rule>|<successors>|<needs>"');
 
@@ -156,13 +162,13 @@ export const storedRunKeysSchema = z
     run: storedRunSchema,
     def: z.record(z.string(), stepDefSchema),
     status: z.record(z.string(), stepLetterSchema),
-    /** upstream steps not finished / failed or skipped by failure / skipped by condition */
+    /** upstream steps not finished / failed or skipped by failure / skipped by condition (deleted when the run ends) */
     pending: z.record(z.string(), intText),
     bad: z.record(z.string(), intText),
     condSkip: z.record(z.string(), intText),
     /** output hand-off text (superjson envelope, or JSON from older runs) */
     output: z.record(z.string(), z.string()),
-    info: z.record(z.string(), jsonText.transform((text) => JSON.parse(text) as unknown).pipe(storedStepInfoSchema)),
+    info: z.record(z.string(), stepInfoText.transform((text) => parseStepInfo(text) as unknown).pipe(storedStepInfoSchema)),
     /** a map instance's item, JSON */
     items: z.record(z.string(), jsonText),
   })

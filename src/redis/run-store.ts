@@ -8,7 +8,8 @@ import { isFinalBucket, RunIndexes, throwFirstError, type IndexedRun } from './r
 import { DagStore } from './dag-store.ts';
 // Types only from run-schema.ts: its zod schemas are for tests and checks, and building them costs
 // every one-shot CLI command start-up time.
-import type { NewRunFields, StoredStepInfo } from './run-schema.ts';
+import type { NewRunFields } from './run-schema.ts';
+import { parseStepInfo } from './step-info-codec.ts';
 import { OUTBOX_OWED } from '../domain/run-state.ts';
 import { decodeRunRecord, decodeStepState } from './run-records.ts';
 import {
@@ -245,8 +246,8 @@ export class RunStore extends RunIndexes {
     steps.forEach((step, i) => {
       const raw = infos[i];
       if (!raw) return;
-      const info = JSON.parse(raw) as StoredStepInfo;
-      if (!info.pj && !info.wq) return;
+      const info = parseStepInfo(raw);
+      if (!info || (!info.pj && !info.wq)) return;
       out.set(step, { jobId: info.pj, queue: info.wq, waitingFor: info.wf, waitDeadline: info.wd });
     });
     return out;
@@ -254,7 +255,7 @@ export class RunStore extends RunIndexes {
 
   async cancelRun(runId: string, by: string, now: number): Promise<string[]> {
     const k = this.keys.run(runId);
-    const reply = (await this.scripts.runCancel(k.run, k.status, now, this.keys.eventsChannel, by)) as number | string[];
+    const reply = (await this.scripts.runCancel(k.run, k.status, k.pending, k.bad, k.condSkip, now, this.keys.eventsChannel, by)) as number | string[];
     if (typeof reply === 'number') throw scriptReason('runCancel', reply, { runId, action: 'cancel' });
     await this.redis.publish(this.keys.cancelChannel, runId);
     return reply.slice(1).map(String);
@@ -267,6 +268,11 @@ export class RunStore extends RunIndexes {
       | number
       | Array<string | number>;
     if (typeof reply === 'number') throw scriptReason('runRetry', reply, { runId, action: 'retry' });
+    // Running again: its keys lose the expiry the first finish gave them (the next finish sets it anew),
+    // or they would expire under the retried run, leaving the counters run-retry just wrote behind.
+    const persist = this.redis.pipeline();
+    for (const key of this.keys.runKeyList(runId)) persist.persist(key);
+    await persist.exec().then(throwFirstError);
     const multi = this.redis.multi().zrem(this.keys.finishedRuns, runId).zadd(this.keys.activeRuns, now, runId);
     if (indexed) this.moveInStatusIndexes(multi, runId, indexed, 'active');
     await multi.exec().then(throwFirstError);

@@ -3,6 +3,7 @@ import { definePipeline } from '../../src/index.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import { RUN_TRANSITIONS, STEP_INITIAL_LETTERS, STEP_TRANSITIONS, type RunStatus, type StepLetter } from '../../src/domain/run-state.ts';
 import { storedRunKeysSchema } from '../../src/redis/run-schema.ts';
+import { decodeStepState } from '../../src/redis/run-records.ts';
 import { testRuntime } from '../helpers/harness.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 
@@ -33,8 +34,10 @@ const pipeline = definePipeline({ id: 'schema', defaults: { retries: 2, backoff:
 const seenStep = new Set<string>();
 const seenRun = new Set<string>();
 const problems: string[] = [];
+/** Step records seen in the compact form of a finished step (src/redis/step-info-codec.ts). */
+let compactSeen = 0;
 const errorJson = JSON.stringify({ message: 'boom', name: 'Error', stack: 'Error: boom' });
-const resources = { wallMs: 5, cpuMs: 3, rssBytes: 1_000_000 };
+const resources = { wallMs: 5, cpuMs: 3.25, rssBytes: 1_000_000 };
 
 async function read(runId: string) {
   const k = rt.keys.run(runId);
@@ -50,6 +53,7 @@ async function drive(runId: string, what: string, call: () => Promise<unknown>):
   await call();
   const after = await read(runId);
   const parsed = storedRunKeysSchema.safeParse(after);
+  compactSeen += Object.values(after.info).filter((record) => !record.startsWith('{')).length;
   if (!parsed.success) problems.push(`${what}: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   for (const [step, letter] of Object.entries(after.status)) {
     const was = before.status[step] as StepLetter | undefined;
@@ -132,6 +136,7 @@ test.serial('every script writes only what the schema describes, and changes sta
   await drive(r4, 'retry run', () => store().retryRun(r4, { now: Date.now() }));
 
   t.deepEqual(problems, []);
+  t.true(compactSeen > 0, 'the compact form of finished steps was written, and parsed strictly');
   const listedStep = Object.entries(STEP_TRANSITIONS).flatMap(([from, tos]) => tos.map((to) => `${from}>${to}`));
   const listedRun = Object.entries(RUN_TRANSITIONS).flatMap(([from, tos]) => tos.map((to) => `${from}>${to}`));
   t.deepEqual(listedStep.filter((x) => !seenStep.has(x)), [], 'step transitions listed but never driven');
@@ -143,10 +148,31 @@ test.serial('the schema is strict: a field no script writes fails', async (t) =>
   const k = rt.keys.run(runId);
   t.true(storedRunKeysSchema.safeParse(await read(runId)).success);
   await rt.redis.hset(k.info, 'a', JSON.stringify({ a: 1, zz: 2 }));
+  await rt.redis.hset(k.info, 'b', '1|1|17');
   await rt.redis.hset(k.run, 'extra', '1');
   const result = storedRunKeysSchema.safeParse(await read(runId));
   t.false(result.success);
   const paths = result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')} ${i.message}`);
   t.true(paths.some((p) => p.startsWith('run ') && p.includes('extra')), paths.join('\n'));
   t.true(paths.some((p) => p.startsWith('info.a ') && p.includes('zz')), paths.join('\n'));
+  t.true(paths.some((p) => p.startsWith('info.b ')), paths.join('\n'));
+});
+
+test.serial('a finished step reads alike from its compact record and from the JSON record earlier versions stored', async (t) => {
+  const runId = await trigger();
+  const k = rt.keys.run(runId);
+  const token = await start(runId, 'a');
+  const running = JSON.parse((await rt.redis.hget(k.info, 'a'))!) as Record<string, unknown>;
+  t.is(running.t, token, 'a running step keeps its JSON record with the fence token');
+  await complete(runId, 'a', token, 's');
+  const compact = (await rt.redis.hget(k.info, 'a'))!;
+  t.regex(compact, /^1\|1\|[0-9a-z]{8}\|\d+\|0\|5\|3\.25\|lfls\|[0-9a-f]{6}\|v1\|w1$/);
+  const finishedAt = storedRunKeysSchema.shape.info.parse({ a: compact }).a!.fa;
+  // What step-complete stored before the compact form: the running record plus fa and res.
+  const legacy = JSON.stringify({ ...running, fa: finishedAt, res: JSON.stringify(resources) });
+  t.true(storedRunKeysSchema.shape.info.safeParse({ a: legacy, b: compact }).success);
+  const fromCompact = decodeStepState('a', 's', compact, '{"json":1}');
+  t.deepEqual(fromCompact, decodeStepState('a', 's', legacy, '{"json":1}'));
+  t.like(fromCompact, { attempts: 1, deliveries: 1, worker: 'w1', codeVersion: 'v1', finishedAt, resources });
+  await rt.engine.cancel(runId, 'test');
 });

@@ -3,6 +3,8 @@
 
   KEYS[1] run  hash
   KEYS[2] st   hash
+  KEYS[3] pend, KEYS[4] bad, KEYS[5] cskip   hashes of upstream counters: deleted, a finished run has
+          no use for them (run-retry.lua sets them afresh for the steps it resets)
 
   ARGV[1] now (ms), ARGV[2] events channel, ARGV[3] who/why (stored on the run)
 
@@ -23,6 +25,7 @@ for i = 1, #all, 2 do
   end
 end
 redis.call('HSET', KEYS[1], 'status', 'cancelled', 'finishedAt', ARGV[1], 'updatedAt', ARGV[1], 'cancelledBy', ARGV[3], 'remaining', 0)
+redis.call('DEL', KEYS[3], KEYS[4], KEYS[5])
 redis.call('PUBLISH', ARGV[2], redis.call('HGET', KEYS[1], 'id') .. '||cancelled')
 local reply = { 1 }
 for i = 1, #active do reply[#reply + 1] = active[i] end

@@ -11,11 +11,12 @@
   KEYS[3] st     hash    step -> p pending, q queued, r running, s succeeded, f failed,
                          k skipped by condition, x skipped by upstream failure, c cancelled,
                          m map step waiting for its instances (see step-map-expand.lua)
-  KEYS[4] pend   hash    step -> unfinished upstream count
+  KEYS[4] pend   hash    step -> unfinished upstream count (KEYS[4..6] are deleted when the run ends)
   KEYS[5] bad    hash    step -> upstream steps that failed or were skipped by failure
   KEYS[6] cskip  hash    step -> upstream steps skipped by condition
   KEYS[7] out    hash    step -> output JSON
-  KEYS[8] info   hash    step -> attempt record JSON (sk: why a skipped step was skipped)
+  KEYS[8] info   hash    step -> attempt record, JSON or, once the step finished plainly, compact
+                         (includes/step-info-codec.lua; sk: why a skipped step was skipped)
   KEYS[9] items  hash    map instance -> item JSON (read for the failed items of a partial map)
 
   ARGV[1] step name
@@ -38,6 +39,7 @@
     -5  step is not running (never started): refused
 ]]
 --- @include "step-def"
+--- @include "step-info-codec"
 local step, token, outcome, payload, now, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local force = ARGV[7] == '1'
 
@@ -48,8 +50,8 @@ local runId = runRow[2]
 
 local status = redis.call('HGET', KEYS[3], step)
 local raw = redis.call('HGET', KEYS[8], step)
-local info = raw and cjson.decode(raw) or {}
-if not force and info['t'] ~= token then return -2 end
+local info = decodeStepInfo(raw)
+if not force and not isDelivery(info, token) then return -2 end
 if status == 's' or status == 'f' or status == 'k' or status == 'x' then return -4 end
 if status == 'c' or runStatus == 'cancelled' then return -3 end
 -- A forced failure (the queue gave up on the job) only applies to a step still waiting or running:
@@ -68,7 +70,7 @@ else
   info['r'] = payload
   info['sk'] = 'condition'
 end
-redis.call('HSET', KEYS[8], step, cjson.encode(info))
+redis.call('HSET', KEYS[8], step, encodeStepInfo(info))
 redis.call('HSET', KEYS[3], step, outcome)
 local remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
 redis.call('PUBLISH', channel, runId .. '|' .. step .. '|' .. outcome)
@@ -114,7 +116,7 @@ local function partialMapOutput(succ, outs, failedIdx)
   for _, j in ipairs(failedIdx) do
     local inst = succ .. '[' .. j .. ']'
     local iraw = redis.call('HGET', KEYS[8], inst)
-    local ie = iraw and cjson.decode(iraw)['e'] or {}
+    local ie = decodeStepInfo(iraw)['e'] or {}
     local item = redis.call('HGET', KEYS[9], inst) or 'null'
     failed[#failed + 1] = '{"index":' .. j .. ',"item":' .. item .. ',"error":' .. cjson.encode({ message = ie['message'] or 'failed', name = ie['name'] }) .. '}'
   end
@@ -244,6 +246,9 @@ if remaining <= 0 then
   -- Outbox: the run's follow-ups (onSucceeded triggers) are owed from the same instant it ends, so a
   -- crash right after this script cannot lose them (delivered by app/outbox.ts).
   if final == 'succeeded' then redis.call('HSET', KEYS[1], 'outbox', 'owed') end
+  -- The upstream counters only serve a running run (run-retry.lua sets them afresh for what it resets).
+  redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
+  repackStepInfos(KEYS[8])
   redis.call('PUBLISH', channel, runId .. '||' .. final)
 else
   redis.call('HSET', KEYS[1], 'updatedAt', now)
