@@ -11,6 +11,7 @@ import { scheduleService } from '../../src/app/schedule-service.ts';
 import { systemClock } from '../../src/core/clock.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import { apiRuntimeOf } from '../../src/app/api-runtime.ts';
+import type { ApiRuntime } from '../../src/api/context.ts';
 import type { WorkerHost } from '../../src/app/worker-host.ts';
 import { testRuntime, withWorker } from '../helpers/harness.ts';
 import type { TestRedis } from '../helpers/redis-server.ts';
@@ -59,6 +60,8 @@ export interface ApiFixture {
   server: ApiServer;
   url: string;
   artifactDir: string;
+  /** What the server was given (its run event feed counts open streams). */
+  apiRuntime: ApiRuntime;
   close(): Promise<void>;
 }
 
@@ -67,8 +70,9 @@ export async function startApiFixture(redis: TestRedis, pipelines: Pipeline<any,
   const artifactDir = mkdtempSync(join(tmpdir(), 'conveyor-api-artifacts-'));
   const registry = createModelRegistry({ redis: runtime.redis, config: runtime.config, artifactDir });
   const schedules = scheduleService({ redis: runtime.redis, keys: runtime.keys, engine: runtime.engine, pipelines, clock: systemClock, logger: runtime.logger });
+  const apiRuntime = apiRuntimeOf(runtime);
   const server = createApiServer({
-    runtime: apiRuntimeOf(runtime),
+    runtime: apiRuntime,
     pipelines,
     registry,
     schedules,
@@ -86,6 +90,7 @@ export async function startApiFixture(redis: TestRedis, pipelines: Pipeline<any,
     server,
     url,
     artifactDir,
+    apiRuntime,
     async close() {
       await server.close();
       await worker.stop(0);

@@ -65,14 +65,20 @@ export function logRoutes(ctx: ApiContext): RouteDef[] {
           if (closed) return;
           res.write(`${id !== undefined ? `id: ${id}\n` : ''}event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
         };
-        const flushLogs = async () => {
-          for (;;) {
-            const entries: Array<LogEntry & { index: number }> = await readLogs(runId, logOffset, LOG_BATCH);
-            if (entries.length === 0 || closed) return;
-            logOffset += entries.length;
-            send('log', { entries }, logOffset);
-            if (entries.length < LOG_BATCH) return;
-          }
+        // Log reads are chained: the 1 s poll and a refresh may both ask, and two reads from the same
+        // offset would send one batch twice and then skip the next.
+        let logChain: Promise<void> = Promise.resolve();
+        const flushLogs = (): Promise<void> => {
+          logChain = logChain.then(async () => {
+            for (;;) {
+              const entries: Array<LogEntry & { index: number }> = await readLogs(runId, logOffset, LOG_BATCH);
+              if (entries.length === 0 || closed) return;
+              logOffset += entries.length;
+              send('log', { entries }, logOffset);
+              if (entries.length < LOG_BATCH) return;
+            }
+          });
+          return logChain;
         };
         // Live step events wait here until the first `run` snapshot is sent: a client always sees `run` first.
         let held: unknown[] | undefined = [];
@@ -109,30 +115,43 @@ export function logRoutes(ctx: ApiContext): RouteDef[] {
             busy = false;
           }
         };
+        // Closing is wired before anything is awaited: a client gone while the subscription is being
+        // made must not leave the subscription and the poll running until the run ends.
+        let unsubscribe: (() => void) | undefined;
+        let timer: ReturnType<typeof setInterval> | undefined;
+        function close() {
+          if (closed) return;
+          closed = true;
+          if (timer) clearInterval(timer);
+          unsubscribe?.();
+          res.end();
+        }
+        request.raw.on('close', close);
+        res.on('close', close);
+        // A client that left while the run was looked up closed its socket before these listeners existed.
+        const gone = () => res.destroyed || (request.raw.socket?.destroyed ?? false);
+        if (gone()) close();
         // Subscribe before the first snapshot (so nothing between them is lost), but hold live step
         // events until that snapshot is out: a client always sees `run` first.
-        const unsubscribe = await ctx.events.subscribe(runId, (event) => {
+        const off = await ctx.events.subscribe(runId, (event) => {
           if (held) held.push(event);
           else send('step', event);
           void refresh();
         });
+        if (closed || gone()) {
+          off();
+          close();
+          return undefined;
+        }
+        unsubscribe = off;
         let lastWrite = Date.now();
-        const timer = setInterval(() => {
+        timer = setInterval(() => {
           void flushLogs().catch(() => {});
           if (Date.now() - lastWrite >= HEARTBEAT_MS) {
             lastWrite = Date.now();
             if (!closed) res.write(': keep-alive\n\n');
           }
         }, LOG_POLL_MS);
-        function close() {
-          if (closed) return;
-          closed = true;
-          clearInterval(timer);
-          unsubscribe();
-          res.end();
-        }
-        request.raw.on('close', close);
-        res.on('close', close);
         await refresh();
         return undefined;
       },
