@@ -22,3 +22,16 @@ export function artifactContentType(name: string): string {
   };
   return known[ext] ?? 'application/octet-stream';
 }
+
+/**
+ * A content type a step may give its artifact: `type/subtype` with optional `; name=value`
+ * parameters, printable ASCII only and at most 200 characters — it becomes a response header, where
+ * a control character or a huge value would make the artifact unreadable (or, elsewhere, inject).
+ */
+const CONTENT_TYPE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=("[\x20-\x21\x23-\x7e]*"|[A-Za-z0-9!#$&^_.+-]+))*$/;
+
+/** Why `type` is not a usable content type, or undefined when it is one. */
+export function contentTypeProblem(type: string): string | undefined {
+  if (type.length <= 200 && CONTENT_TYPE_PATTERN.test(type)) return undefined;
+  return `expected a content type like "text/markdown; charset=utf-8" (printable ASCII, at most 200 characters), found ${JSON.stringify(type.slice(0, 80))}${type.length > 80 ? '…' : ''}`;
+}

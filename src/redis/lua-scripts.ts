@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Redis } from 'ioredis';
 
-export type ScriptClient<Names extends string> = Redis & Record<Names, (...args: (string | number)[]) => Promise<unknown>>;
+export type ScriptClient<Names extends string> = Redis & Record<Names, (...args: (string | number | Buffer)[]) => Promise<unknown>>;
 
 /** `--- @include "name"` (BullMQ's syntax): the text of `lua/includes/<name>.lua`, spliced in at load time. */
 const INCLUDE = /^--- @include "([\w-]+)"[ \t]*$/gm;

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { artifactContentType, artifactNameProblem } from '../core/artifact-name.ts';
+import { artifactContentType, artifactNameProblem, contentTypeProblem } from '../core/artifact-name.ts';
+import { defineScripts, type ScriptClient } from './lua-scripts.ts';
 import { NotFoundError, ValidationError } from '../errors/conveyor-error.ts';
 import type { ArtifactMeta, RunArtifactReader } from '../domain/api-facing.ts';
 import type { KeySpace } from './keys.ts';
@@ -18,10 +19,14 @@ export type { ArtifactMeta } from '../domain/api-facing.ts';
  * name is a hash field, never a path, so reading one cannot reach anything outside its run.
  */
 export class RunArtifacts implements RunArtifactReader {
+  private readonly scripts: ScriptClient<'artifactPut'>;
+
   constructor(
     private readonly redis: Redis,
     private readonly keys: KeySpace,
-  ) {}
+  ) {
+    this.scripts = defineScripts(redis, { artifactPut: 'artifact-put.lua' });
+  }
 
   async put(runId: string, step: string, name: string, content: string | Uint8Array, contentType?: string, now = Date.now()): Promise<ArtifactMeta> {
     const problem = artifactNameProblem(name);
@@ -30,11 +35,9 @@ export class RunArtifacts implements RunArtifactReader {
     if (bytes.length > MAX_ARTIFACT_BYTES) {
       throw new ValidationError(`artifact "${name}" of step "${step}" in run ${runId}: expected at most ${MAX_ARTIFACT_BYTES} bytes, found ${bytes.length} (put large files in object storage and keep their URI in the step output)`);
     }
+    const typeProblem = contentType === undefined ? undefined : contentTypeProblem(contentType);
+    if (typeProblem) throw new ValidationError(`artifact "${name}" of step "${step}" in run ${runId}: ${typeProblem}`);
     const k = this.keys.run(runId);
-    const existing = await this.redis.hexists(k.artifacts, name);
-    if (!existing && (await this.redis.hlen(k.artifacts)) >= MAX_ARTIFACTS_PER_RUN) {
-      throw new ValidationError(`artifact "${name}" of step "${step}" in run ${runId}: a run keeps at most ${MAX_ARTIFACTS_PER_RUN} artifacts and this one has that many`);
-    }
     const meta: ArtifactMeta = {
       name,
       step,
@@ -43,9 +46,10 @@ export class RunArtifacts implements RunArtifactReader {
       sha256: createHash('sha256').update(bytes).digest('hex'),
       createdAt: now,
     };
-    // Bytes first: a listed artifact always has its bytes.
-    await this.redis.hset(k.artifactData, name, bytes);
-    await this.redis.hset(k.artifacts, name, JSON.stringify(meta));
+    const count = await this.scripts.artifactPut(k.artifacts, k.artifactData, name, JSON.stringify(meta), bytes, MAX_ARTIFACTS_PER_RUN);
+    if (count === 0) {
+      throw new ValidationError(`artifact "${name}" of step "${step}" in run ${runId}: a run keeps at most ${MAX_ARTIFACTS_PER_RUN} artifacts and this one has that many`);
+    }
     return meta;
   }
 
