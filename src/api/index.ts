@@ -3,4 +3,4 @@ export { createApiServer, type ApiServer, type ApiServerOptions } from './server
 export { TokenAuth, checkAuthSetup, type AuthConfig, type Role } from './auth.ts';
 export { redactSecrets, isSecretKey, MASK } from './redact.ts';
 export { buildOpenApi } from './openapi.ts';
-export { idempotentRunId } from './routes/runs.ts';
+export { idempotentRunId } from '../core/ids.ts';

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /** Names of pipelines, steps and queues: safe in Redis keys, BullMQ job ids and URLs. */
 export const NAME_PATTERN = /^[A-Za-z][A-Za-z0-9_-]{0,99}$/;
@@ -22,4 +22,18 @@ export function deterministicRunId(...parts: string[]): string {
 export function compactIso(ms: number): string {
   const iso = new Date(ms).toISOString().replace(/[-:]/g, '');
   return iso.endsWith('.000Z') ? `${iso.slice(0, -5)}Z` : iso;
+}
+
+/** An idempotency key (HTTP `Idempotency-Key`, `conveyor run --idempotency-key`): 1-255 printable ASCII characters. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * Same pipeline + same idempotency key → same run id, whether the key came through the API or the
+ * CLI, so a client retrying after a timeout gets the run it already created instead of a second one.
+ * The key is hashed: any printable key maps to a `:`-free id of fixed length, and keys that differ
+ * only in punctuation stay different runs.
+ */
+export function idempotentRunId(pipelineId: string, key: string): string {
+  const digest = createHash('sha256').update(`${pipelineId}\n${key}`).digest('hex').slice(0, 32);
+  return deterministicRunId('k', pipelineId, digest);
 }

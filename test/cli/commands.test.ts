@@ -8,6 +8,7 @@ import type { Redis } from 'ioredis';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { BROKEN_PIPELINES, CLI_PIPELINES, ROOT, killAll, newPrefix, runCli, startCliWorker, waitFor, type WorkerProc } from '../fixtures/procs.ts';
 import { fxClient } from '../fixtures/fx-runtime.ts';
+import { idempotentRunId } from '../../src/core/ids.ts';
 import { readRecords } from '../fixtures/fx-effects.ts';
 
 let redis: TestRedis;
@@ -242,4 +243,21 @@ test('backfill reports how each of its runs stands (here: --no-wait, so queued),
   t.deepEqual(result.runs.map((x: { runId: string }) => x.runId), result.runIds);
   const human = await runCli(['backfill', 'metrics-demo', '--from', '2026-01-01T00:00:00Z', '--to', '2026-01-01T00:00:02Z', '--max-parallel', '3', '--no-wait'], { ...env, CONVEYOR_PIPELINES: pipelines, CONVEYOR_PREFIX: newPrefix() });
   t.regex(human.stdout, /runs: 3 queued/);
+});
+
+test('run --idempotency-key: the API’s run id for the same key; keys that differ in punctuation stay different runs', async (t) => {
+  const first = await cli('run', 'cli-ok', '-p', 'n=1', '--idempotency-key', 'deploy/2026-11-29');
+  t.is(first.code, 0, first.stderr);
+  const id = first.stdout.trim();
+  // Before the fix the CLI spelled the key into the id itself: `deploy/…` and `deploy:…` were one run,
+  // and the API (which hashes the key) gave the same key another run.
+  t.is(id, idempotentRunId('cli-ok', 'deploy/2026-11-29'));
+  const repeat = await cli('run', 'cli-ok', '-p', 'n=1', '--idempotency-key', 'deploy/2026-11-29');
+  t.is(repeat.stdout.trim().split(/\s+/)[0], id);
+  t.regex(repeat.stdout, /existing run for this idempotency key/);
+  const other = await cli('run', 'cli-ok', '-p', 'n=1', '--idempotency-key', 'deploy:2026-11-29');
+  t.not(other.stdout.trim().split(/\s+/)[0], id);
+  const bad = await cli('run', 'cli-ok', '--idempotency-key', 'has space');
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /idempotency-key: expected 1-255 printable ASCII/);
 });

@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { deterministicRunId } from '../../core/ids.ts';
+import { IDEMPOTENCY_KEY, idempotentRunId } from '../../core/ids.ts';
 import type { RunRecord } from '../../domain/run-state.ts';
 import { specOfSnapshot } from '../../engine/snapshot.ts';
 import type { ApiContext } from '../context.ts';
@@ -36,17 +35,6 @@ export function runSummary(run: RunRecord, redact: <T>(v: T) => T) {
   };
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-
-/**
- * Same pipeline + same Idempotency-Key → same run id, so a client retrying a POST after a timeout
- * gets the run it already created instead of a second one. The key is hashed: any printable key maps
- * to a `:`-free id of fixed length.
- */
-export function idempotentRunId(pipelineId: string, key: string): string {
-  const digest = createHash('sha256').update(`${pipelineId}\n${key}`).digest('hex').slice(0, 32);
-  return deterministicRunId('k', pipelineId, digest);
-}
 
 const errors = {
   404: { description: 'no such run or pipeline', schema: errorSchema },

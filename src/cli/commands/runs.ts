@@ -4,6 +4,7 @@ import { configFrom, withRunReader, withRuntime } from '../context.ts';
 // Direct module imports keep `status`, `runs` and `logs` free of BullMQ and fastify (see context.ts).
 import type { Runtime, RunView } from '../../app/index.ts';
 import { parseDuration } from '../../core/duration.ts';
+import { IDEMPOTENCY_KEY, idempotentRunId } from '../../core/ids.ts';
 import { ValidationError } from '../../errors/index.ts';
 import { checkParamNames, collectParams, readParamsSource, repeatable } from './params.ts';
 import { attemptErrorLines, formatLogLine, LogTail, stepSelected, streamLogs, type LogLine } from '../run-logs.ts';
@@ -35,7 +36,11 @@ export function runCommand(): Command {
       const { pipeline } = await resolvePipeline(idOrPath, configFrom(command).pipelinesDir);
       checkParamNames(pipeline.paramsSchema, params, pipeline.id);
       await withRuntime(command, async (runtime) => {
-        const runId = opts.idempotencyKey ? `k.${pipeline.id}.${opts.idempotencyKey.replace(/[^A-Za-z0-9_-]/g, '_')}` : undefined;
+        // The same id the API gives the same key (one function): a CLI retry and an API retry agree.
+        if (opts.idempotencyKey !== undefined && !IDEMPOTENCY_KEY.test(opts.idempotencyKey)) {
+          throw new ValidationError(`--idempotency-key: expected 1-255 printable ASCII characters (no spaces), found ${JSON.stringify(opts.idempotencyKey.slice(0, 60))}`);
+        }
+        const runId = opts.idempotencyKey ? idempotentRunId(pipeline.id, opts.idempotencyKey) : undefined;
         const { runId: id, created } = await runtime.engine.trigger(pipeline, {
           params,
           runId,
