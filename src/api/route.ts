@@ -57,6 +57,15 @@ export class BadRequest extends Error {
   }
 }
 
+/**
+ * An empty query parameter (`?limit=`, what an HTML form sends for a field left blank) means the
+ * parameter was not given: its default applies, instead of "" failing the number or enum check.
+ */
+function withoutEmpty(query: unknown): unknown {
+  if (!query || typeof query !== 'object') return query;
+  return Object.fromEntries(Object.entries(query as Record<string, unknown>).filter(([, v]) => v !== ''));
+}
+
 function parsePart<T>(schema: z.ZodType<T> | undefined, value: unknown, where: string): T {
   if (!schema) return value as T;
   const result = schema.safeParse(value);
@@ -80,7 +89,7 @@ export function registerRoute(app: FastifyInstance, def: RouteDef, options: Regi
     config: { public: def.public === true },
     handler: async (request, reply) => {
       const params = parsePart(def.params, request.params, 'path');
-      const query = parsePart(def.query, request.query, 'query');
+      const query = parsePart(def.query, withoutEmpty(request.query), 'query');
       const body = parsePart(def.body, request.body ?? (def.body ? {} : undefined), 'body');
       const role = (request as FastifyRequest & { role?: Role }).role ?? 'read';
       const result = await def.handler({ params, query, body, role, request, reply });

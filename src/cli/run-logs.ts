@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { RunView } from '../app/index.ts';
 import { dim } from './output.ts';
+import { stepSelected } from '../core/ids.ts';
 
 /** A step log line as the run store keeps it (see RunStore.readLogs). */
 export interface LogLine {
@@ -25,8 +26,6 @@ export function formatLogLine(e: LogLine, json: boolean): string {
   return `${new Date(e.t).toISOString()} ${e.level.padEnd(5)} ${e.step}#${e.attempt} ${e.msg}${e.fields ? ` ${dim(JSON.stringify(e.fields))}` : ''}\n`;
 }
 
-/** Does `name` belong to step `wanted`? A map step's name selects all its items (`score` → `score[0]`…). */
-export const stepSelected = (name: string, wanted: string | undefined) => !wanted || name === wanted || name.startsWith(`${wanted}[`);
 
 /**
  * Reads a run's log list from where it last stopped: `drain` hands every line added since to

@@ -1,4 +1,4 @@
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../errors/index.ts';
@@ -48,6 +48,9 @@ export function scaffoldProject(dir: string, options: { conveyorFrom?: string } 
 
 const ownPackage = (): OwnPackage => JSON.parse(readFileSync(OWN_PACKAGE, 'utf8')) as OwnPackage;
 
+/** Specs taken as npm writes them: a version range or tag, or an `npm:`, `git+https:`, `git+ssh:`, `github:` or `https:` spec. */
+const REGISTRY_SPEC = /^(?:[0-9A-Za-z.^~<>=|*+ -]*[0-9A-Za-z*](?<!^-.*)|(?:npm|github|git\+https|git\+ssh|https):[\x21-\x7e]+)$/;
+
 /**
  * `--conveyor <from>` as a package.json dependency spec: a tarball or folder that exists becomes
  * `file:` relative to the new project (so the project can move with its neighbour); anything else
@@ -58,8 +61,16 @@ function dependencySpec(from: string, target: string): string {
   if (from.trim() === '') throw new ConfigError('conveyor init --conveyor: expected a version range, a tarball or a folder, found an empty value');
   const local = resolve(from);
   if (!existsSync(local)) {
-    if (/^(\.{0,2}\/|\/)|\.tgz$/.test(from)) throw new ConfigError(`conveyor init --conveyor: ${from} does not exist (expected the tarball from \`npm pack\` or a folder)`);
+    if (/^(\.{0,2}\/|\/)|\.t(ar\.)?gz$/.test(from)) throw new ConfigError(`conveyor init --conveyor: ${from} does not exist (expected the tarball from \`npm pack\` or a folder)`);
+    if (!REGISTRY_SPEC.test(from)) {
+      throw new ConfigError(`conveyor init --conveyor: expected a version range (0.1.0, ^0.1.0), npm:/git+https:/github: spec, a tarball or a folder, found ${JSON.stringify(from.slice(0, 80))}`);
+    }
     return from;
+  }
+  const isTarball = /\.t(ar\.)?gz$/.test(local) && statSync(local).isFile();
+  const isPackageDir = statSync(local).isDirectory() && existsSync(join(local, 'package.json'));
+  if (!isTarball && !isPackageDir) {
+    throw new ConfigError(`conveyor init --conveyor: ${from} is neither a .tgz tarball (from \`npm pack\`) nor a folder with a package.json`);
   }
   const path = relative(target, local) || '.';
   return `file:${path.startsWith('.') ? path : `./${path}`}`;

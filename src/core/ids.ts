@@ -8,6 +8,13 @@ export function newRunId(now: number = Date.now()): string {
   return `r${now.toString(36)}${randomBytes(5).toString('hex')}`;
 }
 
+/**
+ * Does step `name` belong to the step a user asked for? A map step's instances are named
+ * `<map>[<index>]`, so asking for the map selects all its items (`score` → `score[0]`, `score[1]`…);
+ * no filter selects everything. One rule for the API's `?step=` and the CLI's `--step`.
+ */
+export const stepSelected = (name: string, wanted: string | undefined): boolean => !wanted || name === wanted || name.startsWith(`${wanted}[`);
+
 /** Deterministic BullMQ job id of one step of one run: a repeat add of the same step is a no-op. */
 export function stepJobId(runId: string, step: string): string {
   return `${runId}.${step}`;

@@ -91,3 +91,22 @@ test('a client gone before its stream was set up leaves no subscription or poll 
   await waitFor(() => api.apiRuntime.events.openStreams === 0, 10_000, 'every stream closed');
   t.is(api.apiRuntime.events.openStreams, 0);
 });
+
+test('GET /runs/:id/logs?step=<map> returns its items’ lines as `conveyor logs --step` does; an empty parameter means not given', async (t) => {
+  const { runId } = await api.runtime.engine.trigger(chatty, {});
+  await api.runtime.engine.waitForRun(runId, { timeoutMs: 60_000 });
+  const get = async (query: string) => {
+    const res = await fetch(`${api.url}/api/v1/runs/${runId}/logs?${query}`, { headers: { authorization: `Bearer ${ADMIN}` } });
+    return { status: res.status, body: (await res.json()) as { entries: Array<{ step: string }> } };
+  };
+  // Before the fix: 0 lines (the filter matched `items` exactly; the lines belong to `items[0]`…).
+  const items = await get('step=items&limit=5000');
+  t.is(items.status, 200);
+  t.is(items.body.entries.length, ITEMS * LINES);
+  t.true(items.body.entries.every((e) => e.step.startsWith('items[')));
+  t.is((await get('step=items[3]&limit=5000')).body.entries.length, LINES);
+  // Before the fix: 400 ("expected >= 1") for `limit=` and for `step=`.
+  const blank = await get('limit=&step=');
+  t.is(blank.status, 200);
+  t.is(blank.body.entries.length, 500, 'the default page size');
+});

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { stepSelected } from '../../core/ids.ts';
 import { TERMINAL_RUN_STATUSES, type LogEntry, type RunStatus } from '../../domain/run-state.ts';
 import type { ApiContext } from '../context.ts';
 import { defineRoute, type RouteDef } from '../route.ts';
@@ -34,7 +35,8 @@ export function logRoutes(ctx: ApiContext): RouteDef[] {
           runId: params.runId,
           offset: query.offset,
           nextOffset: query.offset + page.length,
-          entries: query.step ? page.filter((e) => e.step === query.step) : page,
+          // A map step selects its items' lines too, as `conveyor logs --step` does.
+          entries: page.filter((e) => stepSelected(e.step, query.step)),
         };
       },
     }),

@@ -4,10 +4,10 @@ import { configFrom, withRunReader, withRuntime } from '../context.ts';
 // Direct module imports keep `status`, `runs` and `logs` free of BullMQ and fastify (see context.ts).
 import type { Runtime, RunView } from '../../app/index.ts';
 import { parseDuration } from '../../core/duration.ts';
-import { IDEMPOTENCY_KEY, idempotentRunId } from '../../core/ids.ts';
+import { IDEMPOTENCY_KEY, idempotentRunId, stepSelected } from '../../core/ids.ts';
 import { ValidationError } from '../../errors/index.ts';
 import { checkParamNames, collectParams, readParamsSource, repeatable } from './params.ts';
-import { attemptErrorLines, formatLogLine, LogTail, stepSelected, streamLogs, type LogLine } from '../run-logs.ts';
+import { attemptErrorLines, formatLogLine, LogTail, streamLogs, type LogLine } from '../run-logs.ts';
 import { colorStatus, describeRun, dim, formatMs, formatTime, printJson, statusMark, table, yellow } from '../output.ts';
 
 /** Exit code of `run --wait`: 0 succeeded, 1 failed or cancelled. */
