@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from '../core/logger.ts';
 import { isConveyorError, type ErrorCode } from '../errors/conveyor-error.ts';
@@ -54,6 +55,24 @@ export function frameworkError(error: FastifyError, _request: FastifyRequest, re
     return;
   }
   reply.code(error.statusCode && error.statusCode >= 400 ? error.statusCode : 400).send(errorBody('BAD_REQUEST', `invalid request: ${shown(error.message)}`));
+}
+
+/**
+ * fastify's `clientErrorHandler`: requests Node's HTTP parser refuses before fastify sees them (a
+ * request line or headers over the size limit, a malformed request). They get the same error envelope
+ * as everything else, written to the socket directly, which is then closed.
+ */
+export function clientError(error: Error & { code?: string }, socket: Socket): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, text, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'HEADERS_TOO_LARGE', 'Request Header Fields Too Large', 'the request line and headers are larger than the server accepts (shorten the URL or the headers)']
+      : [400, 'BAD_REQUEST', 'Bad Request', `malformed HTTP request (${error.code ?? 'parse error'})`];
+  const body = JSON.stringify(errorBody(code, message));
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 /** Longest path parameter (run id, model name) the router accepts; ids are far shorter. */

@@ -6,7 +6,7 @@ import { TokenAuth, type AuthConfig } from './auth.ts';
 import type { ApiContext, ApiRuntime, ScheduleService } from './context.ts';
 import { buildOpenApi } from './openapi.ts';
 import { redactSecrets } from './redact.ts';
-import { errorBody, frameworkError, installErrorEnvelope, MAX_PARAM_LENGTH } from './errors.ts';
+import { clientError, errorBody, frameworkError, installErrorEnvelope, MAX_PARAM_LENGTH } from './errors.ts';
 import { registerRoute, type RouteDef } from './route.ts';
 import { logRoutes } from './routes/logs.ts';
 import { modelRoutes } from './routes/models.ts';
@@ -69,7 +69,7 @@ export function createApiServer(options: ApiServerOptions): ApiServer {
     knownQueues: () => [...new Set(['default', ...options.pipelines.flatMap((p) => p.spec.steps.map((s) => s.queue))])],
   };
   const auth = new TokenAuth(options.auth);
-  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 2 * 1024 * 1024, return503OnClosing: true, forceCloseConnections: true, routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, frameworkErrors: frameworkError });
+  const app = Fastify({ logger: false, bodyLimit: options.bodyLimit ?? 2 * 1024 * 1024, return503OnClosing: true, forceCloseConnections: true, routerOptions: { maxParamLength: MAX_PARAM_LENGTH }, frameworkErrors: frameworkError, clientErrorHandler: clientError });
   allowEmptyJsonBody(app);
 
   const registered: RegisteredRoute[] = [];
