@@ -58,22 +58,36 @@ export async function api(method, path, body) {
  * Server-Sent Events over fetch (EventSource cannot send an Authorization header).
  * Returns a function that closes the stream.
  */
+/**
+ * Follows a server-sent event stream. A stream that breaks before its `end` event (a network drop,
+ * an API restart, the server's `error` event) is opened again after a growing pause (1 s … 10 s),
+ * from the last log line received (`logOffset`), so the page neither freezes nor repeats lines.
+ * A refusal of the first request (401, 404) goes to `onError` and is not retried.
+ */
 export function stream(path, onEvent, onError = () => {}) {
   const controller = new AbortController();
-  const headers = { accept: 'text/event-stream' };
-  const t = token.get();
-  if (t) headers.authorization = `Bearer ${t}`;
-  (async () => {
-    const response = await fetch(`/api/v1${path}`, { headers, signal: controller.signal });
+  let logOffset;
+  let ended = false;
+  let first = true;
+  const once = async () => {
+    const headers = { accept: 'text/event-stream' };
+    const t = token.get();
+    if (t) headers.authorization = `Bearer ${t}`;
+    const url = `/api/v1${path}${logOffset !== undefined ? `${path.includes('?') ? '&' : '?'}logOffset=${logOffset}` : ''}`;
+    const response = await fetch(url, { headers, signal: controller.signal });
     if (!response.ok || !response.body) {
-      onError(new ApiError(response.status, await response.json().catch(() => undefined)));
+      if (first) {
+        ended = true;
+        onError(new ApiError(response.status, await response.json().catch(() => undefined)));
+      }
       return;
     }
+    first = false;
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = '';
     for (;;) {
       const { value, done } = await reader.read();
-      if (done) break;
+      if (done) return;
       buffer += value;
       let cut;
       while ((cut = buffer.indexOf('\n\n')) >= 0) {
@@ -81,10 +95,21 @@ export function stream(path, onEvent, onError = () => {}) {
         buffer = buffer.slice(cut + 2);
         const event = /^event: (.*)$/m.exec(block)?.[1];
         const data = /^data: (.*)$/m.exec(block)?.[1];
+        const id = /^id: (\d+)$/m.exec(block)?.[1];
+        if (event === 'log' && id !== undefined) logOffset = Number(id);
+        if (event === 'end') ended = true;
+        if (event === 'error') return; // the server gave up on this stream: open a new one
         if (event && data) onEvent(event, JSON.parse(data));
       }
     }
-  })().catch(() => {});
+  };
+  (async () => {
+    for (let pause = 1000; !ended && !controller.signal.aborted; pause = Math.min(pause * 2, 10_000)) {
+      await once().catch(() => {});
+      if (ended || controller.signal.aborted) return;
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  })();
   return () => controller.abort();
 }
 
