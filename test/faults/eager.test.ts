@@ -68,6 +68,8 @@ async function assertClaimedBy(t: import('ava').ExecutionContext, runtime: Runti
   t.is(info.w, owner, 'b was claimed for the worker that completed a');
   t.is(info.a, 1);
   t.true(typeof info.ld === 'number', 'b holds a lease');
+  t.truthy(info.cv, 'the claimed attempt records its code version');
+  t.is(info.cv, (await stepInfo(runtime, runId, 'a')).cv, 'the same code version as the step before it on this worker');
   t.is((await runtime.queues.jobPresence('default', [`${runId}.b`])).get(`${runId}.b`), 'missing', 'b never went through the queue');
   return info.t!;
 }
@@ -141,6 +143,23 @@ test.serial('a worker paused before completing an eager step resumes after anoth
   await waitFor(() => paused.events().some((e) => e.event === 'stale-completion' && e.step === 'b'), 30_000, 'the resumed worker to report its stale completion');
   t.like((await runtime.engine.getRun(runId)).steps.b, { status: 'succeeded', output: { pid: other.pid } });
   t.is(published.filter((m) => m === `${runId}|b|s`).length, 1, 'still one recorded completion of b');
+});
+
+test.serial('an eager step that runs past its first lease and the reconciler\'s idle time keeps it (renewed), is never re-queued and runs once', async (t) => {
+  const { prefix, runtime } = await setup();
+  const owner = await worker(prefix);
+  const { runId } = await runtime.engine.trigger(egChain, { params: { holdAt: 'b' } });
+  await waitFor(async () => (await readRecords(journal, runId, 'b')).length > 0, 30_000, 'b to start');
+  await assertClaimedBy(t, runtime, runId, owner.id);
+  const firstDeadline = (await stepInfo(runtime, runId, 'b')).ld!;
+  // The first deadline passed 2 s ago (the fixture reconciler looks every 0.5 s at runs idle for 1 s) and the lease is held.
+  await waitFor(async () => Date.now() > firstDeadline + 2_000 && ((await stepInfo(runtime, runId, 'b')).ld ?? 0) > Date.now(), 30_000, 'the lease renewed past its first deadline');
+  t.is((await runtime.queues.jobPresence('default', [`${runId}.b`])).get(`${runId}.b`), 'missing', 'not re-queued while its lease is renewed');
+  await openGate(journal, runId);
+  const view = await runtime.engine.waitForRun(runId, { timeoutMs: 30_000 });
+  t.is(view.status, 'succeeded');
+  t.deepEqual((await readRecords(journal, runId, 'b')).map((r) => r.pid), [owner.pid], 'b ran once');
+  t.is(published.filter((m) => m === `${runId}|b|s`).length, 1);
 });
 
 test.serial('SIGTERM past the drain timeout hands an eagerly claimed step back: queued again, no attempt counted, the next worker finishes it', async (t) => {
