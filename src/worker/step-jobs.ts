@@ -75,7 +75,15 @@ export class StepJobs {
   async process(job: ConsumedJob): Promise<ProcessOutcome> {
     const first: Delivery = { job, startedAt: this.o.clock.now() };
     const outcome = await this.deliver(first);
-    for (let d = first.next; d; d = d.next) await this.deliverEager(d);
+    // Each delivery is dropped once run: a chain of any length holds one step's inputs at a time.
+    let next = first.next;
+    first.next = undefined;
+    while (next) {
+      const d = next;
+      await this.deliverEager(d);
+      next = d.next;
+      d.next = undefined;
+    }
     return outcome;
   }
 
