@@ -8,6 +8,7 @@ import type { WorkerHost, WorkerHostOptions } from '../../src/app/worker-host.ts
 import type { Pipeline } from '../../src/dsl/index.ts';
 import type { WorkerEvent } from '../../src/worker/worker.ts';
 import { waitFor } from '../fixtures/procs.ts';
+import { MetricsHub } from '../../src/monitoring/metrics-hub.ts';
 
 /**
  * Eager dispatch on in-process workers (docs/architecture.md, "Eager hand-off"): a step claimed by its
@@ -60,6 +61,10 @@ test('a chain hands each successor straight to its worker: claimed, recorded wit
     // The event follows the recorded completion that ended the run.
     await waitFor(() => finished().length >= 3, 15_000, 'three step-finished events');
     t.deepEqual(finished().sort(), ['a', 'b', 'c'], 'one step-finished per step');
+    const hub = new MetricsHub({ sampleMemory: false, defaultMetrics: false });
+    for (const event of events) hub.record(event);
+    t.regex(await hub.metrics(), /conveyor_step_eager_claims_total\{pipeline="eager-chain"\} 2/);
+    hub.close();
   });
 });
 
