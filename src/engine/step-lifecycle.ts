@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import type { ClaimedStep, CompleteResult, RunStore, StartResult, StepOutcome } from '../redis/run-store.ts';
+import type { CompleteResult, RunStore, StartResult, StepOutcome } from '../redis/run-store.ts';
 import type { LogEntry, StepResources } from '../domain/run-state.ts';
 import { parseRoutes, routeLabel, versionQueueName, type StepRoute } from '../domain/step-routes.ts';
 import type { Engine } from './engine.ts';
