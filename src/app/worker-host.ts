@@ -93,6 +93,7 @@ export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptio
     services,
     redact,
     isolation: runtime.config.stepIsolation,
+    eagerDispatch: runtime.config.eagerDispatch,
     onEvent: (event) => {
       for (const listener of listeners) {
         try {

@@ -58,6 +58,11 @@ export const ENV_SCHEMA = z.object({
   CONVEYOR_LOCK_DURATION: duration('30s'),
   CONVEYOR_STALLED_INTERVAL: duration('30s'),
   CONVEYOR_DRAIN_TIMEOUT: duration('30s'),
+  /**
+   * Eager dispatch: a completion that leaves exactly one ready step this worker can run claims it
+   * for this worker (under a lease of CONVEYOR_LOCK_DURATION), skipping the queue round trips.
+   */
+  CONVEYOR_EAGER_DISPATCH: z.enum(['0', '1', 'true', 'false']).default('1'),
   /** How long a worker retries writes Redis refuses for memory (OOM), keeping each step's result meanwhile. */
   CONVEYOR_REDIS_OOM_WINDOW: duration('5m'),
   CONVEYOR_API_PORT: port.default(8080),
@@ -100,6 +105,8 @@ export type Config = Readonly<{
   lockDurationMs: number;
   stalledIntervalMs: number;
   drainTimeoutMs: number;
+  /** CONVEYOR_EAGER_DISPATCH: completions claim their one ready successor for their worker. */
+  eagerDispatch: boolean;
   redisOomWindowMs: number;
   apiPort: number;
   apiHost: string;

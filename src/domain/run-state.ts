@@ -58,7 +58,8 @@ export type StepLetter = keyof typeof STEP_LETTERS;
  * test/redis/run-schema.test.ts drives every script and fails on a change not listed here.
  */
 export const STEP_TRANSITIONS: Readonly<Record<StepLetter, readonly StepLetter[]>> = {
-  p: ['q', 'k', 'x', 'c'],
+  // p → r: a completion made the step ready and claimed it for its worker in one script (eager dispatch)
+  p: ['q', 'r', 'k', 'x', 'c'],
   q: ['r', 'f', 'c'],
   r: ['s', 'f', 'k', 'q', 'm', 'c'],
   m: ['s', 'f', 'c'],

@@ -7,4 +7,9 @@ export interface StepJobData {
   h?: string;
   /** Exact code version required (pinned runs only). */
   c?: string;
+  /**
+   * Attempts the step already used before this job existed (an eagerly run step retried or handed
+   * back through the queue): the job's attempt numbers and backoff continue from there.
+   */
+  n?: number;
 }

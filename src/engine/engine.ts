@@ -29,6 +29,21 @@ export type EngineEvent =
   | { type: 'run-started'; runId: string; pipeline: string; trigger: string }
   | { type: 'run-finished'; runId: string; pipeline: string; status: RunStatus; durationMs: number };
 
+/** How `Engine.enqueue` adds its jobs; every field is optional. */
+export interface EnqueueOptions {
+  /** The run's DAG and generation when the caller has them (saves a read each). */
+  snapshot?: DagSnapshot;
+  generation?: number;
+  /** For a single step: its job id (a parked step's resumption, a waiting step's) ... */
+  jobId?: string;
+  /** ... how long the job waits before it runs (a resumption, a retry's backoff) ... */
+  delayMs?: number;
+  /** ... and another queue than its pool's (a version queue). */
+  queue?: string;
+  /** Attempts the step already used (an eagerly run step going back to its queue): the job counts on from there. */
+  attemptsMade?: number;
+}
+
 export interface EngineOptions {
   store: RunStore;
   queues: StepQueues;
@@ -111,36 +126,31 @@ export class Engine {
     });
     if (created) {
       this.rememberSnapshot(runId, snapshot);
-      await this.enqueue(runId, roots, snapshot, 0);
+      await this.enqueue(runId, roots, { snapshot, generation: 0 });
       this.options.onEvent?.({ type: 'run-started', runId, pipeline: pipeline.id, trigger: trigger.type });
     }
     return { runId, created };
   }
 
   /** Enqueues steps that the scripts marked `queued`. Job ids are deterministic: repeats are no-ops. */
-  async enqueue(
-    runId: string,
-    steps: readonly string[],
-    snapshot?: DagSnapshot,
-    generation?: number,
-    /** For a single step: its job id and delay (a parked step's resumption), or another queue (a version queue). */
-    resume?: { jobId: string; delayMs: number; queue?: string },
-  ): Promise<void> {
+  async enqueue(runId: string, steps: readonly string[], options: EnqueueOptions = {}): Promise<void> {
     if (steps.length === 0) return;
-    const snap = snapshot ?? (await this.snapshot(runId));
-    const gen = generation ?? (await this.options.store.getRun(runId))?.generation ?? 0;
+    const snap = options.snapshot ?? (await this.snapshot(runId));
+    const gen = options.generation ?? (await this.options.store.getRun(runId))?.generation ?? 0;
     const specs = stepSpecMap(snap);
     const need = await this.codeNeed(runId, snap);
+    const made = options.attemptsMade ?? 0;
     const jobs: StepJob[] = steps.map((step) => {
       const spec = resolveStepSpec(specs, step)?.spec;
       if (!spec) throw new NotFoundError('step', step, [...specs.keys()]);
       return {
-        queue: resume?.queue ?? spec.queue,
-        jobId: resume?.jobId ?? jobIdFor(runId, step, gen),
-        ...(resume ? { delayMs: resume.delayMs } : {}),
+        queue: options.queue ?? spec.queue,
+        jobId: options.jobId ?? jobIdFor(runId, step, gen),
+        ...(options.delayMs !== undefined ? { delayMs: options.delayMs } : {}),
         step,
-        data: { r: runId, s: step, p: snap.pipeline, ...need },
-        attempts: spec.retries + 1,
+        data: { r: runId, s: step, p: snap.pipeline, ...need, ...(made > 0 ? { n: made } : {}) },
+        // The job carries only the attempts left (a step that used some before its job existed).
+        attempts: Math.max(1, spec.retries + 1 - made),
         backoff: spec.backoff,
       };
     });
@@ -245,7 +255,7 @@ export class Engine {
   async retry(runId: string): Promise<{ requeued: string[] }> {
     const run = await this.options.store.getRun(runId);
     const { generation, ready } = await this.options.store.retryRun(runId, { now: this.options.clock.now(), indexed: run && { pipeline: run.pipeline, createdAt: run.createdAt } });
-    await this.enqueue(runId, ready, undefined, generation);
+    await this.enqueue(runId, ready, { generation });
     return { requeued: ready };
   }
 

@@ -5,7 +5,7 @@ import type { RunStore, StepJobLocation } from '../redis/run-store.ts';
 import { TERMINAL_RUN_STATUSES } from '../domain/run-state.ts';
 import type { StepQueues } from '../redis/step-queues.ts';
 import { jobIdFor, type Engine } from './engine.ts';
-import { resolveStepSpec, stepSpecMap } from './snapshot.ts';
+import { resolveStepSpec, stepSpecMap, type DagSnapshot } from './snapshot.ts';
 import { StepLifecycle } from './step-lifecycle.ts';
 
 export interface ReconcilerOptions {
@@ -89,6 +89,8 @@ export class Reconciler {
         const jobs = open.filter((step) => !expired.includes(step)).flatMap((step) => {
           const spec = resolveStepSpec(specs, step)?.spec;
           const at = located.get(step);
+          // An eagerly claimed step whose worker still renews its lease has no job and needs none.
+          if (letters[step] === 'r' && at?.leaseDeadline !== undefined && at.leaseDeadline > now) return [];
           return spec ? [{ step, queue: at?.queue ?? spec.queue, jobId: at?.jobId ?? jobIdFor(runId, step, run.generation) }] : [];
         });
         const presence = new Map<string, 'missing' | 'failed' | 'present'>();
@@ -105,13 +107,15 @@ export class Reconciler {
           // failure (it died too): without this the step would stay running and the run never end.
           if (state === 'failed' && (await this.failAbandoned(runId, step))) report.failedAbandoned++;
           if (state !== undefined) continue;
-          if (movedJob) await engine.enqueue(runId, [step], snapshot, run.generation, { jobId: movedJob, delayMs: 0, queue });
+          const lease = located.get(step)?.leaseDeadline;
+          if (movedJob) await engine.enqueue(runId, [step], { snapshot, generation: run.generation, jobId: movedJob, delayMs: 0, queue });
+          else if (lease !== undefined) await this.requeueExpiredLease(runId, step, located.get(step)?.attemptsMade ?? 0, snapshot, run.generation);
           else lost.push(step);
           report.requeued++;
         }
         if (lost.length) {
           this.options.logger.warn('re-enqueueing steps whose jobs were lost', { runId, steps: lost });
-          await engine.enqueue(runId, lost, snapshot, run.generation);
+          await engine.enqueue(runId, lost, { snapshot, generation: run.generation });
         }
         await store.touchActive(runId, now);
       }
@@ -136,6 +140,16 @@ export class Reconciler {
       }
     }
     return failed;
+  }
+
+  /**
+   * An eagerly claimed step whose worker stopped renewing its lease (killed, paused, cut off): it
+   * becomes an ordinary job, its used attempts counted, so a late result of the old delivery is
+   * refused by its fence token once the job's delivery starts the step anew.
+   */
+  private async requeueExpiredLease(runId: string, step: string, attemptsMade: number, snapshot: DagSnapshot, generation: number): Promise<void> {
+    this.options.logger.warn('re-queueing an eagerly claimed step whose lease expired', { runId, step });
+    await this.options.engine.enqueue(runId, [step], { snapshot, generation, attemptsMade });
   }
 
   private async failAbandoned(runId: string, step: string): Promise<boolean> {

@@ -67,3 +67,20 @@ export function resolveStepSpec(specs: Map<string, StepSpec>, name: string): { s
   if (!instance || !base || base.kind !== 'map') return undefined;
   return { spec: { ...base, name, kind: 'task' }, instance };
 }
+
+/** Successors per snapshot (steps that need a step), built once per snapshot like the spec map. */
+const successorMaps = new WeakMap<DagSnapshot, ReadonlyMap<string, readonly StepSpec[]>>();
+
+/** The steps that need `step` directly, in declaration order. */
+export function successorsOf(snapshot: DagSnapshot, step: string): readonly StepSpec[] {
+  let map = successorMaps.get(snapshot);
+  if (!map) {
+    const built = new Map<string, StepSpec[]>();
+    for (const spec of snapshot.steps) {
+      for (const need of spec.needs) built.set(need, [...(built.get(need) ?? []), spec]);
+    }
+    map = built;
+    successorMaps.set(snapshot, map);
+  }
+  return map.get(step) ?? [];
+}

@@ -7,7 +7,7 @@ import { parseRoutes, routeLabel, versionQueueName, type StepRoute } from '../do
 import type { Engine } from './engine.ts';
 import type { DagSnapshot } from './snapshot.ts';
 import { refusalMessage, retryWhileOom } from '../redis/oom.ts';
-import { decideEnd, type EndReason } from './end-reason.ts';
+import { decideEnd, handBackDelayMs, type EndReason } from './end-reason.ts';
 
 /** How an attempt without an output ended; 'stale' when another delivery owns the step now (drop the job). */
 export type AttemptEnd =
@@ -33,7 +33,26 @@ export interface StepLifecycleOptions {
   oomWindowMs?: number;
   /** Told of each refused write (`what`: start, complete, logs, enqueue, ...) with Redis's words; `first` once per write. */
   onRedisRefused?: (what: string, message: string, first: boolean) => void;
+  /**
+   * Lease of an eagerly claimed step (ms): it is re-queued when its worker has not renewed the lease
+   * for this long (see `complete`'s `eager`). The worker's queue lock duration.
+   */
+  leaseMs?: number;
 }
+
+/** What a completing worker offers to run next without a queue round trip (eager dispatch). */
+export interface EagerOffer {
+  /** Successors it can run here: same pool, its code (the one ready step is claimed only if listed). */
+  steps: readonly string[];
+  worker: string;
+  codeVersion: string;
+  /** Ask for the run's fixed fields (the worker has not cached them). */
+  withFixed: boolean;
+  needsOf(step: string): readonly string[];
+}
+
+/** Default lease of an eagerly claimed step when none is configured (BullMQ's default lock duration). */
+export const DEFAULT_LEASE_MS = 30_000;
 
 /** Default of CONVEYOR_REDIS_OOM_WINDOW: minutes, so an operator has time to free memory. */
 export const DEFAULT_OOM_WINDOW_MS = 5 * 60_000;
@@ -72,11 +91,15 @@ export class StepLifecycle {
    * completions without a live delivery (abandoned steps): no fence token to check.
    */
   async complete(
-    a: { runId: string; step: string; token: string; outcome: StepOutcome; payload: string; resources?: StepResources; force?: boolean },
+    a: { runId: string; step: string; token: string; outcome: StepOutcome; payload: string; resources?: StepResources; force?: boolean; eager?: EagerOffer },
   ): Promise<CompleteResult> {
     const now = this.options.clock.now();
+    // Eager dispatch: the same script may claim the one step it makes ready for this worker.
+    const claim = a.eager && a.eager.steps.length > 0
+      ? { ...a.eager, token: randomUUID(), leaseDeadline: now + this.leaseMs }
+      : undefined;
     const { result, generation } = await this.write('complete', () =>
-      this.options.store.completeStepWithGeneration(a.runId, a.step, a.token, a.outcome, a.payload, now, a.force ?? false, a.resources));
+      this.options.store.completeStepWithGeneration(a.runId, a.step, a.token, a.outcome, a.payload, now, { force: a.force, resources: a.resources, claim }));
     if (!result.ok) {
       if (result.reason === 'stale') {
         this.options.logger.warn('stale completion rejected: another delivery owns this step', { runId: a.runId, step: a.step });
@@ -86,12 +109,33 @@ export class StepLifecycle {
     }
     // A rejected completion (stale, duplicate, cancelled) is not a finished step: listeners count each step once.
     this.options.onEvent?.({ type: 'step-finished', runId: a.runId, step: a.step, outcome: a.outcome });
-    await this.write('enqueue', () => this.options.engine.enqueue(a.runId, result.ready, undefined, generation));
+    await this.write('enqueue', () => this.options.engine.enqueue(a.runId, result.ready, { generation }));
     if (result.finalStatus) {
       this.options.onRunFinished?.(a.runId);
       await this.write('finish', () => this.options.engine.finish(a.runId, result.finalStatus!));
     }
     return result;
+  }
+
+  get leaseMs(): number {
+    return this.options.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  /**
+   * Renews an eagerly claimed step's lease while it runs (as BullMQ renews a job's lock). False when
+   * this delivery no longer holds the step: its handler must stop (a late result would be refused).
+   */
+  async renewLease(runId: string, step: string, token: string): Promise<boolean> {
+    return this.options.store.renewLease(runId, step, token, this.options.clock.now() + this.leaseMs);
+  }
+
+  /**
+   * An eagerly run step that did not end (retried, handed back) has no job: add one, counting the
+   * attempts it used, so retries, backoff, timeouts and cancel work as for any queued step. If this
+   * fails the lease runs out and the reconciler adds the job instead.
+   */
+  private async requeueEager(runId: string, step: string, attemptsMade: number, delayMs: number): Promise<void> {
+    await this.write('enqueue', () => this.options.engine.enqueue(runId, [step], { attemptsMade, delayMs }));
   }
 
   /** Stores what the attempt logged (before its outcome is reported, so logs never trail the status). */
@@ -122,15 +166,23 @@ export class StepLifecycle {
   async end(a: {
     runId: string; step: string; token: string | undefined; worker: string; attempt: number; maxAttempts: number; backoffMs: number;
     reason: EndReason; errorJson: string; resources?: StepResources;
+    /** The step was claimed eagerly: no job holds it, so a retry or hand-back adds one (see requeueEager). */
+    eager?: boolean;
   }): Promise<AttemptEnd> {
     const decision = decideEnd(a.reason, a.attempt, a.maxAttempts);
     if (a.token === undefined) return { decision: decision === 'hand-back' ? 'hand-back' : 'stale' };
     const token = a.token;
     switch (decision) {
-      case 'hand-back':
-        return { decision: (await this.giveBack(a.runId, a.step, token, a.worker, a.reason)) ? 'hand-back' : 'stale' };
-      case 'retry':
-        return { decision: (await this.retry({ runId: a.runId, step: a.step, token, errorJson: a.errorJson, backoffMs: a.backoffMs })) ? 'retry' : 'stale' };
+      case 'hand-back': {
+        const handedBack = await this.giveBack(a.runId, a.step, token, a.worker, a.reason);
+        if (handedBack && a.eager) await this.requeueEager(a.runId, a.step, a.attempt - 1, handBackDelayMs(a.reason));
+        return { decision: handedBack ? 'hand-back' : 'stale' };
+      }
+      case 'retry': {
+        const retried = await this.retry({ runId: a.runId, step: a.step, token, errorJson: a.errorJson, backoffMs: a.backoffMs });
+        if (retried && a.eager) await this.requeueEager(a.runId, a.step, a.attempt, a.backoffMs);
+        return { decision: retried ? 'retry' : 'stale' };
+      }
       case 'fail':
       case 'drop':
         // A cancelled run rejects the completion in its script: recording it is harmless and keeps one path.
@@ -179,7 +231,7 @@ export class StepLifecycle {
       waitingFor, queue, jobId: a.jobId, now: this.options.clock.now(), timeoutMs: a.snapshot.noWorkerTimeoutMs ?? 0,
     });
     if (!marked) return undefined;
-    await this.options.engine.enqueue(a.runId, [a.step], a.snapshot, 0, { jobId: a.jobId, delayMs: 0, queue });
+    await this.options.engine.enqueue(a.runId, [a.step], { snapshot: a.snapshot, generation: 0, jobId: a.jobId, delayMs: 0, queue });
     return waitingFor;
   }
 
@@ -213,6 +265,6 @@ export class StepLifecycle {
     const resumeJobId = `${a.jobId.replace(/\.p[0-9a-f]+$/, '')}.p${randomUUID().slice(0, 8)}`;
     const count = await this.write('park', () => this.options.store.parkStep(a.runId, a.step, a.token, a.stateJson, this.options.clock.now(), resumeJobId));
     if (count === undefined) return; // stale delivery or cancelled run
-    await this.write('enqueue', () => this.options.engine.enqueue(a.runId, [a.step], undefined, undefined, { jobId: resumeJobId, delayMs: a.afterMs }));
+    await this.write('enqueue', () => this.options.engine.enqueue(a.runId, [a.step], { jobId: resumeJobId, delayMs: a.afterMs }));
   }
 }

@@ -14,7 +14,7 @@ export type { ConsumedJob, JobConsumer, ProcessOutcome } from '../redis/job-cons
 export type { StepJobData } from '../domain/step-job.ts';
 export type { StepRoute } from '../domain/step-routes.ts';
 export type { LogEntry, RunFixedFields } from '../domain/run-state.ts';
-export type { StepOutcome } from '../redis/run-store.ts';
+export type { ClaimedStep, StartResult, StepOutcome } from '../redis/run-store.ts';
 
 /** How a worker's queue consumer reports back (see ConsumerOptions in redis/job-consumer.ts). */
 export interface JobHandlers {
@@ -70,7 +70,8 @@ export function createWorkerBackend(o: WorkerBackendOptions): WorkerBackend {
   let onReady: (() => void) | undefined;
   let onMessage: ((channel: string, runId: string) => void) | undefined;
   return {
-    lifecycle: (hooks) => new StepLifecycle({ engine: o.engine, store: o.store, clock: o.clock, logger: o.logger, oomWindowMs: o.oomWindowMs, ...hooks }),
+    // An eagerly claimed step's lease lasts as long as a job's lock would.
+    lifecycle: (hooks) => new StepLifecycle({ engine: o.engine, store: o.store, clock: o.clock, logger: o.logger, oomWindowMs: o.oomWindowMs, leaseMs: o.lockDurationMs, ...hooks }),
     consume: (queue, workerName, concurrency, handlers) =>
       startConsumer({
         connection: o.bullConnection, keys: o.keys, queue, concurrency, workerName,

@@ -85,6 +85,7 @@ export class MetricsHub {
   readonly stepRetries: Counter<'pipeline' | 'step'>;
   readonly staleCompletions: Counter;
   readonly stepHandBacks: Counter;
+  readonly stepEagerClaims: Counter;
   readonly stepsWaitingForWorker: Gauge;
   readonly redisRefusedWrites: Counter<'write'>;
   readonly handoffLatency: Histogram<'pipeline'>;
@@ -133,6 +134,7 @@ export class MetricsHub {
     this.redisRefusedWrites = counter('redis_oom_refused_writes_total', 'Worker writes Redis refused for memory (OOM) and that were retried, by write (start, complete, logs, enqueue, ...).', ['write']);
     this.staleCompletions = counter('step_stale_completions_total', 'Completions rejected because another delivery owned the step (lost lock).');
     this.stepHandBacks = counter('step_hand_backs_total', 'Attempts handed back to the queue without counting as one (reason: worker-shutdown, infrastructure).', ['pipeline', 'reason']);
+    this.stepEagerClaims = counter('step_eager_claims_total', 'Steps a completion handed straight to its worker (eager dispatch), skipping the queue.', ['pipeline']);
     this.stepsWaitingForWorker = gauge('steps_waiting_for_worker', 'Steps waiting for a worker with their pipeline at this version (read at scrape time).', ['pipeline', 'version']);
     this.handoffLatency = histogram('step_handoff_latency_seconds', 'Time from an upstream step finishing to its successor starting.', ['pipeline'], HANDOFF_BUCKETS);
     this.stepCpu = counter('step_cpu_seconds_total', 'CPU time (user + system) of the worker process while the step ran.', ['pipeline', 'step']);
@@ -204,6 +206,9 @@ export class MetricsHub {
         return;
       case 'step-handed-back':
         this.stepHandBacks.inc({ pipeline: this.l('pipeline', event.pipeline), reason: this.l('reason', event.reason) });
+        return;
+      case 'step-claimed':
+        this.stepEagerClaims.inc({ pipeline: this.l('pipeline', event.pipeline) });
         return;
       case 'redis-refused':
         this.redisRefusedWrites.inc({ write: this.l('write', event.write) });

@@ -63,13 +63,16 @@ function toConsumed(job: Job, queue: string): ConsumedJob {
   const backoff = job.opts.backoff;
   const delay = typeof backoff === 'object' ? (backoff.delay ?? 0) : (backoff ?? 0);
   const exponential = typeof backoff === 'object' && backoff.type === 'exponential';
+  const data = job.data as StepJobData;
+  // Attempts made before the job existed (an eagerly run step that went back to its queue).
+  const before = data.n ?? 0;
   return {
     id: job.id!,
     queue,
-    data: job.data as StepJobData,
-    attempt: job.attemptsMade + 1,
-    maxAttempts: attempts,
-    nextBackoffMs: exponential ? delay * 2 ** job.attemptsMade : delay,
+    data,
+    attempt: before + job.attemptsMade + 1,
+    maxAttempts: before + attempts,
+    nextBackoffMs: exponential ? delay * 2 ** (before + job.attemptsMade) : delay,
     readyAt: job.timestamp + (job.delay ?? 0),
   };
 }

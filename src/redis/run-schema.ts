@@ -85,10 +85,11 @@ export type StoredAttempt = z.infer<typeof storedAttemptSchema>;
  * `run:{id}:info` hash: step -> attempt record. Terse names: it is written for every step. A step
  * that finished with one plain delivery is stored in a compact positional form instead of JSON
  * (step-complete, src/redis/step-info-codec.ts); it reads to the fields a d w cv sa fs fa res.
- * step-start: a d t w sa fs cv (clears wf ws wd) · step-complete: fa res e r sk (a skipped successor
+ * step-start: a d t w sa fs cv (clears wf ws wd ld) · step-complete: fa res e r sk (a skipped successor
  * gets only r sk fa) · step-retry: e ra n, or in hand-back mode hb hw · step-park: ps pc psince pj
  * (clears wq) · step-wait: wf ws wd wq pj · step-map-expand: mn mnext mins (step-complete adds fa e
- * when the map ends) · run-retry: prev (clears e r fa t pj ps pc psince). Attempt history
+ * when the map ends) · run-retry: prev (clears e r fa t pj ps pc psince) · eager claim in
+ * step-complete (includes/eager-claim.lua): what step-start writes plus ld · step-lease: ld. Attempt history
  * (includes/attempt-history.lua): retry/hand-back/park/run-retry set o ea; step-start moves the
  * previous delivery into h and sets g.
  */
@@ -132,6 +133,8 @@ export const storedStepInfoSchema = z
     ws: ms,
     wd: ms,
     wq: z.string(),
+    /** lease deadline (ms) of an eagerly claimed step (eager-claim.lua, renewed by step-lease.lua; cleared by step-start) */
+    ld: ms,
     /** a map step: its instance count, the next instance to start, minSuccess as a count of items */
     mn: count,
     mnext: count,

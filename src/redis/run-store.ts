@@ -13,51 +13,13 @@ import { parseStepInfo } from './step-info-codec.ts';
 import { OUTBOX_OWED } from '../domain/run-state.ts';
 import { decodeRunRecord, decodeStepState } from './run-records.ts';
 import {
-  upstreamStatusFromLetter, type LogEntry, type RunFixedFields, type RunRecord, type RunStatus, type StepResources, type StepState, type UpstreamStatus,
+  upstreamStatusFromLetter, type LogEntry, type RunRecord, type RunStatus, type StepState, type UpstreamStatus,
 } from '../domain/run-state.ts';
 
-export type StepOutcome = 's' | 'f' | 'k';
-
-export interface NewRun {
-  id: string;
-  /** The run record's fields as stored (see run-schema.ts). */
-  fields: NewRunFields;
-  /** Stored once per pipeline version under `fields.dagHash` (see DagStore). */
-  dagJson: string;
-  /** [step, "<when>|<successors>|<needs>", upstream count] for every step. */
-  steps: Array<[string, string, number]>;
-  pipeline: string;
-  createdAt: number;
-}
-
-export type StartResult =
-  | {
-      ok: true;
-      runStatus: RunStatus;
-      /** Present when asked for (`withFixed`). */
-      fixed: RunFixedFields | undefined;
-      failedSoFar: number;
-      parked: { state: unknown; count: number; since: number } | undefined;
-      /** For a map instance: its item. */
-      item: unknown;
-      upstream: Record<string, unknown>;
-      /** How each upstream step stands (failed vs skipped, or still pending under an early-firing rule). */
-      upstreamStatus: Record<string, UpstreamStatus>;
-    }
-  | { ok: false; reason: 'missing' | 'cancelled' | 'finished' | 'not-ready' | 'wrong-version' };
-
-export type CompleteResult =
-  | { ok: true; finalStatus: RunStatus | undefined; ready: string[] }
-  | { ok: false; reason: 'missing' | 'stale' | 'cancelled' | 'duplicate' | 'not-running' };
-
-export interface StepJobLocation {
-  jobId?: string;
-  /** A version queue, when the step waits (or waited) for a worker with its code. */
-  queue?: string;
-  waitingFor?: string;
-  /** When the wait ends by `noWorkerTimeout` (ms). */
-  waitDeadline?: number;
-}
+export type {
+  ClaimedStep, CompleteOptions, CompleteResult, EagerClaimRequest, NewRun, StartResult, StepJobLocation, StepOutcome,
+} from './run-store-types.ts';
+import type { CompleteOptions, CompleteResult, NewRun, StartResult, StepJobLocation, StepOutcome } from './run-store-types.ts';
 
 /**
  * Run state in Redis: every write that must be atomic is one Lua script on the run's keys (one hash
@@ -125,20 +87,32 @@ export class RunStore extends RunIndexes {
     )) as number | string[];
     if (typeof reply === 'number') return { ok: false, reason: scriptReason('stepStart', reply, { runId, step, action: 'start' }) };
     const [, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, parked, item, ...outs] = reply;
-    const upstream: Record<string, unknown> = {};
-    needs.forEach((need, i) => {
-      upstream[need] = outs[i] ? decodeHandOff(outs[i]) : undefined;
-    });
-    return {
-      upstreamStatus: await this.upstreamStatus(runId, needs, outs),
-      ok: true,
-      runStatus: runStatus as RunStatus,
-      fixed: options.withFixed
-        ? { pipeline, params: JSON.parse(params || '{}'), trigger: JSON.parse(trigger || '{}'), logicalTime, dagHash }
-        : undefined,
-      failedSoFar: Number(failed),
+    return this.started(runId, needs, { runStatus, fixed: [pipeline, params, trigger, logicalTime, dagHash], failed, outs, withFixed: options.withFixed }, {
       parked: parked ? JSON.parse(parked) : undefined,
       item: options.isMapItem ? decodeHandOff(item) : undefined,
+    });
+  }
+
+  /** What a started attempt's handler needs, from step-start's reply or an eager claim's. */
+  private async started(
+    runId: string, needs: readonly string[],
+    r: { runStatus: string; fixed: string[]; failed: string; outs: string[]; withFixed?: boolean },
+    extra: { parked: { state: unknown; count: number; since: number } | undefined; item: unknown },
+  ): Promise<Extract<StartResult, { ok: true }>> {
+    const [pipeline, params, trigger, logicalTime, dagHash] = r.fixed;
+    const upstream: Record<string, unknown> = {};
+    needs.forEach((need, i) => {
+      upstream[need] = r.outs[i] ? decodeHandOff(r.outs[i]) : undefined;
+    });
+    return {
+      upstreamStatus: await this.upstreamStatus(runId, needs, r.outs),
+      ok: true,
+      runStatus: r.runStatus as RunStatus,
+      fixed: r.withFixed
+        ? { pipeline, params: JSON.parse(params || '{}'), trigger: JSON.parse(trigger || '{}'), logicalTime, dagHash }
+        : undefined,
+      failedSoFar: Number(r.failed),
+      ...extra,
       upstream,
     };
   }
@@ -158,8 +132,8 @@ export class RunStore extends RunIndexes {
     return status;
   }
 
-  async completeStep(runId: string, step: string, token: string, outcome: StepOutcome, payload: string, now: number, force = false, resources?: StepResources): Promise<CompleteResult> {
-    return (await this.completeStepWithGeneration(runId, step, token, outcome, payload, now, force, resources)).result;
+  async completeStep(runId: string, step: string, token: string, outcome: StepOutcome, payload: string, now: number, options: CompleteOptions = {}): Promise<CompleteResult> {
+    return (await this.completeStepWithGeneration(runId, step, token, outcome, payload, now, options)).result;
   }
 
   /**
@@ -167,16 +141,41 @@ export class RunStore extends RunIndexes {
    * same script: the worker needs no extra read of the run record per completion.
    */
   async completeStepWithGeneration(
-    runId: string, step: string, token: string, outcome: StepOutcome, payload: string, now: number, force = false, resources?: StepResources,
+    runId: string, step: string, token: string, outcome: StepOutcome, payload: string, now: number, options: CompleteOptions = {},
   ): Promise<{ result: CompleteResult; generation: number }> {
     const k = this.keys.run(runId);
+    const { claim } = options;
+    const claimArgs = claim && claim.steps.length > 0
+      ? [claim.steps.join(','), claim.token, claim.worker, claim.leaseDeadline, claim.codeVersion, claim.withFixed ? '1' : '0']
+      : [];
     const reply = (await this.scripts.stepComplete(
       k.run, k.def, k.status, k.pending, k.bad, k.condSkip, k.output, k.info, k.items,
-      step, token, outcome, payload, now, this.keys.eventsChannel, force ? '1' : '0', resources ? JSON.stringify(resources) : '',
+      step, token, outcome, payload, now, this.keys.eventsChannel, options.force ? '1' : '0', options.resources ? JSON.stringify(options.resources) : '',
+      ...claimArgs,
     )) as number | Array<string | number>;
     if (typeof reply === 'number') return { result: { ok: false, reason: scriptReason('stepComplete', reply, { runId, step, action: 'complete' }) }, generation: 0 };
+    const generation = Number(reply[2]);
+    if (reply[0] === 2 && claim) {
+      const [claimed, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, ...outs] = reply.slice(3).map(String);
+      const started = await this.started(runId, claim.needsOf(claimed), { runStatus, fixed: [pipeline, params, trigger, logicalTime, dagHash], failed, outs, withFixed: claim.withFixed }, {
+        parked: undefined, item: undefined,
+      });
+      return { result: { ok: true, finalStatus: undefined, ready: [], claimed: { step: claimed, token: claim.token, generation, started } }, generation };
+    }
     const final = String(reply[1]);
-    return { result: { ok: true, finalStatus: final ? (final as RunStatus) : undefined, ready: reply.slice(3).map(String) }, generation: Number(reply[2]) };
+    return { result: { ok: true, finalStatus: final ? (final as RunStatus) : undefined, ready: reply.slice(3).map(String) }, generation };
+  }
+
+  /**
+   * Renews the lease of an eagerly claimed step (step-lease.lua). False when this delivery no longer
+   * holds the step (another took over, the run was cancelled or the step ended): stop its handler.
+   */
+  async renewLease(runId: string, step: string, token: string, deadline: number): Promise<boolean> {
+    const k = this.keys.run(runId);
+    const reply = (await this.scripts.stepLease(k.status, k.info, step, token, deadline)) as number;
+    if (reply === 1) return true;
+    scriptReason('stepLease', reply, { runId, step, action: 'renew the lease' });
+    return false;
   }
 
   /** Records a failed attempt that the queue will retry. Returns false when this delivery is stale. */
@@ -247,8 +246,9 @@ export class RunStore extends RunIndexes {
       const raw = infos[i];
       if (!raw) return;
       const info = parseStepInfo(raw);
-      if (!info || (!info.pj && !info.wq)) return;
-      out.set(step, { jobId: info.pj, queue: info.wq, waitingFor: info.wf, waitDeadline: info.wd });
+      if (!info || (!info.pj && !info.wq && !info.ld)) return;
+      const attemptsMade = info.a ? (info.o === 'r' ? info.a : info.a - 1) : undefined;
+      out.set(step, { jobId: info.pj, queue: info.wq, waitingFor: info.wf, waitDeadline: info.wd, leaseDeadline: info.ld, attemptsMade });
     });
     return out;
   }

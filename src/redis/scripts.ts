@@ -13,6 +13,7 @@ export const RUN_SCRIPTS = {
   runCancel: 'run-cancel.lua',
   runRetry: 'run-retry.lua',
   stepWait: 'step-wait.lua',
+  stepLease: 'step-lease.lua',
 } as const;
 
 export type ScriptName = keyof typeof RUN_SCRIPTS;
@@ -43,6 +44,7 @@ export const SCRIPT_REPLIES = {
   stepRetry: { [C.STALE]: 'stale', [C.CANCELLED]: 'cancelled', [C.ALREADY_FINISHED]: 'not-running' },
   stepPark: { [C.STALE]: 'stale', [C.CANCELLED]: 'cancelled', [C.ALREADY_FINISHED]: 'not-running' },
   stepWait: { [C.CANCELLED]: 'cancelled', [C.ALREADY_FINISHED]: 'not-queued' },
+  stepLease: { [C.STALE]: 'stale', [C.CANCELLED]: 'cancelled', [C.ALREADY_FINISHED]: 'not-running' },
   stepMapExpand: { [C.STALE]: 'stale', [C.CANCELLED]: 'cancelled', [C.NOT_READY]: 'not-running' },
   runCancel: { [C.RUN_MISSING]: 'throw', [C.RUN_FINISHED]: 'throw' },
   runRetry: { [C.RUN_MISSING]: 'throw', [C.NOT_RETRYABLE]: 'throw' },

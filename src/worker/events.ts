@@ -4,6 +4,8 @@ export type WorkerEvent =
   | { type: 'step-retry'; pipeline: string; step: string; attempt: number }
   | { type: 'stale-completion'; runId: string; step: string }
   | { type: 'handoff'; pipeline: string; latencyMs: number }
+  /** A completion claimed the one step it made ready for this worker, which runs it next (eager dispatch). */
+  | { type: 'step-claimed'; runId: string; pipeline: string; step: string; after: string }
   /** Redis refused one of this worker's writes for memory (`write`: start, complete, logs, enqueue, ...); it is retried. */
   | { type: 'redis-refused'; write: string; message: string }
   /** A step this worker could not run went to wait for one that can ("my-etl@<version>"). */

@@ -7,9 +7,12 @@ import { emptyMapOutputJson, minSuccessCount } from '../dsl/map-partial.ts';
 import type { StepSpec } from '../dsl/types.ts';
 import type { Engine } from '../engine/engine.ts';
 import { resolveStepSpec, stepSpecMap, type DagSnapshot } from '../engine/snapshot.ts';
-import { endReasonOf, endReasonOfThrown, handBackDelayMs, type EndReason } from '../engine/end-reason.ts';
+import { AttemptAborted, endReasonOf, endReasonOfThrown, handBackDelayMs, type EndReason } from '../engine/end-reason.ts';
 import type { StepLifecycle } from '../engine/step-lifecycle.ts';
-import type { ConsumedJob, ProcessOutcome, StepOutcome, StepRoute } from '../engine/worker-backend.ts';
+import type { ConsumedJob, ProcessOutcome, StartResult, StepOutcome, StepRoute } from '../engine/worker-backend.ts';
+import type { RunFixedFields } from '../domain/run-state.ts';
+import { eagerDelivery, eagerOffer } from './eager.ts';
+import { keepLease } from './lease-keeper.ts';
 import type { AttemptSignals } from './attempt-signals.ts';
 import { attemptCall, type AttemptInputs } from './attempt-context.ts';
 import type { Capabilities } from './capabilities.ts';
@@ -37,13 +40,22 @@ export interface StepJobsOptions {
   redact?: (value: unknown) => unknown;
   isolation?: Isolation;
   onEvent?: (event: WorkerEvent) => void;
+  /** True while completions may claim their one ready successor for this worker (eager dispatch on, not closing). */
+  eager?: () => boolean;
 }
 
-/** One delivery of a step's job, as far as it got: `token` once the step was started here. */
-interface Delivery {
+/**
+ * One delivery of a step, as far as it got: `token` once the step was started here. A step claimed
+ * eagerly by the previous completion (`claimed`) has no job of its own: `job` describes it as its
+ * first job would, and `next` is the step this delivery's completion claimed in turn.
+ */
+export interface Delivery {
   job: ConsumedJob;
   token?: string;
   startedAt: number;
+  claimed?: { started: Extract<StartResult, { ok: true }>; fixed: RunFixedFields | undefined };
+  snapshot?: DagSnapshot;
+  next?: Delivery;
 }
 
 /**
@@ -56,9 +68,46 @@ export class StepJobs {
 
   constructor(private readonly o: StepJobsOptions) {}
 
-  /** A failure outside user code is an infrastructure fault (hand the step back) or a bug (rethrown). */
+  /**
+   * Runs a job's step, then each step its completion claimed for this worker (eager dispatch), in
+   * this same slot. The job's outcome is its own step's: an eager step that fails, retries or goes
+   * back does so through its own records and, when needed, a job of its own.
+   */
   async process(job: ConsumedJob): Promise<ProcessOutcome> {
-    const delivery: Delivery = { job, startedAt: this.o.clock.now() };
+    const first: Delivery = { job, startedAt: this.o.clock.now() };
+    const outcome = await this.deliver(first);
+    // Each delivery is dropped once run: a chain of any length holds one step's inputs at a time.
+    let next = first.next;
+    first.next = undefined;
+    while (next) {
+      const d = next;
+      await this.deliverEager(d);
+      next = d.next;
+      d.next = undefined;
+    }
+    return outcome;
+  }
+
+  /** An eagerly claimed step, its lease renewed while it runs. A bug is logged: its lease runs out and the reconciler re-queues it. */
+  private async deliverEager(d: Delivery): Promise<void> {
+    const { r: runId, s: step } = d.job.data;
+    const stop = keepLease(
+      () => this.o.lifecycle.renewLease(runId, step, d.token!),
+      this.o.lifecycle.leaseMs,
+      () => this.o.signals.abortJobs([d.job.id], new AttemptAborted('lock-lost', 'step (its eager lease was lost)')),
+      this.o.logger,
+    );
+    try {
+      await this.deliver(d);
+    } catch (thrown) {
+      this.o.logger.error('eagerly claimed step failed outside its handler; it is re-queued when its lease runs out', { runId, step, error: coerceError(thrown).message });
+    } finally {
+      stop();
+    }
+  }
+
+  /** A failure outside user code is an infrastructure fault (hand the step back) or a bug (rethrown). */
+  private async deliver(delivery: Delivery): Promise<ProcessOutcome> {
     try {
       return await this.run(delivery);
     } catch (thrown) {
@@ -80,24 +129,33 @@ export class StepJobs {
     const resolved = resolveStepSpec(stepSpecMap(snapshot), step);
     if (!resolved) return;
     const { spec, instance } = resolved;
-    // A step only starts where its code is: otherwise it waits for a worker that has it.
-    const missing = this.o.capabilities.missing(job.data, spec.queue, snapshot.hash);
-    if (missing) return this.waitElsewhere(job, snapshot, missing);
-    const cachedFixed = this.o.runFields.get(runId);
-    const { token, started } = await this.o.lifecycle.start({
-      runId, step, worker: this.o.workerId, attempt: job.attempt, needs: spec.needs, isMapItem: instance !== undefined, withFixed: !cachedFixed,
-      codeVersion: this.o.capabilities.codeVersion(pipelineId),
-    });
-    if (!started.ok && started.reason === 'wrong-version') {
-      // The run was pinned (by its first step) to another code version than ours.
-      const pinned = await this.o.lifecycle.runCodeVersion(runId);
-      return this.waitElsewhere(job, snapshot, { pool: spec.queue, pipeline: pipelineId, dagHash: snapshot.hash, codeVersion: pinned });
+    d.snapshot = snapshot;
+    let cachedFixed: RunFixedFields | undefined;
+    let started: Extract<StartResult, { ok: true }>;
+    if (d.claimed) {
+      // Claimed by the previous completion (eager dispatch): already started under d.token.
+      ({ started, fixed: cachedFixed } = d.claimed);
+    } else {
+      // A step only starts where its code is: otherwise it waits for a worker that has it.
+      const missing = this.o.capabilities.missing(job.data, spec.queue, snapshot.hash);
+      if (missing) return this.waitElsewhere(job, snapshot, missing);
+      cachedFixed = this.o.runFields.get(runId);
+      const start = await this.o.lifecycle.start({
+        runId, step, worker: this.o.workerId, attempt: job.attempt, needs: spec.needs, isMapItem: instance !== undefined, withFixed: !cachedFixed,
+        codeVersion: this.o.capabilities.codeVersion(pipelineId),
+      });
+      if (!start.started.ok && start.started.reason === 'wrong-version') {
+        // The run was pinned (by its first step) to another code version than ours.
+        const pinned = await this.o.lifecycle.runCodeVersion(runId);
+        return this.waitElsewhere(job, snapshot, { pool: spec.queue, pipeline: pipelineId, dagHash: snapshot.hash, codeVersion: pinned });
+      }
+      if (!start.started.ok) {
+        this.o.logger.debug('job dropped', { runId, step, reason: start.started.reason });
+        return;
+      }
+      started = start.started;
+      d.token = start.token;
     }
-    if (!started.ok) {
-      this.o.logger.debug('job dropped', { runId, step, reason: started.reason });
-      return;
-    }
-    d.token = token;
     d.startedAt = this.o.clock.now();
     // Hand-off latency: from the moment the step became ready (its job was added) to its start here.
     if (job.attempt === 1 && !started.parked) this.o.onEvent?.({ type: 'handoff', pipeline: pipelineId, latencyMs: d.startedAt - job.readyAt });
@@ -186,7 +244,7 @@ export class StepJobs {
     const error = 'error' in reason ? reason.error : (thrown ?? new Error(reason.kind));
     const ended = await this.o.lifecycle.end({
       runId, step, token: d.token, worker: this.o.workerId, attempt: d.job.attempt, maxAttempts: d.job.maxAttempts, backoffMs: d.job.nextBackoffMs,
-      reason, errorJson: errorJson(error), resources: this.resources(d, cpuMs),
+      reason, errorJson: errorJson(error), resources: this.resources(d, cpuMs), eager: d.claimed !== undefined,
     });
     switch (ended.decision) {
       case 'hand-back':
@@ -236,7 +294,13 @@ export class StepJobs {
   /** Reports an outcome to the engine (which records it and advances the run), then to metrics. */
   private async finish(d: Delivery, outcome: StepOutcome, payload: string, cpuMs: number): Promise<ProcessOutcome> {
     const { r: runId, s: step } = d.job.data;
-    const result = await this.o.lifecycle.complete({ runId, step, token: d.token!, outcome, payload, resources: this.resources(d, cpuMs) });
+    const fixed = this.o.runFields.get(runId);
+    const eager = this.o.eager?.() && d.snapshot ? eagerOffer(d, d.snapshot, this.o.capabilities, this.o.workerId, fixed) : undefined;
+    const result = await this.o.lifecycle.complete({ runId, step, token: d.token!, outcome, payload, resources: this.resources(d, cpuMs), eager });
+    if (result.ok && result.claimed) {
+      d.next = eagerDelivery(d, result.claimed, fixed, this.o.clock.now());
+      this.o.onEvent?.({ type: 'step-claimed', runId, pipeline: d.job.data.p, step: result.claimed.step, after: step });
+    }
     return this.reportFinished(d, outcome, payload, result.ok, cpuMs);
   }
 

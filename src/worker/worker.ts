@@ -40,6 +40,8 @@ export interface WorkerOptions {
   id?: string;
   /** How steps that do not choose run their handlers (default 'in-process'). */
   isolation?: Isolation;
+  /** Completions claim their one ready successor for this worker (see docs/architecture.md, "Eager hand-off"). */
+  eagerDispatch?: boolean;
 }
 
 /**
@@ -80,6 +82,8 @@ export class ConveyorWorker {
       workerId: this.id, engine: options.engine, lifecycle: this.lifecycle, pipelines: new Map(options.pipelines.map((p) => [p.id, p])),
       capabilities: this.capabilities, signals: this.signals, runFields: this.runFields, clock: options.clock, logger: options.logger,
       services: options.services, redact: options.redact, isolation: options.isolation, onEvent: options.onEvent,
+      // A closing worker claims nothing more: its drain only waits for what it already runs.
+      eager: () => options.eagerDispatch === true && !this.closing,
     });
     this.presence = options.backend.presence({
       id: this.id, queues: options.queues, pipelines: this.capabilities.list(), running: () => this.activeSteps(), versionQueues: () => [...this.routed],

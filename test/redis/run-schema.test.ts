@@ -80,7 +80,7 @@ async function start(runId: string, step: string, needs: string[] = [], isMapIte
 }
 async function complete(runId: string, step: string, token: string, outcome: 's' | 'f' | 'k', force = false): Promise<void> {
   const payload = outcome === 's' ? '{"json":1}' : outcome === 'f' ? errorJson : 'condition was false';
-  await drive(runId, `complete ${step} ${outcome}`, () => rt.store.completeStep(runId, step, token, outcome, payload, Date.now(), force, resources));
+  await drive(runId, `complete ${step} ${outcome}`, () => rt.store.completeStep(runId, step, token, outcome, payload, Date.now(), { force, resources }));
 }
 const trigger = async () => (await rt.engine.trigger(pipeline)).runId;
 const store = () => rt.store;
@@ -125,6 +125,32 @@ test.serial('every script writes only what the schema describes, and changes sta
   await drive(r3, 're-expand m', () => store().expandMap(r3, 'm', tok, ['1', '2'], { maxParallel: 1, now: Date.now() }));
   await complete(r3, 'm[0]', await start(r3, 'm[0]', [], true), 'f');
   await complete(r3, 'm[1]', await start(r3, 'm[1]', [], true), 's');
+
+  // 5. Eager dispatch: completing a claims b for its worker (p → r, with a lease), the lease is renewed,
+  // the claimed delivery hands b back, and a job delivery takes it over (clearing the lease).
+  const r5 = await trigger();
+  const claim = { steps: ['b'], token: 'eager-b', worker: 'w1', leaseDeadline: Date.now() + 30_000, codeVersion: 'v1', withFixed: true, needsOf: () => ['a'] };
+  let claimed: unknown;
+  tok = await start(r5, 'a');
+  await drive(r5, 'complete a claiming b', async () => {
+    const done = await store().completeStep(r5, 'a', tok, 's', '{"json":1}', Date.now(), { resources, claim });
+    claimed = done.ok ? done.claimed?.step : undefined;
+  });
+  t.is(claimed, undefined, 'a also makes m ready: two ready steps, no claim');
+  const r6 = await trigger();
+  tok = await start(r6, 'a');
+  await complete(r6, 'a', tok, 's');
+  await complete(r6, 'm', await start(r6, 'm', ['a']), 'k');
+  tok = await start(r6, 'b', ['a']);
+  await drive(r6, 'complete b claiming c', async () => {
+    const done = await store().completeStep(r6, 'b', tok, 's', '{"json":1}', Date.now(), { claim: { ...claim, steps: ['c'], needsOf: () => ['b'] } });
+    claimed = done.ok ? done.claimed?.step : undefined;
+  });
+  t.is(claimed, 'c');
+  await drive(r6, 'renew c lease', () => store().renewLease(r6, 'c', 'eager-b', Date.now() + 60_000));
+  await drive(r6, 'hand back c', () => store().handBack(r6, 'c', 'eager-b', 'worker shutdown', Date.now()));
+  await complete(r6, 'c', await start(r6, 'c', ['b']), 's');
+  t.is((await store().getRun(r6))?.status, 'succeeded');
 
   // 4. Cancelled before anything started; then retried and its steps skipped by condition, retried again.
   const r4 = await trigger();

@@ -27,10 +27,16 @@
   ARGV[6] events channel
   ARGV[7] '1' to skip the token check (the reconciler failing a step whose job died for good)
   ARGV[8] resource figures of the attempt, JSON { wallMs, cpuMs, rssBytes }, or '' (stored as given)
+  ARGV[9..14] eager dispatch: the steps this worker may claim and the claimed delivery's token,
+          worker, lease deadline, code version, fixed-fields flag (see includes/eager-claim.lua);
+          ARGV[9] '' or absent: no claim
 
   Returns { 1, finalRunStatus or '', generation, ready1, ready2, ... } — ready steps are now `queued`;
   the caller enqueues them under deterministic job ids (which include the run's generation, returned
   here so the caller needs no extra read).
+  Or, when the one ready step was claimed for this worker (eager dispatch):
+    { 2, '', generation, step, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, out1, ... }
+  — the step is `running` under ARGV[10]; nothing is left to enqueue.
   Errors:
     -1  run does not exist
     -2  stale completion: the token is not the current delivery's (another worker took over)
@@ -40,6 +46,9 @@
 ]]
 --- @include "step-def"
 --- @include "step-info-codec"
+--- @include "attempt-history"
+--- @include "start-delivery"
+--- @include "eager-claim"
 local step, token, outcome, payload, now, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local force = ARGV[7] == '1'
 
@@ -59,6 +68,8 @@ if status == 'c' or runStatus == 'cancelled' then return -3 end
 if status ~= 'r' and not (force and status == 'q') then return -5 end
 
 info['fa'] = tonumber(now)
+-- An eager claim's lease ends with the step (the reconciler reads it only while the step runs).
+info['ld'] = nil
 if ARGV[8] and ARGV[8] ~= '' then info['res'] = ARGV[8] end
 if outcome == 's' then
   redis.call('HSET', KEYS[7], step, payload)
@@ -253,6 +264,16 @@ if remaining <= 0 then
 else
   redis.call('HSET', KEYS[1], 'updatedAt', now)
 end
+-- Eager dispatch: the one ready step may go straight to this worker (includes/eager-claim.lua).
+if final == '' then
+  local claim = eagerClaim(ready, runId, now, channel)
+  if claim then
+    local claimed = { 2, '', runRow[3] or '0' }
+    for i = 1, #claim do claimed[#claimed + 1] = claim[i] end
+    return claimed
+  end
+end
+
 local reply = { 1, final, runRow[3] or '0' }
 for i = 1, #ready do reply[#reply + 1] = ready[i] end
 return reply

@@ -33,6 +33,7 @@
     -8  the run is pinned to another code version than ARGV[10]: hand the job to its version queue
 ]]
 --- @include "attempt-history"
+--- @include "start-delivery"
 local run
 if ARGV[9] == '1' then
   run = redis.call('HMGET', KEYS[1], 'status', 'failed', 'gen', 'pipeline', 'params', 'trigger', 'logicalTime', 'dagHash')
@@ -48,34 +49,14 @@ if status == 'c' then return -3 end
 if status == 's' or status == 'f' or status == 'k' or status == 'x' then return -4 end
 if status ~= 'q' and status ~= 'r' then return -5 end
 
--- Code version: a run triggered without one is pinned by the first worker that starts a step (the
--- version it started with); a pinned run starts steps only where its exact version is.
-if ARGV[10] ~= '' then
-  local version = redis.call('HMGET', KEYS[1], 'versioning', 'codeVersion')
-  if not version[2] or version[2] == '' then
-    redis.call('HSET', KEYS[1], 'codeVersion', ARGV[10])
-  elseif version[1] == 'pinned' and version[2] ~= ARGV[10] then
-    return -8
-  end
-end
+if not codeVersionAllows(KEYS[1], ARGV[10]) then return -8 end
 
 local now = ARGV[4]
 local raw = redis.call('HGET', KEYS[3], step)
 local info = raw and cjson.decode(raw) or {}
-archiveAttempt(info)
-local gen = tonumber(run[3] or '0')
-info['g'] = gen > 0 and gen or nil
-info['a'] = tonumber(ARGV[5])
-info['d'] = (info['d'] or 0) + 1
-info['t'] = ARGV[2]
-info['w'] = ARGV[3]
-info['sa'] = tonumber(now)
-if ARGV[10] ~= '' then info['cv'] = ARGV[10] end
--- No longer waiting for a worker (the version queue and job id stay: the reconciler looks there).
-info['wf'] = nil
-info['ws'] = nil
-info['wd'] = nil
-if not info['fs'] then info['fs'] = tonumber(now) end
+recordDelivery(info, tonumber(run[3] or '0'), tonumber(ARGV[5]), ARGV[2], ARGV[3], now, ARGV[10])
+-- A job delivery holds no lease: its queue lock keeps it (a lease is for eagerly claimed steps).
+info['ld'] = nil
 redis.call('HSET', KEYS[3], step, cjson.encode(info))
 redis.call('HSET', KEYS[2], step, 'r')
 
@@ -95,16 +76,7 @@ end
 local item = ''
 if ARGV[7] == '1' then item = redis.call('HGET', KEYS[5], step) or 'null' end
 local reply = { 1, runStatus, run[4] or '', run[5] or '', run[6] or '', run[7] or '', run[8] or '', run[2] or '0', parked, item }
-if #ARGV >= 11 then
-  -- HMGET in chunks: Lua's unpack() fails beyond a few thousand values (a join after a 10,000-step fan-out).
-  local needs = {}
-  for i = 11, #ARGV do
-    needs[#needs + 1] = ARGV[i]
-    if #needs == 1000 or i == #ARGV then
-      local outs = redis.call('HMGET', KEYS[4], unpack(needs))
-      for j = 1, #outs do reply[#reply + 1] = outs[j] or '' end
-      needs = {}
-    end
-  end
-end
+local needs = {}
+for i = 11, #ARGV do needs[#needs + 1] = ARGV[i] end
+appendOutputs(KEYS[4], needs, reply)
 return reply
