@@ -12,6 +12,7 @@ import type { Pipeline } from '../../src/dsl/pipeline.ts';
 import { setCodeVersion } from '../../src/dsl/code-version.ts';
 import { axeViolations, startUiSession, type UiSession } from '../helpers/ui-session.ts';
 import { ADMIN, failing, type ApiFixture } from '../api/api-fixture.ts';
+import { waitFor } from '../fixtures/procs.ts';
 
 /**
  * Usability bound for the large run's first render on a shared 2-core CI machine running the rest of
@@ -45,6 +46,15 @@ function flaky(): Pipeline<any, any> {
 }
 
 /** 1 map step + 999 steps in layers of 20, on a queue no worker serves (its state is written directly). */
+let openGate!: () => void;
+const gate = new Promise<void>((resolve) => (openGate = resolve));
+const gated = definePipeline({ id: 'gated', description: 'logs, then waits for the test' }).step('wait', async ({ log }) => {
+  log.info('before the gate');
+  await gate;
+  log.info('after the gate');
+  return { ok: true };
+});
+
 function big(): Pipeline<any, any> {
   let p: Pipeline<any, any> = definePipeline({ id: 'big', description: 'large', defaults: { queue: 'ui-unserved' } })
     .map('items', { over: () => [] }, async () => 0);
@@ -93,7 +103,7 @@ async function seedLargeRun(): Promise<string> {
 }
 
 test.before(async () => {
-  session = await startUiSession([flaky(), failing()]);
+  session = await startUiSession([flaky(), failing(), gated]);
   api = session.api;
 });
 test.after.always(async () => {
@@ -215,5 +225,37 @@ test.serial('a skipped step says why: the kind of skip and the upstream step tha
     t.regex((await page.locator('#skip-why li[data-upstream="validate"]').textContent()) ?? '', /validate failed ← cause/);
     await page.locator('#skip-why').getByRole('button', { name: 'validate' }).click();
     await page.locator('#detail-step', { hasText: 'validate' }).waitFor();
+  });
+});
+
+test.serial('a broken event stream is opened again from the last log line: the page goes on updating, no line twice', async (t) => {
+  const { runId } = await api.runtime.engine.trigger(gated, {});
+  const view = async () => (await fetch(`${api.url}/api/v1/runs/${runId}`, { headers: { authorization: `Bearer ${ADMIN}` } })).json();
+  await waitFor(async () => (await view()).steps.wait.status === 'running', 20_000, 'the gated step running');
+  await waitFor(async () => (await api.runtime.engine.readLogs(runId)).length === 1, 20_000, 'its first log line stored');
+  await withPage(t, 'stream-reconnect', async (page) => {
+    const requests: string[] = [];
+    // The first stream carries the run and its first log line, then ends without `end` (as when the
+    // API restarts or a proxy cuts the connection); later ones go to the server.
+    await page.route(`**/api/v1/runs/${runId}/events*`, async (route) => {
+      requests.push(route.request().url());
+      if (requests.length > 1) return route.continue();
+      const run = await view();
+      const logs = (await (await fetch(`${api.url}/api/v1/runs/${runId}/logs`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()).entries;
+      const body = `event: run\ndata: ${JSON.stringify(run)}\n\nid: ${logs.length}\nevent: log\ndata: ${JSON.stringify({ entries: logs })}\n\n`;
+      return route.fulfill({ status: 200, headers: { 'content-type': 'text/event-stream' }, body });
+    });
+    await page.evaluate((hash) => (location.hash = hash), `#/runs/${runId}`);
+    await page.locator('#run-status', { hasText: 'running' }).waitFor();
+    await page.locator('svg.dag .node[data-step="wait"]').click();
+    await page.locator('#step-logs', { hasText: 'before the gate' }).waitFor();
+    openGate();
+    // Before the fix the page stayed on "running": nothing opened the stream again.
+    await page.locator('#run-status', { hasText: 'succeeded' }).waitFor({ timeout: 30_000 });
+    await page.locator('#step-logs', { hasText: 'after the gate' }).waitFor();
+    t.true(requests.length >= 2, 'the stream was opened again');
+    t.regex(requests[1], /logOffset=1\b/, `from the last log line received: ${requests.join(' ')}`);
+    const text = (await page.locator('#step-logs').textContent()) ?? '';
+    t.is(text.split('before the gate').length - 1, 1, 'no line twice');
   });
 });
