@@ -17,6 +17,7 @@ import { openGate } from '../fixtures/fleet-gate.ts';
 import egChain from '../fixtures/pipelines/eager/eg-chain.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import type { StoredStepInfo } from '../../src/redis/run-schema.ts';
+import { parseStepInfo } from '../../src/redis/step-info-codec.ts';
 
 const EAGER_PIPELINES = `${ROOT}/test/fixtures/pipelines/eager`;
 
@@ -58,7 +59,8 @@ async function worker(prefix: string, extra: Record<string, string> = {}): Promi
 }
 
 async function stepInfo(runtime: Runtime, runId: string, step: string): Promise<StoredStepInfo> {
-  return JSON.parse((await runtime.redis.hget(runtime.keys.run(runId).info, step)) ?? '{}') as StoredStepInfo;
+  // Either form a record may take (a finished step's is compact): the store's own reader.
+  return parseStepInfo((await runtime.redis.hget(runtime.keys.run(runId).info, step)) ?? '{}') ?? {};
 }
 
 /** b is running under an eager claim of `owner`: a lease, attempt 1, and no BullMQ job for it. */
