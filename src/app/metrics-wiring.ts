@@ -87,7 +87,7 @@ export async function attachMetrics(runtime: Runtime, options: AttachMetricsOpti
     const now = runtime.clock.now();
     const workers = await liveWorkers(runtime.redis, runtime.keys, now);
     h.setWorkers(workers);
-    // Version queues too (`<queue>~<pipeline>~<version>`, see docs/architecture.md): what waits in them
+    // Version queues too (`<queue>~<pipeline>~<version>`, see docs/internals.md): what waits in them
     // waits for a worker with that pipeline version (steps_waiting_for_worker).
     const routes = new Map(parseRoutes(await runtime.store.routes()).map(({ queue, route }) => [queue, route]));
     const queues = [...new Set([...fixedQueues, ...workers.flatMap((w) => w.queues), ...routes.keys()])].sort();

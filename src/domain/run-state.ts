@@ -97,7 +97,7 @@ export interface RunRecord {
   trigger: Record<string, unknown>;
   logicalTime: string;
   dagHash: string;
-  /** Code version the run started with ('' until known); see docs/architecture.md. */
+  /** Code version the run started with ('' until known); see docs/internals.md. */
   codeVersion: string;
   versioning: 'compatible' | 'pinned';
   createdAt: number;

@@ -1,7 +1,7 @@
 /**
  * Version queues: where a step waits when the worker that took it from its pool queue could not run
  * it (no code for the pipeline, or another version). One per (pool, pipeline, version) that met such
- * a worker; capable workers consume it. See docs/architecture.md, "Routing".
+ * a worker; capable workers consume it. See docs/internals.md, "Routing".
  */
 export interface StepRoute {
   /** The pool queue the steps belong to (the step spec's `queue`). */

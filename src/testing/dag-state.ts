@@ -22,7 +22,7 @@ export interface CompletionResult {
  * The DAG bookkeeping of one run, in memory. `complete` is a port of the successor walk in
  * step-complete.lua (same counters, the same trigger-rule table, same reasons, the run's outcome from
  * its leaves) so the test kit cannot drift from the engine; the equivalence test holds the two together
- * (docs/architecture.md, "The test kit", says why a port and not the scripts themselves).
+ * (docs/internals.md, "The test kit", says why a port and not the scripts themselves).
  */
 export class DagState {
   readonly status = new Map<string, StepLetter>();

@@ -7,7 +7,7 @@ import type { Capabilities } from './capabilities.ts';
 import type { Delivery } from './step-jobs.ts';
 
 /**
- * Eager dispatch, the worker's side (docs/architecture.md, "Eager hand-off"): which successors of a
+ * Eager dispatch, the worker's side (docs/internals.md, "Eager hand-off"): which successors of a
  * finishing step this worker offers to run next, and the delivery of the one its completion claimed.
  * A worker offers a successor only where it would take that successor's job: the same pool, the run's
  * pipeline at the run's DAG hash and (pinned runs) code version — the routing rules of Capabilities.

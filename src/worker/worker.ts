@@ -40,7 +40,7 @@ export interface WorkerOptions {
   id?: string;
   /** How steps that do not choose run their handlers (default 'in-process'). */
   isolation?: Isolation;
-  /** Completions claim their one ready successor for this worker (see docs/architecture.md, "Eager hand-off"). */
+  /** Completions claim their one ready successor for this worker (see docs/internals.md, "Eager hand-off"). */
   eagerDispatch?: boolean;
 }
 
@@ -59,7 +59,7 @@ export class ConveyorWorker {
   private readonly capabilities: Capabilities;
   private readonly jobs: StepJobs;
   private readonly outages: OutageLog;
-  /** Version queues this worker consumes besides its pools (see docs/architecture.md, "Routing"). */
+  /** Version queues this worker consumes besides its pools (see docs/internals.md, "Routing"). */
   private readonly routed = new Set<string>();
   private routeTimer: NodeJS.Timeout | undefined;
   private closing = false;

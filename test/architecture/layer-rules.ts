@@ -1,6 +1,6 @@
 /**
  * The module layering of src/, as the build enforces it (test/architecture/layers.test.ts).
- * docs/architecture.md explains the table; change both together.
+ * docs/internals.md explains the table; change both together.
  *
  * `imports`: modules whose values may be imported. `types`: modules that may only be imported with
  * `import type` (a type-only edge costs nothing at run time and cannot create a load-order cycle,

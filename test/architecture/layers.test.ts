@@ -5,7 +5,7 @@ import { importGraph, type ImportEdge } from './import-graph.ts';
 import { ENV_READERS_KNOWN, KNOWN_VIOLATIONS, LAYERS } from './layer-rules.ts';
 
 /**
- * The layering of src/ (DESIGN's module table, as docs/architecture.md keeps it) is enforced here:
+ * The layering of src/ (DESIGN's module table, as docs/internals.md keeps it) is enforced here:
  * a new import that crosses a layer fails `npm test`, naming the file and line. Known violations are
  * listed with a reason in layer-rules.ts and must shrink: an entry that no longer occurs fails too,
  * so the list cannot go stale.

@@ -11,7 +11,7 @@ import { waitFor } from '../fixtures/procs.ts';
 import { MetricsHub } from '../../src/monitoring/metrics-hub.ts';
 
 /**
- * Eager dispatch on in-process workers (docs/architecture.md, "Eager hand-off"): a step claimed by its
+ * Eager dispatch on in-process workers (docs/internals.md, "Eager hand-off"): a step claimed by its
  * upstream's completion behaves as a queued step does — retries with their backoff and attempt count,
  * timeouts, cancel, isolation 'process', its recorded worker, metrics events — and a worker claims
  * only what it would take from the queue. Crash safety with real processes: test/faults/eager.test.ts.

@@ -1,6 +1,6 @@
 /**
  * Eager hand-off crash safety with real `conveyor` worker processes, a real redis-server and kill -9
- * (docs/architecture.md, "Eager hand-off"; RELIABILITY.md). A worker whose completion of `a` claimed
+ * (docs/internals.md, "Eager hand-off"; RELIABILITY.md). A worker whose completion of `a` claimed
  * `b` is killed (1) right after the claim, before b's handler starts, (2) while b runs, (3) after b's
  * handler returned, before its completion is recorded. Each time the run still finishes, each step's
  * outcome is recorded exactly once (the events channel carries one completion per step), and a

@@ -1,4 +1,4 @@
--- Eager dispatch (docs/architecture.md, "Eager hand-off"): when a completion leaves exactly one
+-- Eager dispatch (docs/internals.md, "Eager hand-off"): when a completion leaves exactly one
 -- ready step and the completing worker said it can run that step, the step is claimed for that
 -- worker here instead of going to its queue: it is `running` under a fresh fence token, attempt 1,
 -- recorded like step-start.lua records a start, with a lease deadline `ld` that the worker renews
