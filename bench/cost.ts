@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { round } from './stats.ts';
+import { readScriptSource, resolveIncludes } from '../src/redis/lua-scripts.ts';
 
 /** Commands the bench itself sends to read figures; never counted. */
 const BENCH_COMMANDS = new Set(['info', 'config', 'memory', 'monitor', 'ping', 'select', 'client', 'hello']);
@@ -36,12 +36,17 @@ function usedMemory(info: string): number {
   return m ? Number(m[1]) : Number.NaN;
 }
 
-/** SHA1 of each Conveyor Lua file → its name, to name EVALSHA requests (ioredis sends the source's SHA1). */
+/**
+ * SHA1 of each Conveyor script as Redis runs it → its name, to name EVALSHA requests. ioredis sends
+ * the SHA1 of the text it was given, which is the file with its `--- @include`s resolved: hashing
+ * the file alone named every script with includes as BullMQ's.
+ */
 const CONVEYOR_SCRIPTS = (() => {
   const dir = fileURLToPath(new URL('../src/redis/lua/', import.meta.url));
   const names: Record<string, string> = {};
   for (const file of readdirSync(dir).filter((f) => f.endsWith('.lua'))) {
-    names[createHash('sha1').update(readFileSync(join(dir, file), 'utf8')).digest('hex')] = file.replace(/\.lua$/, '');
+    const lua = resolveIncludes(file, readScriptSource(file).text);
+    names[createHash('sha1').update(lua).digest('hex')] = file.replace(/\.lua$/, '');
   }
   return names;
 })();
