@@ -25,6 +25,8 @@ export function startRetention(runtime: Runtime, options: { intervalMs?: number;
   const pass = async (): Promise<number> => {
     const won = await runtime.redis.set(lease, options.owner, 'PX', intervalMs, 'NX');
     if (won !== 'OK') return 0;
+    // Runs from before the id-prefix index (an upgrade) join it here, under the same lease.
+    await runtime.store.backfillIdIndex();
     return runtime.store.pruneFinished(runtime.clock.now() - runtime.config.retentionMs);
   };
   const runOnce = (): Promise<number> => {

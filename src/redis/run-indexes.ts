@@ -80,9 +80,27 @@ export class RunIndexes {
   }
 
   /**
+   * Adds runs created before the id index existed (an upgrade) to it, a batch per call, newest first;
+   * returns how many it added. Cheap once done: one ZCARD of each index says there is nothing to add.
+   */
+  async backfillIdIndex(batch = 1_000): Promise<number> {
+    const [all, indexed] = await Promise.all([this.redis.zcard(this.keys.runsIndex), this.redis.zcard(this.keys.runIdsLex)]);
+    if (indexed >= all) return 0;
+    let added = 0;
+    for (let offset = 0; offset < all; offset += batch) {
+      const ids = await this.redis.zrevrange(this.keys.runsIndex, offset, offset + batch - 1);
+      if (ids.length === 0) break;
+      // NX: an id already indexed is left alone; the count is what was missing.
+      added += await this.redis.zadd(this.keys.runIdsLex, 'NX', ...ids.flatMap((id) => [0, id]));
+      if (indexed + added >= all) break;
+    }
+    return added;
+  }
+
+  /**
    * Run ids starting with `prefix`, in reverse byte order (newest first for generated ids, which
    * start with their creation time), from position `offset`. Runs created before this index existed
-   * are not in it (their exact id still finds them).
+   * join it at the next retention pass (backfillIdIndex); until then their exact id finds them.
    */
   async runIdsByPrefix(prefix: string, offset: number, count: number): Promise<string[]> {
     // Run ids use [A-Za-z0-9_.-] only, all below "~": "(<prefix>~" bounds every id with the prefix.

@@ -88,3 +88,22 @@ test('pruning removes a run from its per-pipeline index although the run hash ex
     await rt.close();
   }
 });
+
+test('runs from before the id index (an upgrade) join it on the next retention pass, so a prefix finds them', async (t) => {
+  const rt = await testRuntime(redis, { CONVEYOR_PREFIX: `up${randomBytes(3).toString('hex')}` });
+  const retention = startRetention(rt, { owner: 'test', intervalMs: 60_000 });
+  try {
+    const ids: string[] = [];
+    for (let i = 0; i < 25; i++) ids.push((await rt.engine.trigger(p, { runId: `old-run-${String(i).padStart(2, '0')}` })).runId);
+    // As a version without the index left them: in the run list, not in the id index.
+    await rt.redis.del(rt.keys.runIdsLex);
+    t.deepEqual(await rt.store.runIdsByPrefix('old-run-', 0, 100), []);
+    await retention.runOnce();
+    // Before: they stayed unfindable by prefix for good (exact ids only).
+    t.deepEqual((await rt.store.runIdsByPrefix('old-run-', 0, 100)).sort(), ids.sort());
+    t.is(await rt.store.backfillIdIndex(), 0, 'nothing left to add');
+  } finally {
+    await retention.stop();
+    await rt.close();
+  }
+});
