@@ -9,52 +9,38 @@
  */
 import test from 'ava';
 import type { Redis } from 'ioredis';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
-import { killAll, newPrefix, ROOT, startFxWorker, waitFor, type WorkerProc } from '../fixtures/procs.ts';
-import { fxClient, fxRuntime } from '../fixtures/fx-runtime.ts';
+import { ROOT, startFxWorker, waitFor, type WorkerProc } from '../fixtures/procs.ts';
+import { fxClient } from '../fixtures/fx-runtime.ts';
 import { readRecords } from '../fixtures/fx-effects.ts';
 import { openGate } from '../fixtures/fleet-gate.ts';
 import egChain from '../fixtures/pipelines/eager/eg-chain.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import type { StoredStepInfo } from '../../src/redis/run-schema.ts';
 import { parseStepInfo } from '../../src/redis/step-info-codec.ts';
+import { faultSuite } from '../fixtures/fault-suite.ts';
+
+const suite = faultSuite(test);
 
 const EAGER_PIPELINES = `${ROOT}/test/fixtures/pipelines/eager`;
 
-let redis: TestRedis;
-let journal: Redis;
 let feed: Redis;
 /** Every message of the run events channels, in order ("<runId>|<step>|<outcome>"). */
 const published: string[] = [];
-const procs: WorkerProc[] = [];
-const runtimes: Runtime[] = [];
 
 test.before(async () => {
-  redis = await startTestRedis();
-  journal = fxClient(redis.url);
-  feed = fxClient(redis.url);
+  await suite.ready;
+  feed = fxClient(suite.redis.url);
   feed.on('pmessage', (_pattern, _channel, message: string) => published.push(message));
   await feed.psubscribe('*');
 });
 
-test.after.always(async () => {
-  await killAll(procs);
-  await Promise.all(runtimes.map((r) => r.close().catch(() => {})));
-  journal?.disconnect();
+test.after.always(() => {
   feed?.disconnect();
-  await redis?.destroy();
 });
 
-async function setup(): Promise<{ prefix: string; runtime: Runtime }> {
-  const prefix = newPrefix();
-  const runtime = await fxRuntime(redis.url, prefix);
-  runtimes.push(runtime);
-  return { prefix, runtime };
-}
-
 async function worker(prefix: string, extra: Record<string, string> = {}): Promise<WorkerProc & { id: string }> {
-  const proc = await startFxWorker({ redisUrl: redis.url, prefix, pipelines: EAGER_PIPELINES, extra });
-  procs.push(proc);
+  const proc = await startFxWorker({ redisUrl: suite.redis.url, prefix, pipelines: EAGER_PIPELINES, extra });
+  suite.procs.push(proc);
   return Object.assign(proc, { id: String(proc.events().find((e) => e.event === 'ready')!.worker) });
 }
 
@@ -85,56 +71,56 @@ async function assertExactlyOnce(t: import('ava').ExecutionContext, runtime: Run
   }
   t.is(published.filter((m) => m === `${runId}||succeeded`).length, 1, 'the run ended once');
   t.like(view.steps.b, { status: 'succeeded', attempts: 1, output: { pid: survivor.pid, step: 'b' } });
-  t.is((await readRecords(journal, runId, 'c')).length, 1, 'c ran once');
+  t.is((await readRecords(suite.journal, runId, 'c')).length, 1, 'c ran once');
   const late = await runtime.store.completeStep(runId, 'b', oldToken, 's', JSON.stringify({ pid: 0, step: 'late' }), Date.now());
   t.deepEqual(late, { ok: false, reason: 'stale' }, 'a completion under the killed delivery\'s fence token is refused');
   t.like((await runtime.engine.getRun(runId)).steps.b, { output: { pid: survivor.pid } });
 }
 
 test.serial('kill -9 right after the completion claimed the successor, before its handler starts: the lease runs out, another worker runs it once', async (t) => {
-  const { prefix, runtime } = await setup();
+  const { prefix, runtime } = await suite.setup();
   const victim = await worker(prefix, { FX_STOP_AT: 'claimed:b' });
   const { runId } = await runtime.engine.trigger(egChain, { params: {} });
   await waitFor(() => victim.events().some((e) => e.event === 'stopped-at'), 30_000, 'the victim to stop right after claiming b');
   const oldToken = await assertClaimedBy(t, runtime, runId, victim.id);
-  t.is((await readRecords(journal, runId, 'b')).length, 0, 'b\'s handler had not started');
+  t.is((await readRecords(suite.journal, runId, 'b')).length, 0, 'b\'s handler had not started');
   victim.signal('SIGKILL');
   await victim.exited;
   const survivor = await worker(prefix);
   await assertExactlyOnce(t, runtime, runId, oldToken, survivor);
-  t.deepEqual((await readRecords(journal, runId, 'b')).map((r) => r.pid), [survivor.pid]);
+  t.deepEqual((await readRecords(suite.journal, runId, 'b')).map((r) => r.pid), [survivor.pid]);
 });
 
 test.serial('kill -9 while the eagerly claimed successor runs: it is re-queued when its lease expires and runs again elsewhere', async (t) => {
-  const { prefix, runtime } = await setup();
+  const { prefix, runtime } = await suite.setup();
   const victim = await worker(prefix);
   const { runId } = await runtime.engine.trigger(egChain, { params: { holdAt: 'b' } });
-  await waitFor(async () => (await readRecords(journal, runId, 'b')).length > 0, 30_000, 'b to start on the victim');
+  await waitFor(async () => (await readRecords(suite.journal, runId, 'b')).length > 0, 30_000, 'b to start on the victim');
   const oldToken = await assertClaimedBy(t, runtime, runId, victim.id);
   victim.signal('SIGKILL');
   await victim.exited;
-  await openGate(journal, runId);
+  await openGate(suite.journal, runId);
   const survivor = await worker(prefix);
   await assertExactlyOnce(t, runtime, runId, oldToken, survivor);
-  t.deepEqual((await readRecords(journal, runId, 'b')).map((r) => r.pid), [victim.pid, survivor.pid]);
+  t.deepEqual((await readRecords(suite.journal, runId, 'b')).map((r) => r.pid), [victim.pid, survivor.pid]);
 });
 
 test.serial('kill -9 after the successor\'s handler returned, before its completion was recorded: it runs again elsewhere, recorded once', async (t) => {
-  const { prefix, runtime } = await setup();
+  const { prefix, runtime } = await suite.setup();
   const victim = await worker(prefix, { FX_STOP_AT: 'before-complete:b' });
   const { runId } = await runtime.engine.trigger(egChain, { params: {} });
   await waitFor(() => victim.events().some((e) => e.event === 'stopped-at'), 30_000, 'the victim to stop before completing b');
   const oldToken = await assertClaimedBy(t, runtime, runId, victim.id);
-  t.deepEqual((await readRecords(journal, runId, 'b')).map((r) => r.pid), [victim.pid], 'b\'s handler ran on the victim');
+  t.deepEqual((await readRecords(suite.journal, runId, 'b')).map((r) => r.pid), [victim.pid], 'b\'s handler ran on the victim');
   victim.signal('SIGKILL');
   await victim.exited;
   const survivor = await worker(prefix);
   await assertExactlyOnce(t, runtime, runId, oldToken, survivor);
-  t.deepEqual((await readRecords(journal, runId, 'b')).map((r) => r.pid), [victim.pid, survivor.pid]);
+  t.deepEqual((await readRecords(suite.journal, runId, 'b')).map((r) => r.pid), [victim.pid, survivor.pid]);
 });
 
 test.serial('a worker paused before completing an eager step resumes after another took it over: its late completion is refused as stale', async (t) => {
-  const { prefix, runtime } = await setup();
+  const { prefix, runtime } = await suite.setup();
   const paused = await worker(prefix, { FX_STOP_AT: 'before-complete:b' });
   const { runId } = await runtime.engine.trigger(egChain, { params: {} });
   await waitFor(() => paused.events().some((e) => e.event === 'stopped-at'), 30_000, 'the worker to stop before completing b');
@@ -148,27 +134,27 @@ test.serial('a worker paused before completing an eager step resumes after anoth
 });
 
 test.serial('an eager step that runs past its first lease and the reconciler\'s idle time keeps it (renewed), is never re-queued and runs once', async (t) => {
-  const { prefix, runtime } = await setup();
+  const { prefix, runtime } = await suite.setup();
   const owner = await worker(prefix);
   const { runId } = await runtime.engine.trigger(egChain, { params: { holdAt: 'b' } });
-  await waitFor(async () => (await readRecords(journal, runId, 'b')).length > 0, 30_000, 'b to start');
+  await waitFor(async () => (await readRecords(suite.journal, runId, 'b')).length > 0, 30_000, 'b to start');
   await assertClaimedBy(t, runtime, runId, owner.id);
   const firstDeadline = (await stepInfo(runtime, runId, 'b')).ld!;
   // The first deadline passed 2 s ago (the fixture reconciler looks every 0.5 s at runs idle for 1 s) and the lease is held.
   await waitFor(async () => Date.now() > firstDeadline + 2_000 && ((await stepInfo(runtime, runId, 'b')).ld ?? 0) > Date.now(), 30_000, 'the lease renewed past its first deadline');
   t.is((await runtime.queues.jobPresence('default', [`${runId}.b`])).get(`${runId}.b`), 'missing', 'not re-queued while its lease is renewed');
-  await openGate(journal, runId);
+  await openGate(suite.journal, runId);
   const view = await runtime.engine.waitForRun(runId, { timeoutMs: 30_000 });
   t.is(view.status, 'succeeded');
-  t.deepEqual((await readRecords(journal, runId, 'b')).map((r) => r.pid), [owner.pid], 'b ran once');
+  t.deepEqual((await readRecords(suite.journal, runId, 'b')).map((r) => r.pid), [owner.pid], 'b ran once');
   t.is(published.filter((m) => m === `${runId}|b|s`).length, 1);
 });
 
 test.serial('SIGTERM past the drain timeout hands an eagerly claimed step back: queued again, no attempt counted, the next worker finishes it', async (t) => {
-  const { prefix, runtime } = await setup();
+  const { prefix, runtime } = await suite.setup();
   const first = await worker(prefix, { CONVEYOR_DRAIN_TIMEOUT: '1s' });
   const { runId } = await runtime.engine.trigger(egChain, { params: { holdAt: 'b' } });
-  await waitFor(async () => (await readRecords(journal, runId, 'b')).length > 0, 30_000, 'b to start');
+  await waitFor(async () => (await readRecords(suite.journal, runId, 'b')).length > 0, 30_000, 'b to start');
   await assertClaimedBy(t, runtime, runId, first.id);
   first.signal('SIGTERM');
   t.deepEqual(await first.exited, { code: 0, signal: null }, first.stderr());
@@ -176,10 +162,10 @@ test.serial('SIGTERM past the drain timeout hands an eagerly claimed step back: 
   t.is(handedBack.steps.b.status, 'queued', 'handed back, not failed');
   t.is((await runtime.queues.jobPresence('default', [`${runId}.b`])).get(`${runId}.b`), 'present', 'b\'s job is in the queue');
   t.true(first.events().some((e) => e.event === 'step-handed-back' && e.step === 'b'));
-  await openGate(journal, runId);
+  await openGate(suite.journal, runId);
   const second = await worker(prefix);
   const view = await runtime.engine.waitForRun(runId, { timeoutMs: 30_000 });
   t.is(view.status, 'succeeded', second.stderr());
   t.like(view.steps.b, { attempts: 1, output: { pid: second.pid } });
-  t.deepEqual((await readRecords(journal, runId, 'b')).map((r) => r.pid), [first.pid, second.pid]);
+  t.deepEqual((await readRecords(suite.journal, runId, 'b')).map((r) => r.pid), [first.pid, second.pid]);
 });

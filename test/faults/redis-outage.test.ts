@@ -6,46 +6,28 @@
 import test from 'ava';
 import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
-import { freePort, startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
-import { killAll, newPrefix, runCli, spawnCliWorker, startCliWorker, waitFor, type WorkerProc } from '../fixtures/procs.ts';
-import { checkJournal, fxClient, fxRuntime, waitRunTolerant } from '../fixtures/fx-runtime.ts';
+import { freePort } from '../helpers/redis-server.ts';
+import { newPrefix, runCli, spawnCliWorker, startCliWorker, waitFor } from '../fixtures/procs.ts';
+import { checkJournal, fxRuntime, waitRunTolerant } from '../fixtures/fx-runtime.ts';
 import { readRecords } from '../fixtures/fx-effects.ts';
 import chain from '../fixtures/pipelines/faults/fx-chain.ts';
-import type { Runtime } from '../../src/app/runtime.ts';
+import { faultSuite } from '../fixtures/fault-suite.ts';
 
-let redis: TestRedis;
-let journal: Redis;
-const procs: WorkerProc[] = [];
-const runtimes: Runtime[] = [];
-
-test.before(async () => {
-  redis = await startTestRedis({ appendonly: true });
-  journal = fxClient(redis.url);
-});
-
-test.after.always(async () => {
-  await killAll(procs);
-  await Promise.all(runtimes.map((r) => r.close().catch(() => {})));
-  journal?.disconnect();
-  await redis?.destroy();
-});
+const suite = faultSuite(test, { redis: { appendonly: true } });
 
 const EMPTY_MESSAGE = /Redis came back empty: .*runs lost/;
 
 test.serial('Redis restarted (AOF) mid-run: workers reconnect by themselves and the run completes', async (t) => {
-  const prefix = newPrefix();
-  const runtime = await fxRuntime(redis.url, prefix);
-  runtimes.push(runtime);
-  const worker = await startCliWorker({ redisUrl: redis.url, prefix, concurrency: 4 });
-  procs.push(worker);
+  const { prefix, runtime } = await suite.setup();
+  const worker = await startCliWorker({ redisUrl: suite.redis.url, prefix, concurrency: 4 });
+  suite.procs.push(worker);
   const { runId } = await runtime.engine.trigger(chain, { params: { sleepMs: 1_500 } });
-  await waitFor(async () => (await readRecords(journal, runId, 'a')).length > 0, 30_000, 'step a to start');
-  await redis.stop();
-  await redis.start();
+  await waitFor(async () => (await readRecords(suite.journal, runId, 'a')).length > 0, 30_000, 'step a to start');
+  await suite.redis.stop();
+  await suite.redis.start();
   const view = await waitRunTolerant(runtime, runId, 60_000);
   t.is(view.status, 'succeeded', worker.stderr());
-  const check = await checkJournal(journal, view);
+  const check = await checkJournal(suite.journal, view);
   t.deepEqual(check.missing, []);
   t.deepEqual(check.afterSuccess, []);
   t.true(worker.isAlive(), 'the worker survived the restart');
@@ -56,16 +38,14 @@ test.serial('Redis restarted (AOF) mid-run: workers reconnect by themselves and 
 });
 
 test.serial('Redis coming back EMPTY is detected and reported on the worker\'s stderr; the worker keeps serving', async (t) => {
-  const prefix = newPrefix();
-  const runtime = await fxRuntime(redis.url, prefix);
-  runtimes.push(runtime);
-  const worker = await startCliWorker({ redisUrl: redis.url, prefix, concurrency: 4 });
-  procs.push(worker);
+  const { prefix, runtime } = await suite.setup();
+  const worker = await startCliWorker({ redisUrl: suite.redis.url, prefix, concurrency: 4 });
+  suite.procs.push(worker);
   const lost = await runtime.engine.trigger(chain, { params: { sleepMs: 60_000 } });
-  await waitFor(async () => (await readRecords(journal, lost.runId, 'a')).length > 0, 30_000, 'step a to start');
-  await redis.stop();
-  for (const entry of readdirSync(redis.dir)) rmSync(join(redis.dir, entry), { recursive: true, force: true });
-  await redis.start();
+  await waitFor(async () => (await readRecords(suite.journal, lost.runId, 'a')).length > 0, 30_000, 'step a to start');
+  await suite.redis.stop();
+  for (const entry of readdirSync(suite.redis.dir)) rmSync(join(suite.redis.dir, entry), { recursive: true, force: true });
+  await suite.redis.start();
   await waitFor(() => EMPTY_MESSAGE.test(worker.stderr()), 30_000, 'the worker to report the empty Redis');
   const line = worker.stderr().split('\n').find((l) => EMPTY_MESSAGE.test(l))!;
   t.regex(line, /"level":50/, 'logged as an error');
@@ -89,20 +69,20 @@ test.serial('Redis unreachable: `conveyor status` exits 1 with a one-line error 
 
 test.serial('a worker started while Redis is down retries with backoff and serves once Redis is up', async (t) => {
   const prefix = newPrefix();
-  await redis.stop();
+  await suite.redis.stop();
   // debug level: the connection attempts made before Redis is up are logged at debug only.
-  const worker = spawnCliWorker({ redisUrl: redis.url, prefix, concurrency: 2, extra: { CONVEYOR_LOG_LEVEL: 'debug' } });
-  procs.push(worker);
+  const worker = spawnCliWorker({ redisUrl: suite.redis.url, prefix, concurrency: 2, extra: { CONVEYOR_LOG_LEVEL: 'debug' } });
+  suite.procs.push(worker);
   try {
     await waitFor(() => /redis connection error/.test(worker.stderr()) || !worker.isAlive(), 30_000, 'the worker to try Redis');
   } finally {
-    await redis.start();
+    await suite.redis.start();
   }
   t.true(worker.isAlive(), worker.stderr());
   await waitFor(() => /serving/.test(worker.stderr()) || !worker.isAlive(), 30_000, 'the worker to serve');
   t.regex(worker.stderr(), /redis connection restored/);
-  const runtime = await fxRuntime(redis.url, prefix);
-  runtimes.push(runtime);
+  const runtime = await fxRuntime(suite.redis.url, prefix);
+  suite.runtimes.push(runtime);
   const { runId } = await runtime.engine.trigger(chain, { params: { sleepMs: 0 } });
   t.is((await waitRunTolerant(runtime, runId, 30_000)).status, 'succeeded');
 });

@@ -5,62 +5,38 @@
  */
 import test from 'ava';
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
-import { killAll, newPrefix, startFxWorker, startCliWorker, waitFor, type WorkerProc } from '../fixtures/procs.ts';
-import { checkJournal, fxClient, fxRuntime } from '../fixtures/fx-runtime.ts';
+import { startFxWorker, startCliWorker, waitFor, type WorkerProc } from '../fixtures/procs.ts';
+import { checkJournal } from '../fixtures/fx-runtime.ts';
 import { readRecords } from '../fixtures/fx-effects.ts';
 import fanout, { fanoutStepNames } from '../fixtures/pipelines/faults/fx-fanout.ts';
 import longPipeline from '../fixtures/pipelines/faults/fx-long.ts';
 import busyPipeline from '../fixtures/pipelines/faults/fx-busy.ts';
 import chain from '../fixtures/pipelines/faults/fx-chain.ts';
-import type { Runtime } from '../../src/app/runtime.ts';
+import { faultSuite } from '../fixtures/fault-suite.ts';
 
-let redis: TestRedis;
-let journal: Redis;
-const procs: WorkerProc[] = [];
-const runtimes: Runtime[] = [];
-
-test.before(async () => {
-  redis = await startTestRedis();
-  journal = fxClient(redis.url);
-});
-
-test.after.always(async () => {
-  await killAll(procs);
-  await Promise.all(runtimes.map((r) => r.close()));
-  journal?.disconnect();
-  await redis?.destroy();
-});
-
-async function setup(): Promise<{ prefix: string; runtime: Runtime }> {
-  const prefix = newPrefix();
-  const runtime = await fxRuntime(redis.url, prefix);
-  runtimes.push(runtime);
-  return { prefix, runtime };
-}
+const suite = faultSuite(test);
 
 async function fxWorker(prefix: string, concurrency = 4): Promise<WorkerProc> {
-  const proc = await startFxWorker({ redisUrl: redis.url, prefix, concurrency });
-  procs.push(proc);
+  const proc = await startFxWorker({ redisUrl: suite.redis.url, prefix, concurrency });
+  suite.procs.push(proc);
   return proc;
 }
 
 /** Waits for the first recorded execution of a step and returns the pid that ran it. */
 async function runnerOf(runId: string, step: string): Promise<number> {
-  await waitFor(async () => (await readRecords(journal, runId, step)).length > 0, 30_000, `${step} to start`);
-  return (await readRecords(journal, runId, step))[0].pid;
+  await waitFor(async () => (await readRecords(suite.journal, runId, step)).length > 0, 30_000, `${step} to start`);
+  return (await readRecords(suite.journal, runId, step))[0].pid;
 }
 
 test.serial('two `conveyor worker` processes share one wide run and both execute steps of it', async (t) => {
-  const { prefix, runtime } = await setup();
-  const a = await startCliWorker({ redisUrl: redis.url, prefix, concurrency: 4 });
-  const b = await startCliWorker({ redisUrl: redis.url, prefix, concurrency: 4 });
-  procs.push(a, b);
+  const { prefix, runtime } = await suite.setup();
+  const a = await startCliWorker({ redisUrl: suite.redis.url, prefix, concurrency: 4 });
+  const b = await startCliWorker({ redisUrl: suite.redis.url, prefix, concurrency: 4 });
+  suite.procs.push(a, b);
   const { runId } = await runtime.engine.trigger(fanout, { params: { sleepMs: 150 } });
   const view = await runtime.engine.waitForRun(runId, { timeoutMs: 45_000 });
   t.is(view.status, 'succeeded');
-  const check = await checkJournal(journal, view);
+  const check = await checkJournal(suite.journal, view);
   t.deepEqual(check.missing, []);
   t.deepEqual(check.afterSuccess, []);
   const pids = new Set(fanoutStepNames.flatMap((s) => check.records[s].map((r) => r.pid)));
@@ -69,7 +45,7 @@ test.serial('two `conveyor worker` processes share one wide run and both execute
 });
 
 test.serial('kill -9 of the worker running a long step: another worker takes it over and the run succeeds', async (t) => {
-  const { prefix, runtime } = await setup();
+  const { prefix, runtime } = await suite.setup();
   const a = await fxWorker(prefix);
   const b = await fxWorker(prefix);
   const { runId } = await runtime.engine.trigger(longPipeline, { params: { longMs: 60_000 } });
@@ -79,14 +55,14 @@ test.serial('kill -9 of the worker running a long step: another worker takes it 
   await victim.exited;
   const view = await runtime.engine.waitForRun(runId, { timeoutMs: 45_000 });
   t.is(view.status, 'succeeded');
-  const records = await readRecords(journal, runId, 'long');
+  const records = await readRecords(suite.journal, runId, 'long');
   t.deepEqual(records.map((r) => r.pid), [victim.pid, survivor.pid], 'executed by the killed worker, then once by the survivor');
   t.like(view.steps.long, { status: 'succeeded', output: { pid: survivor.pid, execution: 2 } });
-  t.deepEqual((await checkJournal(journal, view)).afterSuccess, []);
+  t.deepEqual((await checkJournal(suite.journal, view)).afterSuccess, []);
 });
 
 test.serial('a worker paused (SIGSTOP) past its lock loses the step: its late completion is rejected as stale', async (t) => {
-  const { prefix, runtime } = await setup();
+  const { prefix, runtime } = await suite.setup();
   const a = await fxWorker(prefix);
   const b = await fxWorker(prefix);
   // The first execution sleeps 3 s; SIGSTOP keeps the paused one from finishing until SIGCONT.
@@ -106,12 +82,12 @@ test.serial('a worker paused (SIGSTOP) past its lock loses the step: its late co
   const successes = [a, b].flatMap((p) => p.events()).filter((e) => e.event === 'step-finished' && e.step === 'long' && e.status === 'succeeded');
   t.is(successes.length, 1, 'one success recorded for the step across both workers');
   t.deepEqual(paused.events().filter((e) => e.event === 'stale-completion').map((e) => e.step), ['long']);
-  t.deepEqual((await readRecords(journal, runId, 'long')).map((r) => r.pid), [paused.pid, other.pid]);
-  t.deepEqual((await readRecords(journal, runId, 'after')).length, 1);
+  t.deepEqual((await readRecords(suite.journal, runId, 'long')).map((r) => r.pid), [paused.pid, other.pid]);
+  t.deepEqual((await readRecords(suite.journal, runId, 'after')).length, 1);
 });
 
 test.serial('store level: completing a step with the token of an older delivery returns reason "stale"', async (t) => {
-  const { runtime } = await setup();
+  const { runtime } = await suite.setup();
   // No worker: this test plays the two deliveries itself.
   const { runId } = await runtime.engine.trigger(chain, { params: {} });
   const oldToken = randomUUID();
@@ -130,7 +106,7 @@ test.serial('store level: completing a step with the token of an older delivery 
 });
 
 test.serial('completion recorded but successors never enqueued (worker died in between): the reconciler enqueues them', async (t) => {
-  const { prefix, runtime } = await setup();
+  const { prefix, runtime } = await suite.setup();
   const { runId } = await runtime.engine.trigger(chain, { params: {} });
   // Play the worker that recorded `a` and died before enqueueing `b`: `b` is now `queued` with no job.
   const token = randomUUID();
@@ -145,20 +121,20 @@ test.serial('completion recorded but successors never enqueued (worker died in b
   });
   t.is(view.status, 'succeeded');
   // `a`'s own job was still queued: the worker dropped it (already finished) instead of running it again.
-  t.deepEqual(await readRecords(journal, runId, 'a'), []);
-  t.is((await readRecords(journal, runId, 'b')).length, 1);
-  t.is((await readRecords(journal, runId, 'c')).length, 1);
+  t.deepEqual(await readRecords(suite.journal, runId, 'a'), []);
+  t.is((await readRecords(suite.journal, runId, 'b')).length, 1);
+  t.is((await readRecords(suite.journal, runId, 'c')).length, 1);
   t.deepEqual(view.steps.a.output, { pid: 0 });
 });
 
 test.serial('an event loop blocked past the lock: the step runs twice, one result wins, the other is stale', async (t) => {
-  const { prefix, runtime } = await setup();
+  const { prefix, runtime } = await suite.setup();
   const a = await fxWorker(prefix);
   const b = await fxWorker(prefix);
   const { runId } = await runtime.engine.trigger(busyPipeline, { params: { blockMs: 30_000 } });
   const view = await runtime.engine.waitForRun(runId, { timeoutMs: 45_000 });
   t.is(view.status, 'succeeded');
-  const records = await readRecords(journal, runId, 'busy');
+  const records = await readRecords(suite.journal, runId, 'busy');
   t.is(records.length, 2, 'the blocked execution and the takeover');
   const [blocked, takeover] = records.map((r) => r.pid);
   t.not(blocked, takeover);
@@ -166,5 +142,5 @@ test.serial('an event loop blocked past the lock: the step runs twice, one resul
   const blockedProc = blocked === a.pid ? a : b;
   await waitFor(() => blockedProc.events().some((e) => e.event === 'stale-completion'), 30_000, 'the blocked worker to report its stale completion');
   t.deepEqual(blockedProc.events().filter((e) => e.event === 'stale-completion').map((e) => e.step), ['busy']);
-  t.is((await readRecords(journal, runId, 'after')).length, 1, 'the successor ran once');
+  t.is((await readRecords(suite.journal, runId, 'after')).length, 1, 'the successor ran once');
 });

@@ -4,41 +4,22 @@
  * unreachable the worker still exits within drain timeout + 5 s, logging connection changes without stacks.
  */
 import test from 'ava';
-import type { Redis } from 'ioredis';
-import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
-import { killAll, newPrefix, startCliWorker, waitFor, type WorkerProc } from '../fixtures/procs.ts';
-import { fxClient, fxRuntime } from '../fixtures/fx-runtime.ts';
+import { startTestRedis } from '../helpers/redis-server.ts';
+import { newPrefix, startCliWorker, waitFor } from '../fixtures/procs.ts';
+import { fxRuntime } from '../fixtures/fx-runtime.ts';
 import { readRecords } from '../fixtures/fx-effects.ts';
 import long from '../fixtures/pipelines/faults/fx-long.ts';
-import chain from '../fixtures/pipelines/faults/fx-chain.ts';
-import type { Runtime } from '../../src/app/runtime.ts';
+import { faultSuite } from '../fixtures/fault-suite.ts';
 
-let redis: TestRedis;
-let journal: Redis;
-const procs: WorkerProc[] = [];
-const runtimes: Runtime[] = [];
-
-test.before(async () => {
-  redis = await startTestRedis();
-  journal = fxClient(redis.url);
-});
-
-test.after.always(async () => {
-  await killAll(procs);
-  await Promise.all(runtimes.map((r) => r.close().catch(() => {})));
-  journal?.disconnect();
-  await redis?.destroy();
-});
+const suite = faultSuite(test);
 
 test.serial('SIGTERM past the drain timeout hands the running step back: not failed, no attempt counted, exit 0; the next worker finishes it', async (t) => {
-  const prefix = newPrefix();
-  const runtime = await fxRuntime(redis.url, prefix);
-  runtimes.push(runtime);
-  const first = await startCliWorker({ redisUrl: redis.url, prefix, extra: { CONVEYOR_DRAIN_TIMEOUT: '1s' } });
-  procs.push(first);
+  const { prefix, runtime } = await suite.setup();
+  const first = await startCliWorker({ redisUrl: suite.redis.url, prefix, extra: { CONVEYOR_DRAIN_TIMEOUT: '1s' } });
+  suite.procs.push(first);
   // `long` has no retries (retries: 0): counting the hand-back as an attempt would fail the run.
   const { runId } = await runtime.engine.trigger(long, { params: { longMs: 60_000 } });
-  await waitFor(async () => (await readRecords(journal, runId, 'long')).length > 0, 30_000, 'step long to start');
+  await waitFor(async () => (await readRecords(suite.journal, runId, 'long')).length > 0, 30_000, 'step long to start');
   first.signal('SIGTERM');
   t.deepEqual(await first.exited, { code: 0, signal: null }, first.stderr());
   const handedBack = await runtime.engine.getRun(runId);
@@ -46,13 +27,13 @@ test.serial('SIGTERM past the drain timeout hands the running step back: not fai
   t.is(handedBack.status, 'running');
   t.is(handedBack.steps.long.error, undefined, 'a hand-back records no error');
 
-  const second = await startCliWorker({ redisUrl: redis.url, prefix });
-  procs.push(second);
+  const second = await startCliWorker({ redisUrl: suite.redis.url, prefix });
+  suite.procs.push(second);
   const view = await runtime.engine.waitForRun(runId, { timeoutMs: 30_000 });
   t.is(view.status, 'succeeded', second.stderr());
   t.is(view.steps.long.attempts, 1, 'the hand-back was not an attempt');
   t.is((view.steps.long.output as { pid: number }).pid, second.pid);
-  t.is((await readRecords(journal, runId, 'long')).length, 2, 'executed by the first worker, then again by the second');
+  t.is((await readRecords(suite.journal, runId, 'long')).length, 2, 'executed by the first worker, then again by the second');
 });
 
 test.serial('SIGTERM with Redis unreachable: the worker exits within drain timeout + 5 s, one log line per connection change, no stacks', async (t) => {
@@ -60,9 +41,9 @@ test.serial('SIGTERM with Redis unreachable: the worker exits within drain timeo
   try {
     const prefix = newPrefix();
     const runtime = await fxRuntime(own.url, prefix);
-    runtimes.push(runtime);
+    suite.runtimes.push(runtime);
     const worker = await startCliWorker({ redisUrl: own.url, prefix, extra: { CONVEYOR_DRAIN_TIMEOUT: '2s' } });
-    procs.push(worker);
+    suite.procs.push(worker);
     await runtime.close();
     await own.stop();
     // Wait until the worker has noticed (its "connection error" line), then ask it to stop.
