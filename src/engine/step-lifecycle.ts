@@ -176,18 +176,29 @@ export class StepLifecycle {
       case 'hand-back': {
         const handedBack = await this.giveBack(a.runId, a.step, token, a.worker, a.reason);
         if (handedBack && a.eager) await this.requeueEager(a.runId, a.step, a.attempt - 1, handBackDelayMs(a.reason));
-        return { decision: handedBack ? 'hand-back' : 'stale' };
+        return handedBack ? { decision: 'hand-back' } : this.lateEnd(a.runId, a.step);
       }
       case 'retry': {
         const retried = await this.retry({ runId: a.runId, step: a.step, token, errorJson: a.errorJson, backoffMs: a.backoffMs });
         if (retried && a.eager) await this.requeueEager(a.runId, a.step, a.attempt, a.backoffMs);
-        return { decision: retried ? 'retry' : 'stale' };
+        return retried ? { decision: 'retry' } : this.lateEnd(a.runId, a.step);
       }
       case 'fail':
       case 'drop':
         // A cancelled run rejects the completion in its script: recording it is harmless and keeps one path.
         return { decision, completed: await this.complete({ runId: a.runId, step: a.step, token, outcome: 'f', payload: a.errorJson, resources: a.resources }) };
     }
+  }
+
+  /**
+   * A late end of an attempt whose step another delivery owns by now (this worker was paused or lost
+   * its lock, and whichever came first after it resumed — the handler's end or the lost-lock abort —
+   * ends up here or in complete): refused, and said the same way as a stale completion.
+   */
+  private lateEnd(runId: string, step: string): AttemptEnd {
+    this.options.logger.warn('late end of an attempt rejected: another delivery owns this step (or the run was cancelled)', { runId, step });
+    this.options.onEvent?.({ type: 'stale-completion', runId, step });
+    return { decision: 'stale' };
   }
 
   /**

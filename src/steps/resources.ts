@@ -171,6 +171,11 @@ export class ProcessGroupSampler {
     this.timer.unref();
   }
 
+  /** Samples taken so far (a caller may wait for the sampler to have looked at a state it set up). */
+  get samples(): number {
+    return this.count;
+  }
+
   async stop(): Promise<{ peakRssBytes: number | null; samples: number }> {
     clearInterval(this.timer);
     await Promise.all([this.inFlight, this.leaderInFlight]);

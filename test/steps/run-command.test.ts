@@ -1,5 +1,6 @@
 import test from 'ava';
 import { spawn } from 'node:child_process';
+import { waitFor } from '../fixtures/procs.ts';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -236,15 +237,18 @@ test('measure() reports wall time, CPU time and peak memory of in-process work',
 test('memory sampling: a slow scan of /proc does not hide the command’s own memory (its leader is read on every tick)', async (t) => {
   // A busy CI host has hundreds of processes, and one scan of /proc can outlast a short command; the
   // scan here never answers while the command lives. Before the fix the sampler saw nothing (peak null).
-  const child = spawn(process.execPath, ['-e', 'const b = Buffer.alloc(150 * 1024 * 1024, 1); setTimeout(() => console.log(b[0]), 600)'], { detached: true, stdio: 'ignore' });
+  // The command holds its memory until the test has seen the sampler look at it twice.
+  const child = spawn(process.execPath, ['-e', 'const b = Buffer.alloc(150 * 1024 * 1024, 1); console.log("ready"); process.stdin.on("end", () => process.exit(b[0] - 1)).resume()'], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
   let release!: () => void;
   const slowScan = new Promise<number[]>((resolve) => (release = () => resolve([])));
   const sampler = new ProcessGroupSampler(child.pid!, new Set(), () => slowScan);
   sampler.start(20);
+  await waitFor(() => sampler.samples >= 2, 10_000, 'two samples of the command while the scan hangs');
+  child.stdin!.end();
   await exited;
   release();
-  const { peakRssBytes, samples } = await sampler.stop();
-  t.true(samples > 0, 'the leader was sampled while the scan hung');
+  const { peakRssBytes } = await sampler.stop();
   t.true(peakRssBytes !== null && peakRssBytes >= 150 * 1024 * 1024, `peak ${peakRssBytes}`);
 });
