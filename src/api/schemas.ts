@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { NAME_PATTERN } from '../core/ids.ts';
+import { RUN_STATUSES, RUN_TRIGGERS } from '../domain/run-state.ts';
 
 /** Named schemas become `components.schemas` entries in the OpenAPI document. */
 export const components = z.registry<{ id: string }>();
@@ -21,8 +22,7 @@ export const aliasPath = z.object({ model: name, alias: name });
 
 const limit = (max: number, fallback: number) => z.coerce.number().int().min(1).max(max).default(fallback);
 const offset = z.coerce.number().int().min(0).default(0);
-export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
-export const RUN_TRIGGERS = ['manual', 'schedule', 'event', 'retry'] as const;
+export { RUN_STATUSES, RUN_TRIGGERS };
 /** An instant as ISO-8601 (a date alone means its start, UTC) → ms. */
 const instant = z
   .string()

@@ -11,6 +11,9 @@ export type { SkipKind, UpstreamStatus };
 
 export const RUN_STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'] as const;
 export type RunStatus = (typeof RUN_STATUSES)[number];
+
+/** How a run can start (a run's `trigger.type`). */
+export const RUN_TRIGGERS = ['manual', 'schedule', 'event', 'retry'] as const;
 export type StepStatus = 'pending' | 'queued' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
 export const TERMINAL_RUN_STATUSES: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled']);

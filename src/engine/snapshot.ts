@@ -77,7 +77,11 @@ export function successorsOf(snapshot: DagSnapshot, step: string): readonly Step
   if (!map) {
     const built = new Map<string, StepSpec[]>();
     for (const spec of snapshot.steps) {
-      for (const need of spec.needs) built.set(need, [...(built.get(need) ?? []), spec]);
+      for (const need of spec.needs) {
+        const successors = built.get(need);
+        if (successors) successors.push(spec);
+        else built.set(need, [spec]);
+      }
     }
     map = built;
     successorMaps.set(snapshot, map);

@@ -218,7 +218,8 @@ export class ProcessGroupSampler {
         this.hwm.set(pid, Math.max(this.hwm.get(pid) ?? 0, mem.hwm));
       }
       if (seen > 0) {
-        this.count++;
+        // One sample per tick: the leader's own read (sampleLeader) counts a tick it saw the leader in.
+        if (!pids.includes(this.pgid)) this.count++;
         this.peakSum = Math.max(this.peakSum, sum);
       }
     })().finally(() => {

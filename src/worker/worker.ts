@@ -63,6 +63,7 @@ export class ConveyorWorker {
   private readonly routed = new Set<string>();
   private routeTimer: NodeJS.Timeout | undefined;
   private closing = false;
+  private closed: Promise<void> | undefined;
 
   constructor(private readonly options: WorkerOptions) {
     this.id = options.id ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 6)}`;
@@ -108,8 +109,13 @@ export class ConveyorWorker {
    * and hand them back to the queue (not counted as attempts). Every wait after the drain timeout is
    * bounded, so a worker whose Redis is unreachable still exits soon after it.
    */
-  async close(drainMs = 30_000): Promise<void> {
-    if (this.closing) return;
+  close(drainMs = 30_000): Promise<void> {
+    // A second call (a second signal) waits for the same drain instead of returning at once.
+    this.closed ??= this.drainAndClose(drainMs);
+    return this.closed;
+  }
+
+  private async drainAndClose(drainMs: number): Promise<void> {
     this.closing = true;
     clearInterval(this.routeTimer);
     const drained = Promise.all(this.consumers.map((c) => c.close())).catch(() => {});
@@ -148,7 +154,11 @@ export class ConveyorWorker {
   private async watchRoutes(): Promise<void> {
     if (this.closing) return;
     try {
-      for (const { queue, route } of await this.lifecycle.routes()) {
+      const routes = await this.lifecycle.routes();
+      // close() may have begun while the routes were read: it closes only the consumers it saw then,
+      // so a queue consumed from here on would take jobs during the drain and outlive it.
+      if (this.closing) return;
+      for (const { queue, route } of routes) {
         if (this.routed.has(queue) || !this.capabilities.canServe(route)) continue;
         this.routed.add(queue);
         this.consume(queue);

@@ -1,6 +1,6 @@
 /** Requests Node's HTTP parser refuses before fastify routes them still get the API's one error envelope. */
 import test from 'ava';
-import { connect } from 'node:net';
+import { rawHttp } from '../helpers/raw-http.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { ADMIN, diamond, startApiFixture, type ApiFixture } from './api-fixture.ts';
 
@@ -15,17 +15,7 @@ test.after.always(async () => {
   await redis?.destroy();
 });
 
-/** Sends raw bytes, returns everything the server wrote before it closed the connection. */
-function raw(request: string): Promise<string> {
-  const { port } = new URL(api.url);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), '127.0.0.1', () => socket.write(request));
-    let out = '';
-    socket.on('data', (chunk) => (out += chunk.toString()));
-    socket.on('end', () => resolve(out));
-    socket.on('error', reject);
-  });
-}
+const raw = (request: string) => rawHttp(api.url, request);
 
 const bodyOf = (response: string) => JSON.parse(response.slice(response.indexOf('\r\n\r\n') + 4));
 

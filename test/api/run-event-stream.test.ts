@@ -73,6 +73,18 @@ test('a client gone before its stream was set up leaves no subscription or poll 
   const { runId } = await api.runtime.engine.trigger(waiting, {});
   await waitFor(async () => (await api.runtime.engine.getRun(runId)).steps.hold.status === 'running', 20_000, 'the held step running');
   const { port } = new URL(api.url);
+  // Count the streams the server set up (the real feed, counted on its way in): the check below means
+  // something only if the requests reached the handler.
+  const feed = api.apiRuntime.events;
+  const subscribe = feed.subscribe.bind(feed);
+  let subscribed = 0;
+  feed.subscribe = async (...args) => {
+    subscribed++;
+    return subscribe(...args);
+  };
+  t.teardown(() => {
+    feed.subscribe = subscribe;
+  });
   // 50 clients that send the request and hang up at once.
   await Promise.all(
     Array.from({ length: 50 }, () =>
@@ -88,6 +100,7 @@ test('a client gone before its stream was set up leaves no subscription or poll 
     ),
   );
   // Before the fix the streams whose client left during setup stayed subscribed until the run ended.
+  await waitFor(() => subscribed > 0, 10_000, 'the requests to reach the stream handler');
   await waitFor(() => api.apiRuntime.events.openStreams === 0, 10_000, 'every stream closed');
   t.is(api.apiRuntime.events.openStreams, 0);
 });

@@ -83,7 +83,13 @@ test('two claims of one folder: the second refuses', (t) => {
 
 test('without flag or REDIS_URL the config says where its Redis came from: a running dev, or the default after a stale file', async (t) => {
   const saved = { REDIS_URL: process.env.REDIS_URL, CONVEYOR_DATA_DIR: process.env.CONVEYOR_DATA_DIR };
-  t.teardown(() => Object.assign(process.env, saved));
+  t.teardown(() => {
+    // Assigning undefined would set the string "undefined": unset what was unset.
+    for (const [key, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[key];
+      else process.env[key] = value;
+    }
+  });
   delete process.env.REDIS_URL;
   const dir = dataDir();
   process.env.CONVEYOR_DATA_DIR = dir;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { HistoryRun } from '../../engine/run-history.ts';
 import { MAX_HISTORY_RUNS } from '../../engine/run-history.ts';
+import { TERMINAL_RUN_STATUSES } from '../../domain/run-state.ts';
 import type { ApiContext } from '../context.ts';
 import { defineRoute, type RouteDef } from '../route.ts';
 import { errorSchema, iso, named, pipelinePath, RUN_STATUSES, runSummarySchema } from '../schemas.ts';
@@ -64,10 +65,9 @@ export function historyRoutes(ctx: ApiContext): RouteDef[] {
   ];
 }
 
-const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
 function summarize(runs: HistoryRun[]) {
-  const finished = runs.filter((r) => FINAL.has(r.record.status));
+  const finished = runs.filter((r) => TERMINAL_RUN_STATUSES.has(r.record.status));
   const succeeded = finished.filter((r) => r.record.status === 'succeeded').length;
   const last = runs[0]?.record;
   return {

@@ -66,7 +66,9 @@ export function collectParams(pairs: string[] = [], json?: string, source = '--p
     } catch (error) {
       throw new ValidationError(`${source}: expected a JSON object, found invalid JSON (${(error as Error).message})`);
     }
-    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ValidationError(`${source}: expected a JSON object`);
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      throw new ValidationError(`${source}: expected a JSON object, found ${Array.isArray(parsed) ? 'an array' : JSON.stringify(parsed)}`);
+    }
     params = { ...(parsed as Record<string, unknown>) };
   }
   for (const pair of pairs) {

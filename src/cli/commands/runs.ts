@@ -5,6 +5,7 @@ import { configFrom, withRunReader, withRuntime } from '../context.ts';
 import type { Runtime, RunView } from '../../app/index.ts';
 import { parseDuration } from '../../core/duration.ts';
 import { IDEMPOTENCY_KEY, idempotentRunId, stepSelected } from '../../core/ids.ts';
+import { RUN_STATUSES, RUN_TRIGGERS } from '../../domain/run-state.ts';
 import { ValidationError } from '../../errors/index.ts';
 import { checkParamNames, collectParams, readParamsSource, repeatable } from './params.ts';
 import { attemptErrorLines, formatLogLine, LogTail, streamLogs, type LogLine } from '../run-logs.ts';
@@ -104,6 +105,13 @@ export function statusCommand(): Command {
     });
 }
 
+/** `--limit`: a whole number of runs the run queries accept (1-1000). */
+function positiveLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 1000) throw new InvalidArgumentError(`expected a whole number from 1 to 1000, found "${value}"`);
+  return n;
+}
+
 function parseInstant(value: string): number {
   const ms = Date.parse(value);
   if (!Number.isFinite(ms)) throw new InvalidArgumentError(`expected an ISO-8601 date or time (e.g. 2026-03-01T10:00Z), found "${value}"`);
@@ -114,11 +122,11 @@ export function listRunsCommand(): Command {
   return new Command('runs')
     .description('list recent runs, newest first')
     .option('--pipeline <id>', 'only runs of this pipeline')
-    .addOption(new Option('--status <status>', 'only runs in this status').choices(['queued', 'running', 'succeeded', 'failed', 'cancelled']))
-    .addOption(new Option('--trigger <type>', 'only runs started this way').choices(['manual', 'schedule', 'event', 'retry']))
+    .addOption(new Option('--status <status>', 'only runs in this status').choices([...RUN_STATUSES]))
+    .addOption(new Option('--trigger <type>', 'only runs started this way').choices([...RUN_TRIGGERS]))
     .option('--from <time>', 'created at or after (ISO-8601, e.g. 2026-03-01 or 2026-03-01T10:00Z)', parseInstant)
     .option('--to <time>', 'created at or before (ISO-8601)', parseInstant)
-    .option('--limit <n>', 'how many', (v) => Number.parseInt(v, 10), 20)
+    .option('--limit <n>', 'how many (1-1000)', positiveLimit, 20)
     .option('--json', 'print a JSON array of runs')
     .action(async (opts: { pipeline?: string; status?: 'queued'; trigger?: string; from?: number; to?: number; limit: number; json?: boolean }, command: Command) => {
       await withRunReader(command, async (runtime) => {
