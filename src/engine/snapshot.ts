@@ -22,11 +22,15 @@ export function snapshotOf(dag: ValidatedDag): DagSnapshot {
   };
 }
 
-/** Per-step rows for the trigger script: [name, "<when>|<successors>|<needs>", upstream count]. */
+/**
+ * Per-step rows for the trigger script: [name, "<when>|<successors>|<upstream count>", upstream count].
+ * The definition holds the count, not the list of needs: every upstream completion reads it (see
+ * src/redis/lua/includes/step-def.lua).
+ */
 export function stepRows(dag: ValidatedDag): Array<[string, string, number]> {
   return dag.spec.steps.map((step) => [
     step.name,
-    `${RULE_LETTER[step.runWhen]}|${(dag.successors.get(step.name) ?? []).join(',')}|${step.needs.join(',')}`,
+    `${RULE_LETTER[step.runWhen]}|${(dag.successors.get(step.name) ?? []).join(',')}|${step.needs.length}`,
     step.needs.length,
   ]);
 }

@@ -156,8 +156,11 @@ export const stepLetterSchema = z.enum(Object.keys(STEP_LETTERS) as [StepLetter,
 /** A stored step record: JSON, or the compact form of a finished step (src/redis/step-info-codec.ts). */
 const stepInfoText = z.union([jsonText, z.string().regex(COMPACT_STEP_INFO, 'the compact form a|d|sa|fa-sa|sa-fs|wallMs|cpuMs|rssBytes|mark|cv|w')]);
 
-/** `run:{id}:def` values: "<rule letter>|<successor,…>|<need,…>" (rule letters: src/dsl/trigger-rules.ts). */
-export const stepDefSchema = z.string().regex(/^[sdofnmakz]\|[^|]*\|[^|]*$/, '"<rule>|<successors>|<needs>"');
+/**
+ * `run:{id}:def` values: "<rule letter>|<successor,…>|<upstream count>" (rule letters:
+ * src/dsl/trigger-rules.ts). Runs stored by earlier versions hold the list of needs in place of the count.
+ */
+export const stepDefSchema = z.string().regex(/^[sdofnmakz]\|[^|]*\|(\d+|[A-Za-z][^|]*|)$/, '"<rule>|<successors>|<upstream count>"');
 
 /** Every hash of one run, as read with HGETALL (the list `logs` and the legacy `dag` string aside). */
 export const storedRunKeysSchema = z

@@ -11,7 +11,7 @@ export interface NewRun {
   fields: NewRunFields;
   /** Stored once per pipeline version under `fields.dagHash` (see DagStore). */
   dagJson: string;
-  /** [step, "<when>|<successors>|<needs>", upstream count] for every step. */
+  /** [step, "<when>|<successors>|<upstream count>", upstream count] for every step. */
   steps: Array<[string, string, number]>;
   pipeline: string;
   createdAt: number;

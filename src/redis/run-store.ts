@@ -146,7 +146,8 @@ export class RunStore extends RunIndexes {
     const k = this.keys.run(runId);
     const { claim } = options;
     const claimArgs = claim && claim.steps.length > 0
-      ? [claim.steps.join(','), claim.token, claim.worker, claim.leaseDeadline, claim.codeVersion, claim.withFixed ? '1' : '0']
+      ? [claim.steps.join(','), claim.token, claim.worker, claim.leaseDeadline, claim.codeVersion, claim.withFixed ? '1' : '0',
+        ...claim.steps.map((s) => claim.needsOf(s).join(','))]
       : [];
     const reply = (await this.scripts.stepComplete(
       k.run, k.def, k.status, k.pending, k.bad, k.condSkip, k.output, k.info, k.items,

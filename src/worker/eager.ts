@@ -11,13 +11,18 @@ import type { Delivery } from './step-jobs.ts';
  * finishing step this worker offers to run next, and the delivery of the one its completion claimed.
  * A worker offers a successor only where it would take that successor's job: the same pool, the run's
  * pipeline at the run's DAG hash and (pinned runs) code version — the routing rules of Capabilities.
- * Map steps and map instances are never claimed (their expansion and collection stay on the queue).
+ * Map steps and map instances are never claimed (their expansion and collection stay on the queue),
+ * nor is a join of more than EAGER_MAX_NEEDS steps: the offer carries each step's needs (the run's
+ * definitions hold only counts), and a wide join would send that list with every upstream completion
+ * for one claim at the end.
  */
+export const EAGER_MAX_NEEDS = 32;
+
 export function eagerOffer(d: Delivery, snapshot: DagSnapshot, capabilities: Capabilities, worker: string, fixed: RunFixedFields | undefined): EagerOffer | undefined {
   const { s: step, p: pipeline, h, c } = d.job.data;
   if (parseInstanceName(step)) return undefined;
   const steps = successorsOf(snapshot, step)
-    .filter((s) => s.kind !== 'map' && capabilities.canServe({ pool: s.queue, pipeline, dagHash: h ?? snapshot.hash, ...(c ? { codeVersion: c } : {}) }))
+    .filter((s) => s.kind !== 'map' && s.needs.length <= EAGER_MAX_NEEDS && capabilities.canServe({ pool: s.queue, pipeline, dagHash: h ?? snapshot.hash, ...(c ? { codeVersion: c } : {}) }))
     .map((s) => s.name);
   if (steps.length === 0) return undefined;
   const specs = stepSpecMap(snapshot);

@@ -241,6 +241,38 @@ test('retry of a failed run re-runs failed and skipped steps and keeps succeeded
   });
 });
 
+test('retry of a fan-in: the join waits only for its reset upstream steps, also in a run stored with lists of needs', async (t) => {
+  let broken = true;
+  const calls: Record<string, number> = {};
+  const count = (name: string) => (calls[name] = (calls[name] ?? 0) + 1);
+  const p = definePipeline({ id: 'fan-in-retry', defaults: fast })
+    .step('root', () => (count('root'), 1))
+    .step('a', { needs: ['root'] }, () => (count('a'), 'a'))
+    .step('b', { needs: ['root'] }, () => {
+      count('b');
+      if (broken) throw new NonRetriableError('b is broken');
+      return 'b';
+    })
+    .step('c', { needs: ['root'] }, () => (count('c'), 'c'))
+    .step('join', { needs: ['a', 'b', 'c'] }, ({ upstream }) => (count('join'), `${upstream.a}${upstream.b}${upstream.c}`));
+  await withEngine([p], async (rt) => {
+    const { runId } = await rt.engine.trigger(p);
+    const def = rt.keys.run(runId).def;
+    // A definition holds the number of upstream steps, never their list (each upstream completion reads it).
+    t.is(await rt.redis.hget(def, 'join'), 's||3');
+    t.is(await rt.redis.hget(def, 'root'), 's|a,b,c|0');
+    t.is((await rt.engine.waitForRun(runId, { timeoutMs: 15_000 })).status, 'failed');
+    // As an earlier version stored it: "<rule>|<successors>|<needs csv>".
+    await rt.redis.hset(def, 'root', 's|a,b,c|', 'a', 's|join|root', 'b', 's|join|root', 'c', 's|join|root', 'join', 's||a,b,c');
+    broken = false;
+    t.deepEqual((await rt.engine.retry(runId)).requeued, ['b']);
+    const done = await rt.engine.waitForRun(runId, { timeoutMs: 15_000 });
+    t.is(done.status, 'succeeded');
+    t.is(done.steps.join.output, 'abc');
+    t.deepEqual(calls, { root: 1, a: 1, b: 2, c: 1, join: 1 });
+  });
+});
+
 test('retry re-decides condition skips: a step skipped because its upstream failed runs once that upstream succeeds', async (t) => {
   let broken = true;
   // 'any-failure': under the default leaves rule this run would end succeeded (its leaf is skipped by a

@@ -34,13 +34,18 @@ for i = 1, #all, 2 do
     resetCount = resetCount + 1
   end
 end
+-- A reset step waits for its reset upstream steps: counted from the successor lists (a definition
+-- holds how many upstream steps a step has, not which).
+local resetUpstream = {}
+for name, _ in pairs(reset) do
+  local _, successors = stepDef(redis.call('HGET', KEYS[2], name) or '')
+  for succ in string.gmatch(successors, '[^,]+') do
+    if reset[succ] then resetUpstream[succ] = (resetUpstream[succ] or 0) + 1 end
+  end
+end
 local ready = {}
 for name, _ in pairs(reset) do
-  local _, _, needsCsv = stepDef(redis.call('HGET', KEYS[2], name) or '')
-  local pend = 0
-  for need in string.gmatch(needsCsv, '[^,]+') do
-    if reset[need] then pend = pend + 1 end
-  end
+  local pend = resetUpstream[name] or 0
   -- Every upstream is now either reset (counted in pend; its new outcome is counted by step-complete
   -- when it ends) or succeeded, so the failed (`bad`) and condition-skipped (`cskip`) upstream counts
   -- of this generation start at 0. They used to keep the old generation's counts for `k` upstreams,

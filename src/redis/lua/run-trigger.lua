@@ -5,7 +5,7 @@
   Idempotent: a run id that exists already is left untouched (deterministic ids make repeats safe).
 
   KEYS[1] run      hash    run record
-  KEYS[2] def      hash    step -> "<when>|<successors csv>|<needs csv>"
+  KEYS[2] def      hash    step -> "<when>|<successors csv>|<upstream count>" (includes/step-def.lua)
   KEYS[3] st       hash    step -> status letter
   KEYS[4] pend     hash    step -> unfinished upstream count
 

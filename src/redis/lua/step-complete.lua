@@ -4,7 +4,7 @@
   by its runWhen rule — cascading), and finishes the run when no step is left.
 
   KEYS[1] run    hash    run record (remaining, failed, status, timestamps)
-  KEYS[2] def    hash    step -> "<when>|<successors csv>|<needs csv>"; when is the trigger rule's
+  KEYS[2] def    hash    step -> "<when>|<successors csv>|<upstream count>"; when is the trigger rule's
                          letter: s all-succeeded, d all-done, o one-succeeded, f one-failed,
                          n none-failed, m none-failed-min-one-succeeded, a all-failed, k all-skipped,
                          z none-skipped (see src/dsl/trigger-rules.ts)
@@ -27,9 +27,9 @@
   ARGV[6] events channel
   ARGV[7] '1' to skip the token check (the reconciler failing a step whose job died for good)
   ARGV[8] resource figures of the attempt, JSON { wallMs, cpuMs, rssBytes }, or '' (stored as given)
-  ARGV[9..14] eager dispatch: the steps this worker may claim and the claimed delivery's token,
-          worker, lease deadline, code version, fixed-fields flag (see includes/eager-claim.lua);
-          ARGV[9] '' or absent: no claim
+  ARGV[9..] eager dispatch: the steps this worker may claim and the claimed delivery's token,
+          worker, lease deadline, code version, fixed-fields flag, then each step's needs (see
+          includes/eager-claim.lua); ARGV[9] '' or absent: no claim
 
   Returns { 1, finalRunStatus or '', generation, ready1, ready2, ... } — ready steps are now `queued`;
   the caller enqueues them under deterministic job ids (which include the run's generation, returned
@@ -113,12 +113,6 @@ local function decide(rule, total, left, bad, cskip)
   if bad > 0 then return 'x', why, 'upstream-failed' end
   if rule == 's' or rule == 'z' then return 'k', why, 'upstream-skipped' end
   return 'k', why, 'trigger-rule'
-end
-
-local function countCsv(csv)
-  local n = 0
-  for _ in string.gmatch(csv, '[^,]+') do n = n + 1 end
-  return n
 end
 
 -- A map step that reached minSuccess stores { succeeded = [outputs], failed = [{ index, item, error }] }.
@@ -228,11 +222,10 @@ while head <= #work do
       end
       redis.call('HSET', KEYS[8], succ, cjson.encode(mi))
     elseif succStatus == 'p' then
-      local rule, _, needsCsv = stepDef(redis.call('HGET', KEYS[2], succ) or 's||')
+      local rule, _, total = stepDef(redis.call('HGET', KEYS[2], succ) or 's||0')
       local decision, reason, kind
       -- Only the early-firing rules can decide before every upstream step finished.
       if left <= 0 or rule == 'o' or rule == 'f' then
-        local total = countCsv(needsCsv)
         local bad = tonumber(redis.call('HGET', KEYS[5], succ) or '0')
         local cskip = tonumber(redis.call('HGET', KEYS[6], succ) or '0')
         decision, reason, kind = decide(rule, total, left, bad, cskip)

@@ -39,7 +39,7 @@ for i = 0, n - 1 do
   else
     todo[#todo + 1] = name
     redis.call('HSET', KEYS[3], name, 'p')
-    redis.call('HSET', KEYS[2], name, 'd|' .. step .. '|')
+    redis.call('HSET', KEYS[2], name, 'd|' .. step .. '|0')
     redis.call('HSET', KEYS[6], name, ARGV[FIRST_ITEM + i])
     redis.call('HDEL', KEYS[5], name)
   end

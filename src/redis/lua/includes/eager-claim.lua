@@ -11,6 +11,8 @@
 -- ARGV[12] lease deadline (ms)
 -- ARGV[13] code version of the worker's pipeline ('' when unknown)
 -- ARGV[14] '1' to return the run's fixed fields
+-- ARGV[15..] the needs of each step in ARGV[9], csv, in the same order (the run's definitions hold
+--          only upstream counts; the worker has the DAG)
 --
 -- Returns nil (nothing claimed: enqueue `ready` as usual) or the reply's claim part:
 --   { step, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, out1, out2, ... }
@@ -18,7 +20,13 @@
 local function eagerClaim(ready, runId, now, channel)
   if #ready ~= 1 or not ARGV[9] or ARGV[9] == '' then return nil end
   local step = ready[1]
-  if not string.find(',' .. ARGV[9] .. ',', ',' .. step .. ',', 1, true) then return nil end
+  local needsCsv
+  local candidate = 0
+  for name in string.gmatch(ARGV[9], '[^,]+') do
+    candidate = candidate + 1
+    if name == step then needsCsv = ARGV[14 + candidate] or '' break end
+  end
+  if not needsCsv then return nil end
   local run = redis.call('HMGET', KEYS[1], 'status', 'failed', 'gen', 'pipeline', 'params', 'trigger', 'logicalTime', 'dagHash')
   if run[1] ~= 'running' then return nil end
   if not codeVersionAllows(KEYS[1], ARGV[13]) then return nil end
@@ -31,7 +39,6 @@ local function eagerClaim(ready, runId, now, channel)
   redis.call('PUBLISH', channel, runId .. '|' .. step .. '|running')
   local fixed = ARGV[14] == '1'
   local claim = { step, run[1], fixed and run[4] or '', fixed and run[5] or '', fixed and run[6] or '', fixed and run[7] or '', fixed and run[8] or '', run[2] or '0' }
-  local _, _, needsCsv = stepDef(redis.call('HGET', KEYS[2], step) or 's||')
   local needs = {}
   for need in string.gmatch(needsCsv, '[^,]+') do needs[#needs + 1] = need end
   appendOutputs(KEYS[7], needs, claim)
