@@ -80,6 +80,7 @@ export async function startWorkerHost(runtime: Runtime, options: WorkerHostOptio
     lockDurationMs: runtime.config.lockDurationMs,
     stalledIntervalMs: runtime.config.stalledIntervalMs,
     oomWindowMs: runtime.config.redisOomWindowMs,
+    fanOutPickups: runtime.config.fanOutPickups,
   });
   const worker = new ConveyorWorker({
     backend,

@@ -44,6 +44,7 @@ export function loadConfig(overrides: Partial<Record<keyof typeof ENV_SCHEMA.sha
     stalledIntervalMs: e.CONVEYOR_STALLED_INTERVAL,
     drainTimeoutMs: e.CONVEYOR_DRAIN_TIMEOUT,
     eagerDispatch: e.CONVEYOR_EAGER_DISPATCH === '1' || e.CONVEYOR_EAGER_DISPATCH === 'true',
+    fanOutPickups: e.CONVEYOR_FANOUT_PICKUPS,
     redisOomWindowMs: e.CONVEYOR_REDIS_OOM_WINDOW,
     apiPort: e.CONVEYOR_API_PORT,
     apiHost: e.CONVEYOR_API_HOST,

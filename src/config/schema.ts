@@ -59,10 +59,17 @@ export const ENV_SCHEMA = z.object({
   CONVEYOR_STALLED_INTERVAL: duration('30s'),
   CONVEYOR_DRAIN_TIMEOUT: duration('30s'),
   /**
-   * Eager dispatch: a completion that leaves exactly one ready step this worker can run claims it
-   * for this worker (under a lease of CONVEYOR_LOCK_DURATION), skipping the queue round trips.
+   * Eager dispatch: a completion that makes a step ready this worker can run claims it for this
+   * worker (under a lease of CONVEYOR_LOCK_DURATION), skipping the queue round trips; the other
+   * steps of a fan-out wait on the run's fan-out list for chains of claims.
    */
   CONVEYOR_EAGER_DISPATCH: z.enum(['0', '1', 'true', 'false']).default('1'),
+  /**
+   * Most pickup jobs one fan-out gets (each lets one more worker slot join it): a fan-out runs at
+   * most this many ways (plus the completing worker) until more of the run completes. Set it to the
+   * pool's total slots when those exceed it.
+   */
+  CONVEYOR_FANOUT_PICKUPS: z.coerce.number().int().min(1).max(100_000).default(256),
   /** How long a worker retries writes Redis refuses for memory (OOM), keeping each step's result meanwhile. */
   CONVEYOR_REDIS_OOM_WINDOW: duration('5m'),
   CONVEYOR_API_PORT: port.default(8080),
@@ -107,6 +114,8 @@ export type Config = Readonly<{
   drainTimeoutMs: number;
   /** CONVEYOR_EAGER_DISPATCH: completions claim their one ready successor for their worker. */
   eagerDispatch: boolean;
+  /** CONVEYOR_FANOUT_PICKUPS: most pickup jobs per fan-out. */
+  fanOutPickups: number;
   redisOomWindowMs: number;
   apiPort: number;
   apiHost: string;

@@ -13,3 +13,13 @@ export interface StepJobData {
    */
   n?: number;
 }
+
+/**
+ * The step field of a pickup job: a job that runs no step of its own but claims the next step of its
+ * run's fan-out list in its pool (src/redis/lua/step-pickup.lua). Step names start with a letter.
+ */
+export const PICKUP_STEP = '*';
+
+export function isPickup(data: StepJobData): boolean {
+  return data.s === PICKUP_STEP;
+}

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { newRunId, stepJobId } from '../core/ids.ts';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
@@ -10,6 +11,7 @@ import { validateDag, type ValidatedDag } from '../graph/dag.ts';
 import type { RunStore } from '../redis/run-store.ts';
 import { TERMINAL_RUN_STATUSES, type LogEntry, type RunRecord, type RunStatus } from '../domain/run-state.ts';
 import type { StepJob, StepQueues } from '../redis/step-queues.ts';
+import { PICKUP_STEP } from '../domain/step-job.ts';
 import { explainRedisError } from '../redis/oom.ts';
 import { buildRunView, type RunView } from './run-view.ts';
 import { resolveStepSpec, snapshotOf, stepRows, stepSpecMap, type DagSnapshot } from './snapshot.ts';
@@ -154,6 +156,26 @@ export class Engine {
         backoff: spec.backoff,
       };
     });
+    await this.options.queues.add(jobs);
+  }
+
+  /**
+   * Adds `count` pickup jobs to `pool`'s queue for the run's fan-out list there: each lets a worker
+   * claim the list's next step (src/redis/lua/step-pickup.lua). Ids are random: a pickup that finds
+   * the list empty is a no-op, so a repeat costs nothing but a job.
+   */
+  async addPickups(runId: string, pool: string, count: number, options: { snapshot?: DagSnapshot } = {}): Promise<void> {
+    if (count <= 0) return;
+    const snap = options.snapshot ?? (await this.snapshot(runId));
+    const need = await this.codeNeed(runId, snap);
+    const jobs: StepJob[] = Array.from({ length: count }, () => ({
+      queue: pool,
+      jobId: `${stepJobId(runId, PICKUP_STEP)}${randomUUID()}`,
+      step: PICKUP_STEP,
+      data: { r: runId, s: PICKUP_STEP, p: snap.pipeline, ...need },
+      attempts: 1,
+      backoff: { type: 'fixed', delayMs: 0 },
+    }));
     await this.options.queues.add(jobs);
   }
 

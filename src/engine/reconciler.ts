@@ -74,7 +74,10 @@ export class Reconciler {
           report.finished++;
           continue;
         }
-        if (run.updatedAt && now - run.updatedAt < this.options.idleMs) {
+        // A run that progresses needs a full check only when a claim's lease ran out (its worker died
+        // while the run's other steps go on, as in a fan-out).
+        const expiredLeases = await store.expiredLeases(runId, now);
+        if (run.updatedAt && now - run.updatedAt < this.options.idleMs && expiredLeases.length === 0) {
           await store.touchActive(runId, run.updatedAt);
           continue;
         }
@@ -83,6 +86,8 @@ export class Reconciler {
         const letters = await store.stepStatusLetters(runId);
         const open = Object.entries(letters).filter(([, letter]) => letter === 'q' || letter === 'r').map(([step]) => step);
         const located = await store.jobLocations(runId, open);
+        // Entries of claims that ended otherwise (retried, taken over by a job) are forgotten here.
+        await store.dropLeases(runId, expiredLeases.filter((step) => letters[step] !== 'r' || !(located.get(step)?.leaseDeadline! <= now)));
         const expired = await this.failExpiredWaits(runId, located, now);
         report.failedAbandoned += expired.length;
         // One batched presence check per queue instead of two round trips per step.

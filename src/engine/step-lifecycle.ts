@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
-import type { CompleteResult, RunStore, StartResult, StepOutcome } from '../redis/run-store.ts';
+import type { ClaimedStep, CompleteResult, RunStore, StartResult, StepOutcome } from '../redis/run-store.ts';
 import type { LogEntry, StepResources } from '../domain/run-state.ts';
 import { parseRoutes, routeLabel, versionQueueName, type StepRoute } from '../domain/step-routes.ts';
 import type { Engine } from './engine.ts';
@@ -38,18 +38,29 @@ export interface StepLifecycleOptions {
    * for this long (see `complete`'s `eager`). The worker's queue lock duration.
    */
   leaseMs?: number;
+  /** Most pickup jobs per fan-out (DEFAULT_FANOUT_PICKUPS). */
+  fanOutPickups?: number;
 }
 
 /** What a completing worker offers to run next without a queue round trip (eager dispatch). */
 export interface EagerOffer {
-  /** Successors it can run here: same pool, its code (the one ready step is claimed only if listed). */
+  /** Successors it can run here (its pools, its code): the first one made ready is claimed. */
   steps: readonly string[];
   worker: string;
   codeVersion: string;
   /** Ask for the run's fixed fields (the worker has not cached them). */
   withFixed: boolean;
   needsOf(step: string): readonly string[];
+  /** True for an offered step in the completed step's pool: if more are ready, it may go on the fan-out list. */
+  listable(step: string): boolean;
 }
+
+/**
+ * Most pickup jobs one completion adds for the steps it put on a fan-out list (CONVEYOR_FANOUT_PICKUPS):
+ * each pickup starts one more chain of claims, on whichever worker of the pool takes it. A pickup
+ * that finds the list empty costs a no-op job; too few pickups cap the fan-out's parallelism.
+ */
+export const DEFAULT_FANOUT_PICKUPS = 256;
 
 /** Default lease of an eagerly claimed step when none is configured (BullMQ's default lock duration). */
 export const DEFAULT_LEASE_MS = 30_000;
@@ -91,15 +102,17 @@ export class StepLifecycle {
    * completions without a live delivery (abandoned steps): no fence token to check.
    */
   async complete(
-    a: { runId: string; step: string; token: string; outcome: StepOutcome; payload: string; resources?: StepResources; force?: boolean; eager?: EagerOffer },
+    a: {
+      runId: string; step: string; token: string; outcome: StepOutcome; payload: string; resources?: StepResources; force?: boolean; eager?: EagerOffer;
+      /** The step's pool: its fan-out list takes the offered steps a claim leaves, and gives the next one. */
+      pool?: string;
+    },
   ): Promise<CompleteResult> {
     const now = this.options.clock.now();
     // Eager dispatch: the same script may claim the one step it makes ready for this worker.
-    const claim = a.eager && a.eager.steps.length > 0
-      ? { ...a.eager, token: randomUUID(), leaseDeadline: now + this.leaseMs }
-      : undefined;
+    const claim = a.eager ? { ...a.eager, token: randomUUID(), leaseDeadline: now + this.leaseMs } : undefined;
     const { result, generation } = await this.write('complete', () =>
-      this.options.store.completeStepWithGeneration(a.runId, a.step, a.token, a.outcome, a.payload, now, { force: a.force, resources: a.resources, claim }));
+      this.options.store.completeStepWithGeneration(a.runId, a.step, a.token, a.outcome, a.payload, now, { force: a.force, resources: a.resources, claim, pool: a.pool }));
     if (!result.ok) {
       if (result.reason === 'stale') {
         this.options.logger.warn('stale completion rejected: another delivery owns this step', { runId: a.runId, step: a.step });
@@ -110,11 +123,26 @@ export class StepLifecycle {
     // A rejected completion (stale, duplicate, cancelled) is not a finished step: listeners count each step once.
     this.options.onEvent?.({ type: 'step-finished', runId: a.runId, step: a.step, outcome: a.outcome });
     await this.write('enqueue', () => this.options.engine.enqueue(a.runId, result.ready, { generation }));
+    // If this fails, the listed steps still run: through this worker's chain of claims, or the reconciler.
+    if (result.listed > 0 && a.pool) {
+      const pickups = Math.min(result.listed, this.options.fanOutPickups ?? DEFAULT_FANOUT_PICKUPS);
+      await this.write('enqueue', () => this.options.engine.addPickups(a.runId, a.pool!, pickups));
+    }
     if (result.finalStatus) {
       this.options.onRunFinished?.(a.runId);
       await this.write('finish', () => this.options.engine.finish(a.runId, result.finalStatus!));
     }
     return result;
+  }
+
+  /**
+   * A pickup job of the run's fan-out list in `pool` was delivered: claims the list's next step for
+   * this worker, started and leased like an eager claim. Undefined when the list has none for it.
+   */
+  async pickup(a: { runId: string; pool: string; worker: string; codeVersion: string; withFixed: boolean; needsOf(step: string): readonly string[] }): Promise<ClaimedStep | undefined> {
+    const now = this.options.clock.now();
+    const claim = { ...a, token: randomUUID(), leaseDeadline: now + this.leaseMs };
+    return this.write('start', () => this.options.store.pickup(a.runId, a.pool, claim, now));
   }
 
   get leaseMs(): number {

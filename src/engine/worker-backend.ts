@@ -64,6 +64,8 @@ export interface WorkerBackendOptions {
   stalledIntervalMs: number;
   /** How long writes Redis refuses for memory are retried (see StepLifecycle). */
   oomWindowMs?: number;
+  /** Most pickup jobs per fan-out (see StepLifecycle). */
+  fanOutPickups?: number;
 }
 
 export function createWorkerBackend(o: WorkerBackendOptions): WorkerBackend {
@@ -71,7 +73,7 @@ export function createWorkerBackend(o: WorkerBackendOptions): WorkerBackend {
   let onMessage: ((channel: string, runId: string) => void) | undefined;
   return {
     // An eagerly claimed step's lease lasts as long as a job's lock would.
-    lifecycle: (hooks) => new StepLifecycle({ engine: o.engine, store: o.store, clock: o.clock, logger: o.logger, oomWindowMs: o.oomWindowMs, leaseMs: o.lockDurationMs, ...hooks }),
+    lifecycle: (hooks) => new StepLifecycle({ engine: o.engine, store: o.store, clock: o.clock, logger: o.logger, oomWindowMs: o.oomWindowMs, leaseMs: o.lockDurationMs, fanOutPickups: o.fanOutPickups, ...hooks }),
     consume: (queue, workerName, concurrency, handlers) =>
       startConsumer({
         connection: o.bullConnection, keys: o.keys, queue, concurrency, workerName,

@@ -51,6 +51,8 @@ export interface RunKeys {
   condSkip: string;
   output: string;
   info: string;
+  /** zset step -> lease deadline of a claimed step (eager dispatch); empty, hence absent, without claims. */
+  leases: string;
   logs: string;
   items: string;
   artifacts: string;
@@ -87,11 +89,20 @@ export class KeySpace {
       condSkip: `${base}:cskip`,
       output: `${base}:out`,
       info: `${base}:info`,
+      leases: `${base}:leases`,
       logs: `${base}:logs`,
       items: `${base}:items`,
       artifacts: `${base}:art`,
       artifactData: `${base}:artd`,
     };
+  }
+
+  /**
+   * A run's fan-out list for one pool (src/redis/lua/includes/eager-claim.lua): not among the run's
+   * keys, since it exists only while a fan-out is being worked through, and it expires on its own.
+   */
+  fanOutList(runId: string, pool: string): string {
+    return `${this.prefix}:run:{${runId}}:rdy:${pool}`;
   }
 
   /** A pipeline version's shared DAG snapshot (see DagStore); its own hash tag, never read by run scripts. */

@@ -34,7 +34,11 @@ export type StartResult =
   | { ok: false; reason: 'missing' | 'cancelled' | 'finished' | 'not-ready' | 'wrong-version' };
 
 export type CompleteResult =
-  | { ok: true; finalStatus: RunStatus | undefined; ready: string[]; claimed?: ClaimedStep }
+  | {
+      ok: true; finalStatus: RunStatus | undefined; ready: string[]; claimed?: ClaimedStep;
+      /** Steps put on the fan-out list of the completed step's pool: pickup jobs let other workers join. */
+      listed: number;
+    }
   | { ok: false; reason: 'missing' | 'stale' | 'cancelled' | 'duplicate' | 'not-running' };
 
 /**
@@ -51,6 +55,8 @@ export interface EagerClaimRequest {
   withFixed: boolean;
   /** The claimable step's needs, in declared order, to read their outputs. */
   needsOf(step: string): readonly string[];
+  /** False for an offered step outside the completed step's pool: claimable, but not for its fan-out list. */
+  listable(step: string): boolean;
 }
 
 /** A step the completion claimed for this worker: started (attempt 1) under the request's token. */
@@ -67,6 +73,8 @@ export interface CompleteOptions {
   force?: boolean;
   resources?: StepResources;
   claim?: EagerClaimRequest;
+  /** The completed step's pool, whose fan-out list the completion feeds and takes from ('' = none). */
+  pool?: string;
 }
 
 export interface StepJobLocation {

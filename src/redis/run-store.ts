@@ -19,7 +19,7 @@ import {
 export type {
   ClaimedStep, CompleteOptions, CompleteResult, EagerClaimRequest, NewRun, StartResult, StepJobLocation, StepOutcome,
 } from './run-store-types.ts';
-import type { CompleteOptions, CompleteResult, NewRun, StartResult, StepJobLocation, StepOutcome } from './run-store-types.ts';
+import type { ClaimedStep, CompleteOptions, CompleteResult, EagerClaimRequest, NewRun, StartResult, StepJobLocation, StepOutcome } from './run-store-types.ts';
 
 /**
  * Run state in Redis: every write that must be atomic is one Lua script on the run's keys (one hash
@@ -145,26 +145,47 @@ export class RunStore extends RunIndexes {
   ): Promise<{ result: CompleteResult; generation: number }> {
     const k = this.keys.run(runId);
     const { claim } = options;
-    const claimArgs = claim && claim.steps.length > 0
-      ? [claim.steps.join(','), claim.token, claim.worker, claim.leaseDeadline, claim.codeVersion, claim.withFixed ? '1' : '0',
-        ...claim.steps.map((s) => claim.needsOf(s).join(','))]
+    const claimArgs = claim
+      ? [claim.steps.map((s) => (claim.listable(s) ? s : `~${s}`)).join(','), claim.token, claim.worker, claim.leaseDeadline, claim.codeVersion,
+        claim.withFixed ? '1' : '0', ...claim.steps.map((s) => claim.needsOf(s).join(','))]
       : [];
     const reply = (await this.scripts.stepComplete(
-      k.run, k.def, k.status, k.pending, k.bad, k.condSkip, k.output, k.info, k.items,
+      k.run, k.def, k.status, k.pending, k.bad, k.condSkip, k.output, k.info, k.items, this.keys.fanOutList(runId, options.pool ?? ''), k.leases,
       step, token, outcome, payload, now, this.keys.eventsChannel, options.force ? '1' : '0', options.resources ? JSON.stringify(options.resources) : '',
       ...claimArgs,
     )) as number | Array<string | number>;
     if (typeof reply === 'number') return { result: { ok: false, reason: scriptReason('stepComplete', reply, { runId, step, action: 'complete' }) }, generation: 0 };
     const generation = Number(reply[2]);
-    if (reply[0] === 2 && claim) {
-      const [claimed, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, ...outs] = reply.slice(3).map(String);
-      const started = await this.started(runId, claim.needsOf(claimed), { runStatus, fixed: [pipeline, params, trigger, logicalTime, dagHash], failed, outs, withFixed: claim.withFixed }, {
-        parked: undefined, item: undefined,
-      });
-      return { result: { ok: true, finalStatus: undefined, ready: [], claimed: { step: claimed, token: claim.token, generation, started } }, generation };
-    }
     const final = String(reply[1]);
-    return { result: { ok: true, finalStatus: final ? (final as RunStatus) : undefined, ready: reply.slice(3).map(String) }, generation };
+    const listed = Number(reply[3]);
+    const readyCount = Number(reply[4]);
+    const ready = reply.slice(5, 5 + readyCount).map(String);
+    const result: CompleteResult = { ok: true, finalStatus: final ? (final as RunStatus) : undefined, ready, listed };
+    if (reply[0] === 2 && claim) result.claimed = await this.claimed(runId, claim, generation, reply.slice(5 + readyCount).map(String));
+    return { result, generation };
+  }
+
+  /** The step a completion or a pickup claimed, from the claim part of its reply (includes/eager-claim.lua). */
+  private async claimed(runId: string, claim: Pick<EagerClaimRequest, 'token' | 'withFixed' | 'needsOf'>, generation: number, part: string[]): Promise<ClaimedStep> {
+    const [step, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, ...outs] = part;
+    const started = await this.started(runId, claim.needsOf(step), { runStatus, fixed: [pipeline, params, trigger, logicalTime, dagHash], failed, outs, withFixed: claim.withFixed }, {
+      parked: undefined, item: undefined,
+    });
+    return { step, token: claim.token, generation, started };
+  }
+
+  /**
+   * A pickup job of the run's fan-out list in `pool` was delivered: claims the list's next step for
+   * this worker (step-pickup.lua). Undefined when the list holds none it may claim.
+   */
+  async pickup(runId: string, pool: string, claim: Omit<EagerClaimRequest, 'steps' | 'listable'>, now: number): Promise<ClaimedStep | undefined> {
+    const k = this.keys.run(runId);
+    const reply = (await this.scripts.stepPickup(
+      k.run, k.status, k.output, k.info, this.keys.fanOutList(runId, pool), k.leases,
+      claim.token, claim.worker, claim.leaseDeadline, claim.codeVersion, claim.withFixed ? '1' : '0', now, this.keys.eventsChannel,
+    )) as Array<string | number>;
+    if (reply[0] !== 2) return undefined;
+    return this.claimed(runId, claim, Number(reply[1]), reply.slice(2).map(String));
   }
 
   /**
@@ -173,7 +194,7 @@ export class RunStore extends RunIndexes {
    */
   async renewLease(runId: string, step: string, token: string, deadline: number): Promise<boolean> {
     const k = this.keys.run(runId);
-    const reply = (await this.scripts.stepLease(k.status, k.info, step, token, deadline)) as number;
+    const reply = (await this.scripts.stepLease(k.status, k.info, k.leases, step, token, deadline)) as number;
     if (reply === 1) return true;
     scriptReason('stepLease', reply, { runId, step, action: 'renew the lease' });
     return false;
@@ -239,6 +260,16 @@ export class RunStore extends RunIndexes {
    * Where a step's job is when it is not the default `<runId>.<step>` in the step's own queue: a
    * parked step's resume job, a waiting step's job in its version queue (and the wait's deadline).
    */
+  /** Steps whose claim's lease deadline passed (or whose lease entry outlived its claim), at most `limit`. */
+  async expiredLeases(runId: string, now: number, limit = 100): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.run(runId).leases, '-inf', now, 'LIMIT', 0, limit);
+  }
+
+  /** Forgets lease entries of claims that ended (the completion removes its own; retries and takeovers leave theirs). */
+  async dropLeases(runId: string, steps: readonly string[]): Promise<void> {
+    if (steps.length) await this.redis.zrem(this.keys.run(runId).leases, ...steps);
+  }
+
   async jobLocations(runId: string, steps: string[]): Promise<Map<string, StepJobLocation>> {
     const out = new Map<string, StepJobLocation>();
     if (steps.length === 0) return out;

@@ -14,6 +14,7 @@ export const RUN_SCRIPTS = {
   runRetry: 'run-retry.lua',
   stepWait: 'step-wait.lua',
   stepLease: 'step-lease.lua',
+  stepPickup: 'step-pickup.lua',
 } as const;
 
 export type ScriptName = keyof typeof RUN_SCRIPTS;
@@ -49,6 +50,7 @@ export const SCRIPT_REPLIES = {
   runCancel: { [C.RUN_MISSING]: 'throw', [C.RUN_FINISHED]: 'throw' },
   runRetry: { [C.RUN_MISSING]: 'throw', [C.NOT_RETRYABLE]: 'throw' },
   runTrigger: {},
+  stepPickup: {},
 } as const satisfies Record<ScriptName, Record<number, string>>;
 
 type Replies = typeof SCRIPT_REPLIES;

@@ -1,5 +1,5 @@
 import { jobIdFor } from '../engine/engine.ts';
-import { parseInstanceName, stepSpecMap, successorsOf, type DagSnapshot } from '../engine/snapshot.ts';
+import { parseInstanceName, resolveStepSpec, stepSpecMap, successorsOf, type DagSnapshot } from '../engine/snapshot.ts';
 import type { EagerOffer } from '../engine/step-lifecycle.ts';
 import type { ClaimedStep } from '../engine/worker-backend.ts';
 import type { RunFixedFields } from '../domain/run-state.ts';
@@ -8,7 +8,8 @@ import type { Delivery } from './step-jobs.ts';
 
 /**
  * Eager dispatch, the worker's side (docs/internals.md, "Eager hand-off"): which successors of a
- * finishing step this worker offers to run next, and the delivery of the one its completion claimed.
+ * finishing step this worker offers to run next, and the delivery of the step its completion (or a
+ * pickup job of a fan-out list) claimed.
  * A worker offers a successor only where it would take that successor's job: the same pool, the run's
  * pipeline at the run's DAG hash and (pinned runs) code version — the routing rules of Capabilities.
  * Map steps and map instances are never claimed (their expansion and collection stay on the queue),
@@ -18,22 +19,35 @@ import type { Delivery } from './step-jobs.ts';
  */
 export const EAGER_MAX_NEEDS = 32;
 
-export function eagerOffer(d: Delivery, snapshot: DagSnapshot, capabilities: Capabilities, worker: string, fixed: RunFixedFields | undefined): EagerOffer | undefined {
+/**
+ * A slot that ran this many claimed steps in a row claims no more: the steps it would have taken go
+ * through the queue (a fan-out list gets a pickup job at the queue's tail), so one run's long chain
+ * or fan-out takes turns with the jobs of other runs waiting in the same queue.
+ */
+export const CHAIN_YIELD = 100;
+
+export function eagerOffer(d: Delivery, snapshot: DagSnapshot, capabilities: Capabilities, worker: string, fixed: RunFixedFields | undefined): EagerOffer {
   const { s: step, p: pipeline, h, c } = d.job.data;
-  if (parseInstanceName(step)) return undefined;
-  const steps = successorsOf(snapshot, step)
-    .filter((s) => s.kind !== 'map' && s.needs.length <= EAGER_MAX_NEEDS && capabilities.canServe({ pool: s.queue, pipeline, dagHash: h ?? snapshot.hash, ...(c ? { codeVersion: c } : {}) }))
-    .map((s) => s.name);
-  if (steps.length === 0) return undefined;
   const specs = stepSpecMap(snapshot);
-  return { steps, worker, codeVersion: capabilities.codeVersion(pipeline), withFixed: !fixed, needsOf: (name) => specs.get(name)?.needs ?? [] };
+  const pool = resolveStepSpec(specs, step)?.spec.queue;
+  // With no successor to offer, the offer still takes the next step of the fan-out list.
+  const steps = parseInstanceName(step)
+    ? []
+    : successorsOf(snapshot, step)
+      .filter((s) => s.kind !== 'map' && s.needs.length <= EAGER_MAX_NEEDS && capabilities.canServe({ pool: s.queue, pipeline, dagHash: h ?? snapshot.hash, ...(c ? { codeVersion: c } : {}) }))
+      .map((s) => s.name);
+  return {
+    steps, worker, codeVersion: capabilities.codeVersion(pipeline), withFixed: !fixed,
+    needsOf: (name) => specs.get(name)?.needs ?? [],
+    listable: (name) => specs.get(name)?.queue === pool,
+  };
 }
 
 /**
  * The delivery of a step the completion of `prev` claimed: described as its first job would be
  * (same id, queue, attempts and backoff), so timeouts, retries, cancel and metrics treat it alike.
  */
-export function eagerDelivery(prev: Delivery, claimed: ClaimedStep, fixed: RunFixedFields | undefined, now: number): Delivery {
+export function eagerDelivery(prev: Pick<Delivery, 'job' | 'snapshot' | 'chain'>, claimed: ClaimedStep, fixed: RunFixedFields | undefined, now: number): Delivery {
   const snapshot = prev.snapshot!;
   const spec = stepSpecMap(snapshot).get(claimed.step)!;
   const { r: runId, p, h, c } = prev.job.data;
@@ -50,5 +64,6 @@ export function eagerDelivery(prev: Delivery, claimed: ClaimedStep, fixed: RunFi
     token: claimed.token,
     startedAt: now,
     claimed: { started: claimed.started, fixed },
+    chain: (prev.chain ?? 0) + 1,
   };
 }

@@ -11,12 +11,13 @@ import { AttemptAborted, endReasonOf, endReasonOfThrown, handBackDelayMs, type E
 import type { StepLifecycle } from '../engine/step-lifecycle.ts';
 import type { ConsumedJob, ProcessOutcome, StartResult, StepOutcome, StepRoute } from '../engine/worker-backend.ts';
 import type { RunFixedFields } from '../domain/run-state.ts';
-import { eagerDelivery, eagerOffer } from './eager.ts';
+import { isPickup, PICKUP_STEP } from '../domain/step-job.ts';
+import { CHAIN_YIELD, eagerDelivery, eagerOffer } from './eager.ts';
 import { keepLease } from './lease-keeper.ts';
 import type { AttemptSignals } from './attempt-signals.ts';
 import { attemptCall, type AttemptInputs } from './attempt-context.ts';
 import type { Capabilities } from './capabilities.ts';
-import { CpuClock } from './cpu-clock.ts';
+import { cpuClock, rssGauge } from './process-gauges.ts';
 import type { WorkerEvent } from './events.ts';
 import type { Isolation } from './isolated-step.ts';
 import { serialiseOutput } from './output-check.ts';
@@ -56,6 +57,8 @@ export interface Delivery {
   claimed?: { started: Extract<StartResult, { ok: true }>; fixed: RunFixedFields | undefined };
   snapshot?: DagSnapshot;
   next?: Delivery;
+  /** Claimed steps this slot ran in a row before this one (0 for a job's own step): see CHAIN_YIELD. */
+  chain?: number;
 }
 
 /**
@@ -64,7 +67,8 @@ export interface Delivery {
  * records and decides; this module only runs user code and says what happened.
  */
 export class StepJobs {
-  private readonly cpu = new CpuClock();
+  private readonly cpu = cpuClock();
+  private readonly rss = rssGauge();
 
   constructor(private readonly o: StepJobsOptions) {}
 
@@ -74,18 +78,44 @@ export class StepJobs {
    * back does so through its own records and, when needed, a job of its own.
    */
   async process(job: ConsumedJob): Promise<ProcessOutcome> {
+    if (isPickup(job.data)) return this.pickup(job);
     const first: Delivery = { job, startedAt: this.o.clock.now() };
     const outcome = await this.deliver(first);
-    // Each delivery is dropped once run: a chain of any length holds one step's inputs at a time.
-    let next = first.next;
+    await this.runClaims(first.next);
     first.next = undefined;
+    return outcome;
+  }
+
+  /** Runs a chain of claimed steps, each claimed by the completion of the one before. */
+  private async runClaims(next: Delivery | undefined): Promise<void> {
+    // Each delivery is dropped once run: a chain of any length holds one step's inputs at a time.
     while (next) {
       const d = next;
       await this.deliverEager(d);
       next = d.next;
       d.next = undefined;
     }
-    return outcome;
+  }
+
+  /**
+   * A pickup job of a run's fan-out list: claims the list's next step and works through the list as
+   * a chain of claims. Dropped by a worker without the run's code (pickups are not routed: the chain
+   * that listed the steps goes on, and the reconciler queues what no chain took) or while closing.
+   */
+  private async pickup(job: ConsumedJob): Promise<ProcessOutcome> {
+    const { r: runId, p: pipelineId } = job.data;
+    if (!this.o.eager?.()) return;
+    const snapshot = await this.snapshot(runId);
+    if (!snapshot || this.o.capabilities.missing(job.data, job.queue, snapshot.hash)) return;
+    const fixed = this.o.runFields.get(runId);
+    const specs = stepSpecMap(snapshot);
+    const claimed = await this.o.lifecycle.pickup({
+      runId, pool: job.queue, worker: this.o.workerId, codeVersion: this.o.capabilities.codeVersion(pipelineId), withFixed: !fixed,
+      needsOf: (step) => specs.get(step)?.needs ?? [],
+    });
+    if (!claimed) return;
+    this.o.onEvent?.({ type: 'step-claimed', runId, pipeline: pipelineId, step: claimed.step, after: PICKUP_STEP });
+    await this.runClaims(eagerDelivery({ job, snapshot }, claimed, fixed, this.o.clock.now()));
   }
 
   /** An eagerly claimed step, its lease renewed while it runs. A bug is logged: its lease runs out and the reconciler re-queues it. */
@@ -204,7 +234,7 @@ export class StepJobs {
     const flusher = new LogFlusher(log, (entries) => this.o.lifecycle.appendLogs(inputs.run.id, entries));
     let services: StepServices | undefined;
     const call = attemptCall(inputs, code, log, () => (services ??= this.o.services(inputs.run, inputs.step)), this.o.pipelines.get(inputs.pipelineId)?.sourceFile);
-    const cpuBefore = this.cpu.nowUs();
+    const cpuBefore = this.cpu.value();
     // A parked step's timeout bounds the whole wait, counted from when it first parked.
     const timeoutMs = inputs.parked ? spec.timeoutMs - (clock.now() - inputs.parked.since) : spec.timeoutMs;
     let result;
@@ -220,7 +250,7 @@ export class StepJobs {
       release();
       await flusher.stop();
     }
-    const cpuMs = (this.cpu.nowUs() - cpuBefore) / 1000;
+    const cpuMs = (this.cpu.value() - cpuBefore) / 1000;
     await this.o.lifecycle.appendLogs(inputs.run.id, log.drain());
     if (result.ok) {
       // Secret values never reach Redis, outputs included (the redactor also matches their JSON-escaped form).
@@ -295,8 +325,9 @@ export class StepJobs {
   private async finish(d: Delivery, outcome: StepOutcome, payload: string, cpuMs: number): Promise<ProcessOutcome> {
     const { r: runId, s: step } = d.job.data;
     const fixed = this.o.runFields.get(runId);
-    const eager = this.o.eager?.() && d.snapshot ? eagerOffer(d, d.snapshot, this.o.capabilities, this.o.workerId, fixed) : undefined;
-    const result = await this.o.lifecycle.complete({ runId, step, token: d.token!, outcome, payload, resources: this.resources(d, cpuMs), eager });
+    const eager = this.o.eager?.() && d.snapshot && (d.chain ?? 0) < CHAIN_YIELD ? eagerOffer(d, d.snapshot, this.o.capabilities, this.o.workerId, fixed) : undefined;
+    const pool = d.snapshot ? resolveStepSpec(stepSpecMap(d.snapshot), step)?.spec.queue : undefined;
+    const result = await this.o.lifecycle.complete({ runId, step, token: d.token!, outcome, payload, resources: this.resources(d, cpuMs), eager, pool });
     if (result.ok && result.claimed) {
       d.next = eagerDelivery(d, result.claimed, fixed, this.o.clock.now());
       this.o.onEvent?.({ type: 'step-claimed', runId, pipeline: d.job.data.p, step: result.claimed.step, after: step });
@@ -317,7 +348,7 @@ export class StepJobs {
 
   /** Stored with the step (shown by `status --json`, the API and UI) and sent to metrics. */
   private resources(d: Delivery, cpuMs: number) {
-    return { wallMs: this.o.clock.now() - d.startedAt, cpuMs: Math.round(cpuMs * 1000) / 1000, rssBytes: process.memoryUsage.rss() };
+    return { wallMs: this.o.clock.now() - d.startedAt, cpuMs: Math.round(cpuMs * 1000) / 1000, rssBytes: this.rss.value() };
   }
 }
 

@@ -17,6 +17,7 @@ import type { Isolation } from './isolated-step.ts';
 import { OutageLog } from './outage-log.ts';
 import { RunFieldsCache } from './run-fields-cache.ts';
 import { StepJobs } from './step-jobs.ts';
+import { isPickup } from '../domain/step-job.ts';
 
 export type { WorkerEvent } from './events.ts';
 export { SHUTDOWN_GRACE_MS } from './bounded.ts';
@@ -142,7 +143,8 @@ export class ConveyorWorker {
     this.consumers.push(
       this.options.backend.consume(queue, this.id, this.options.concurrency, {
         process: (job) => this.jobs.process(job),
-        onAbandoned: (job, reason) => void this.abandon(job.data.r, job.data.s, reason),
+        // A pickup job holds no step: if the queue gives up on it, its claimed steps' leases run out.
+        onAbandoned: (job, reason) => void (isPickup(job.data) || this.abandon(job.data.r, job.data.s, reason)),
         // Another delivery may own these steps now: stop their handlers; their end is a hand-back.
         onLockLost: (jobIds) => this.signals.abortJobs(jobIds, new AttemptAborted('lock-lost', 'step (its job lock was lost)')),
         onError: (error) => this.outages.queueError(queue, error),

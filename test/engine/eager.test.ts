@@ -9,6 +9,7 @@ import type { Pipeline } from '../../src/dsl/index.ts';
 import type { WorkerEvent } from '../../src/worker/worker.ts';
 import { waitFor } from '../fixtures/procs.ts';
 import { MetricsHub } from '../../src/monitoring/metrics-hub.ts';
+import { CHAIN_YIELD } from '../../src/worker/eager.ts';
 
 /**
  * Eager dispatch on in-process workers (docs/internals.md, "Eager hand-off"): a step claimed by its
@@ -170,4 +171,92 @@ test('CONVEYOR_EAGER_DISPATCH=0: every step goes through its queue', async (t) =
     t.is((await rt.engine.waitForRun((await rt.engine.trigger(p)).runId, { timeoutMs: 15_000 })).status, 'succeeded');
     t.deepEqual(claimedSteps(events), []);
   }, { env: { CONVEYOR_EAGER_DISPATCH: '0' } });
+});
+
+/** root → f0 … f(width-1) → join; each fan step takes `ms` (honouring its signal) and returns its index. */
+function fanPipeline(id: string, width: number, ms: number, started?: string[]): Pipeline<any, any> {
+  const hold = (signal: AbortSignal) => new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+  let p: Pipeline<any, any> = definePipeline({ id, defaults: { retries: 0 } }).step('root', () => 'r');
+  const names: string[] = [];
+  for (let i = 0; i < width; i++) {
+    names.push(`f${i}`);
+    p = p.step(`f${i}`, { needs: ['root'] }, async ({ signal, upstream }: { signal: AbortSignal; upstream: { root: string } }) => {
+      started?.push(`f${i}`);
+      await hold(signal);
+      return `${upstream.root}${i}`;
+    });
+  }
+  return p.step('join', { needs: names }, ({ upstream }: { upstream: Record<string, string> }) => Object.keys(upstream).length);
+}
+
+test('a fan-out waits on the run\'s list, not as one queue job per step: chains of claims work through it, and pickup jobs bring in the other workers', async (t) => {
+  const width = 40;
+  const p = fanPipeline('fan-list', width, 20);
+  await withEager([p], async (rt, host, events) => {
+    const other = await withWorker(rt, [p], { concurrency: 2 });
+    const otherEvents: WorkerEvent[] = [];
+    other.onEvent((event) => otherEvents.push(event));
+    try {
+      const view = await rt.engine.waitForRun((await rt.engine.trigger(p)).runId, { timeoutMs: 30_000 });
+      t.is(view.status, 'succeeded');
+      t.is(view.steps.join.output, width);
+      const fan = Array.from({ length: width }, (_, i) => `f${i}`);
+      for (const [i, step] of fan.entries()) t.like(view.steps[step], { status: 'succeeded', attempts: 1, output: `r${i}` });
+      // Every fan step was claimed (from the completion of root, or from the list), none taken from a job.
+      t.deepEqual([...claimedSteps(events), ...claimedSteps(otherEvents)].filter((s) => s.startsWith('f')).sort(), [...fan].sort());
+      const workers = new Set(fan.map((step) => view.steps[step].worker));
+      t.deepEqual([...workers].sort(), [host.worker.id, other.worker.id].sort(), 'both workers ran fan steps');
+      t.is(await rt.redis.exists(rt.keys.fanOutList(view.id, 'default')), 0, 'the list is gone once the run ended');
+    } finally {
+      await other.stop(2_000);
+    }
+  }, { host: { concurrency: 2 } });
+});
+
+test('cancel during a fan-out: no listed step starts afterwards, the run ends cancelled, and a leftover list expires on its own', async (t) => {
+  const started: string[] = [];
+  const p = fanPipeline('fan-cancel', 20, 60_000, started);
+  await withEager([p], async (rt) => {
+    const { runId } = await rt.engine.trigger(p);
+    await waitFor(() => started.length === 2, 15_000, 'two fan steps to start');
+    await rt.engine.cancel(runId, 'test');
+    const view = await rt.engine.waitForRun(runId, { timeoutMs: 15_000 });
+    t.is(view.status, 'cancelled');
+    // The running steps end on their signal; their completions are dropped and claim nothing more.
+    await waitFor(async () => {
+      const steps = (await rt.engine.getRun(runId)).steps;
+      return started.every((step) => steps[step].status === 'cancelled');
+    }, 15_000, 'the running fan steps to be cancelled');
+    t.is(started.length, 2, `only the two running steps ever started: ${started.join(', ')}`);
+    const list = rt.keys.fanOutList(runId, 'default');
+    if (await rt.redis.exists(list)) t.true((await rt.redis.pttl(list)) > 0, 'a leftover list has an expiry');
+  }, { host: { concurrency: 2 } });
+});
+
+test('a job for a step a claim holds (the reconciler\'s copy of a listed step) is dropped while the claim\'s lease lives', async (t) => {
+  const started: string[] = [];
+  const p = fanPipeline('fan-copy', 3, 60_000, started);
+  await withEager([p], async (rt) => {
+    const { runId } = await rt.engine.trigger(p);
+    await waitFor(() => started.length === 1, 15_000, 'one fan step to start');
+    const held = started[0]!;
+    const copy = await rt.store.startStep(runId, held, 'copy-token', 'elsewhere', 1, ['root'], Date.now());
+    t.deepEqual(copy, { ok: false, reason: 'not-ready' });
+    await rt.engine.cancel(runId, 'test');
+  }, { host: { concurrency: 1 } });
+});
+
+test('a slot yields after CHAIN_YIELD claims in a row: the next step goes through the queue, behind other runs\' jobs, then claiming resumes', async (t) => {
+  let p: Pipeline<any, any> = definePipeline({ id: 'eager-yield' }).step('c0', () => 0);
+  const length = CHAIN_YIELD + 5;
+  for (let i = 1; i < length; i++) p = p.step(`c${i}`, { needs: [`c${i - 1}`] }, () => i);
+  await withEager([p], async (rt, _host, events) => {
+    t.is((await rt.engine.waitForRun((await rt.engine.trigger(p)).runId, { timeoutMs: 30_000 })).status, 'succeeded');
+    const claimed = claimedSteps(events);
+    t.false(claimed.includes(`c${CHAIN_YIELD + 1}`), 'the step after the hundredth claim came from its queue');
+    t.deepEqual(claimed.length, length - 2, 'every other step was claimed');
+  }, { host: { concurrency: 1 } });
 });

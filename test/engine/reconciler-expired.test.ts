@@ -29,3 +29,37 @@ test('the reconciler drops a run whose keys expired from the active set; pruning
     await rt.close();
   }
 });
+
+test('a claim whose lease ran out is re-queued while the run\'s other steps go on (a dead worker in a fan-out), not only once the run idles', async (t) => {
+  const rt = await testRuntime(redis);
+  try {
+    const p = definePipeline({ id: 'fan-lease' })
+      .step('root', () => 1)
+      .step('a', { needs: ['root'] }, () => 1)
+      .step('b', { needs: ['root'] }, () => 1)
+      .step('c', { needs: ['root'] }, () => 1);
+    const { runId } = await rt.engine.trigger(p);
+    // Play a worker that completes root, claiming a (lease already run out: it died) and listing b, c.
+    const token = 'root-token';
+    t.true((await rt.store.startStep(runId, 'root', token, 'w-dead', 1, [], Date.now())).ok);
+    const claim = { steps: ['a', 'b', 'c'], token: 'a-token', worker: 'w-dead', leaseDeadline: Date.now() - 1, codeVersion: '', withFixed: false, needsOf: () => ['root'], listable: () => true };
+    const done = await rt.store.completeStep(runId, 'root', token, 's', '1', Date.now(), { claim, pool: 'default' });
+    t.like(done, { ok: true, listed: 2, claimed: { step: 'a' } });
+    // The run progresses (a sibling was just claimed from the list): it is not idle.
+    const pickedUp = await rt.store.pickup(runId, 'default', { token: 'b-token', worker: 'w-live', leaseDeadline: Date.now() + 60_000, codeVersion: '', withFixed: false, needsOf: () => ['root'] }, Date.now());
+    t.is(pickedUp?.step, 'b');
+    await rt.store.completeStep(runId, 'b', 'b-token', 's', '1', Date.now(), { pool: 'default' });
+    const reconciler = new Reconciler({ engine: rt.engine, store: rt.store, queues: rt.queues, clock: rt.clock, logger: rt.logger, idleMs: 60_000, intervalMs: 60_000 });
+    await rt.redis.zadd(rt.keys.activeRuns, 0, runId); // due for a look
+    await reconciler.pass();
+    t.is((await rt.queues.jobPresence('default', [`${runId}.a`])).get(`${runId}.a`), 'present', 'a, whose lease ran out, is back in its queue');
+    t.deepEqual(await rt.redis.zrange(rt.keys.run(runId).leases, 0, -1), ['a'], 'b\'s lease ended with its completion; a\'s stays until its job starts it');
+    t.is((await rt.store.startStep(runId, 'a', 'job-token', 'w-live', 2, ['root'], Date.now())).ok, true, 'the job takes the expired claim over');
+    await reconciler.pass();
+    await rt.redis.zadd(rt.keys.activeRuns, 0, runId);
+    await reconciler.pass();
+    t.is(await rt.redis.exists(rt.keys.run(runId).leases), 0, 'the taken-over claim\'s entry is forgotten');
+  } finally {
+    await rt.close();
+  }
+});

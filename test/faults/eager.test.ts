@@ -14,6 +14,7 @@ import { fxClient } from '../fixtures/fx-runtime.ts';
 import { readRecords } from '../fixtures/fx-effects.ts';
 import { openGate } from '../fixtures/fleet-gate.ts';
 import egChain from '../fixtures/pipelines/eager/eg-chain.ts';
+import egFan, { FAN_WIDTH } from '../fixtures/pipelines/eager/eg-fan.ts';
 import type { Runtime } from '../../src/app/runtime.ts';
 import type { StoredStepInfo } from '../../src/redis/run-schema.ts';
 import { parseStepInfo } from '../../src/redis/step-info-codec.ts';
@@ -168,4 +169,41 @@ test.serial('SIGTERM past the drain timeout hands an eagerly claimed step back: 
   t.is(view.status, 'succeeded', second.stderr());
   t.like(view.steps.b, { attempts: 1, output: { pid: second.pid } });
   t.deepEqual((await readRecords(suite.journal, runId, 'b')).map((r) => r.pid), [first.pid, second.pid]);
+});
+
+test.serial('kill -9 of a worker working through a fan-out list: the steps it held run again elsewhere, every other one runs once, each recorded once', async (t) => {
+  const { prefix, runtime } = await suite.setup();
+  const victim = await worker(prefix, { FX_CONCURRENCY: '2' });
+  const { runId } = await runtime.engine.trigger(egFan, { params: { hold: true } });
+  // Its two slots: the completion of root claimed one fan step, a pickup job claimed the next.
+  const fanSteps = Array.from({ length: FAN_WIDTH }, (_, i) => `f${i}`);
+  const started = async () => {
+    const records = await Promise.all(fanSteps.map(async (step) => ((await readRecords(suite.journal, runId, step)).length > 0 ? [step] : [])));
+    return records.flat();
+  };
+  await waitFor(async () => (await started()).length === 2, 30_000, 'two fan steps to start on the victim');
+  const held = await started();
+  const letters = await runtime.store.stepStatusLetters(runId);
+  const listed = await runtime.redis.lrange(runtime.keys.fanOutList(runId, 'default'), 0, -1);
+  t.is(listed.length, FAN_WIDTH - 2, 'the other fan steps wait on the list, not in the queue');
+  for (const step of held) {
+    t.is(letters[step], 'r');
+    t.like(await stepInfo(runtime, runId, step), { w: victim.id, a: 1 });
+    t.is((await runtime.queues.jobPresence('default', [`${runId}.${step}`])).get(`${runId}.${step}`), 'missing', `${step} has no queue job`);
+  }
+  victim.signal('SIGKILL');
+  await victim.exited;
+  await openGate(suite.journal, runId);
+  const survivor = await worker(prefix);
+  const view = await runtime.engine.waitForRun(runId, { timeoutMs: 60_000 });
+  t.is(view.status, 'succeeded', survivor.stderr());
+  for (const step of ['root', ...fanSteps, 'join']) {
+    t.is(published.filter((m) => m === `${runId}|${step}|s`).length, 1, `one recorded completion of ${step}`);
+    const runs = (await readRecords(suite.journal, runId, step)).map((r) => r.pid);
+    if (held.includes(step)) t.deepEqual(runs, [victim.pid, survivor.pid], `${step} ran on the victim, then again on the survivor`);
+    else if (step !== 'root') t.deepEqual(runs, [survivor.pid], `${step} ran once`);
+    if (step !== 'root') t.like(view.steps[step], { status: 'succeeded', output: { pid: survivor.pid } });
+  }
+  t.is(published.filter((m) => m === `${runId}||succeeded`).length, 1, 'the run ended once');
+  t.is(await runtime.redis.exists(runtime.keys.fanOutList(runId, 'default')), 0, 'no list is left');
 });

@@ -97,7 +97,7 @@ test.serial('store level: completing a step with the token of an older delivery 
   const stale = await runtime.store.completeStep(runId, 'a', oldToken, 's', JSON.stringify({ from: 'old' }), Date.now());
   t.deepEqual(stale, { ok: false, reason: 'stale' });
   const fresh = await runtime.store.completeStep(runId, 'a', newToken, 's', JSON.stringify({ from: 'new' }), Date.now());
-  t.deepEqual(fresh, { ok: true, finalStatus: undefined, ready: ['b'] });
+  t.deepEqual(fresh, { ok: true, finalStatus: undefined, ready: ['b'], listed: 0 });
   const again = await runtime.store.completeStep(runId, 'a', oldToken, 's', JSON.stringify({ from: 'old' }), Date.now());
   t.deepEqual(again, { ok: false, reason: 'stale' });
   const view = await runtime.engine.getRun(runId);
@@ -112,7 +112,7 @@ test.serial('completion recorded but successors never enqueued (worker died in b
   const token = randomUUID();
   t.true((await runtime.store.startStep(runId, 'a', token, 'w-dead', 1, [], Date.now())).ok);
   const done = await runtime.store.completeStep(runId, 'a', token, 's', JSON.stringify({ pid: 0 }), Date.now());
-  t.deepEqual(done, { ok: true, finalStatus: undefined, ready: ['b'] });
+  t.deepEqual(done, { ok: true, finalStatus: undefined, ready: ['b'], listed: 0 });
   t.is((await runtime.store.stepStatusLetters(runId)).b, 'q');
   const worker = await fxWorker(prefix);
   const view = await runtime.engine.waitForRun(runId, { timeoutMs: 30_000 }).catch((error) => {

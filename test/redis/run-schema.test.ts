@@ -129,14 +129,14 @@ test.serial('every script writes only what the schema describes, and changes sta
   // 5. Eager dispatch: completing a claims b for its worker (p → r, with a lease), the lease is renewed,
   // the claimed delivery hands b back, and a job delivery takes it over (clearing the lease).
   const r5 = await trigger();
-  const claim = { steps: ['b'], token: 'eager-b', worker: 'w1', leaseDeadline: Date.now() + 30_000, codeVersion: 'v1', withFixed: true, needsOf: () => ['a'] };
+  const claim = { steps: ['b'], token: 'eager-b', worker: 'w1', leaseDeadline: Date.now() + 30_000, codeVersion: 'v1', withFixed: true, needsOf: () => ['a'], listable: () => true };
   let claimed: unknown;
   tok = await start(r5, 'a');
   await drive(r5, 'complete a claiming b', async () => {
     const done = await store().completeStep(r5, 'a', tok, 's', '{"json":1}', Date.now(), { resources, claim });
     claimed = done.ok ? done.claimed?.step : undefined;
   });
-  t.is(claimed, undefined, 'a also makes m ready: two ready steps, no claim');
+  t.is(claimed, 'b', 'a also makes m ready: the offered b is claimed, m goes to its queue');
   const r6 = await trigger();
   tok = await start(r6, 'a');
   await complete(r6, 'a', tok, 's');

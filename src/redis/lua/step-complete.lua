@@ -18,6 +18,8 @@
   KEYS[8] info   hash    step -> attempt record, JSON or, once the step finished plainly, compact
                          (includes/step-info-codec.lua; sk: why a skipped step was skipped)
   KEYS[9] items  hash    map instance -> item JSON (read for the failed items of a partial map)
+  KEYS[10] rdy   list    the fan-out list of the completed step's pool (includes/eager-claim.lua)
+  KEYS[11] leases zset   step -> lease deadline of its claim (includes/eager-claim.lua)
 
   ARGV[1] step name
   ARGV[2] fence token of the delivery that ran it
@@ -27,16 +29,18 @@
   ARGV[6] events channel
   ARGV[7] '1' to skip the token check (the reconciler failing a step whose job died for good)
   ARGV[8] resource figures of the attempt, JSON { wallMs, cpuMs, rssBytes }, or '' (stored as given)
-  ARGV[9..] eager dispatch: the steps this worker may claim and the claimed delivery's token,
-          worker, lease deadline, code version, fixed-fields flag, then each step's needs (see
-          includes/eager-claim.lua); ARGV[9] '' or absent: no claim
+  ARGV[9..] eager dispatch: the steps this worker may claim (csv; a name marked '~' may be claimed
+          but not listed: it is in another pool than KEYS[10]'s) and the claimed delivery's token,
+          worker, lease deadline, code version, fixed-fields flag, then each offered step's needs
+          (csv, same order); ARGV[10] '' or absent: this worker claims nothing
 
-  Returns { 1, finalRunStatus or '', generation, ready1, ready2, ... } — ready steps are now `queued`;
-  the caller enqueues them under deterministic job ids (which include the run's generation, returned
-  here so the caller needs no extra read).
-  Or, when the one ready step was claimed for this worker (eager dispatch):
-    { 2, '', generation, step, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, out1, ... }
-  — the step is `running` under ARGV[10]; nothing is left to enqueue.
+  Returns { 1 or 2, finalRunStatus or '', generation, listed, n, ready1 .. readyN, claim... }:
+    ready steps are now `queued` and the caller enqueues them under deterministic job ids (which
+    include the run's generation, returned here so the caller needs no extra read);
+    listed: steps put on the fan-out list KEYS[10] (the caller adds pickup jobs for them, so other
+    workers join in), or 1 when this worker claims nothing while that list still holds steps;
+    with 2, the claim part of includes/eager-claim.lua follows: the first offered ready step, or
+    else the next step of the fan-out list, is `running` for this worker under ARGV[10].
   Errors:
     -1  run does not exist
     -2  stale completion: the token is not the current delivery's (another worker took over)
@@ -69,6 +73,7 @@ if status ~= 'r' and not (force and status == 'q') then return -5 end
 
 info['fa'] = tonumber(now)
 -- An eager claim's lease ends with the step (the reconciler reads it only while the step runs).
+if info['ld'] then redis.call('ZREM', KEYS[11], step) end
 info['ld'] = nil
 if ARGV[8] and ARGV[8] ~= '' then info['res'] = ARGV[8] end
 if outcome == 's' then
@@ -257,16 +262,54 @@ if remaining <= 0 then
 else
   redis.call('HSET', KEYS[1], 'updatedAt', now)
 end
--- Eager dispatch: the one ready step may go straight to this worker (includes/eager-claim.lua).
+-- Eager dispatch (includes/eager-claim.lua): the first ready step this worker offered to run goes
+-- straight to it; the other offered ones in its pool go on the fan-out list instead of the queue.
+-- With none ready, the worker takes the list's next step: a fan-out runs as chains of claims.
+local listed, claim = 0, nil
 if final == '' then
-  local claim = eagerClaim(ready, runId, now, channel)
-  if claim then
-    local claimed = { 2, '', runRow[3] or '0' }
-    for i = 1, #claim do claimed[#claimed + 1] = claim[i] end
-    return claimed
+  if ARGV[10] and ARGV[10] ~= '' then
+    local k = { run = KEYS[1], st = KEYS[3], out = KEYS[7], info = KEYS[8], leases = KEYS[11] }
+    local offer = { token = ARGV[10], worker = ARGV[11], leaseDeadline = ARGV[12], codeVersion = ARGV[13], withFixed = ARGV[14] }
+    local candidates, i = {}, 0
+    for name in string.gmatch(ARGV[9], '[^,]+') do
+      i = i + 1
+      local listable = string.sub(name, 1, 1) ~= '~'
+      if not listable then name = string.sub(name, 2) end
+      candidates[name] = { needs = ARGV[14 + i] or '', listable = listable }
+    end
+    local offered, rest = {}, {}
+    for _, s in ipairs(ready) do
+      if candidates[s] then offered[#offered + 1] = s else rest[#rest + 1] = s end
+    end
+    if #offered > 0 then
+      claim = claimStep(k, offer, offered[1], candidates[offered[1]].needs, runId, now, channel)
+      if claim then
+        for j = 2, #offered do
+          local s = offered[j]
+          if candidates[s].listable then
+            redis.call('RPUSH', KEYS[10], s .. '|' .. candidates[s].needs)
+            listed = listed + 1
+          else
+            rest[#rest + 1] = s
+          end
+        end
+        if listed > 0 then redis.call('PEXPIRE', KEYS[10], FANOUT_LIST_TTL_MS) end
+        ready = rest
+      end
+    else
+      claim = claimListed(k, KEYS[10], offer, runId, now, channel)
+    end
+  elseif redis.call('EXISTS', KEYS[10]) == 1 then
+    -- This worker takes no more steps (draining, or eager dispatch off): a pickup job takes over.
+    listed = 1
   end
+else
+  redis.call('DEL', KEYS[10], KEYS[11])
 end
 
-local reply = { 1, final, runRow[3] or '0' }
+local reply = { claim and 2 or 1, final, runRow[3] or '0', listed, #ready }
 for i = 1, #ready do reply[#reply + 1] = ready[i] end
+if claim then
+  for i = 1, #claim do reply[#reply + 1] = claim[i] end
+end
 return reply

@@ -5,6 +5,7 @@
 
   KEYS[1] st    hash  step -> status letter
   KEYS[2] info  hash  step -> attempt record JSON
+  KEYS[3] leases zset step -> lease deadline (includes/eager-claim.lua)
 
   ARGV[1] step, ARGV[2] fence token, ARGV[3] new lease deadline (ms)
 
@@ -15,4 +16,5 @@ local info, code = runningAttempt(KEYS[1], KEYS[2], ARGV[1], ARGV[2], -4)
 if not info then return code end
 info['ld'] = tonumber(ARGV[3])
 redis.call('HSET', KEYS[2], ARGV[1], cjson.encode(info))
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[1])
 return 1

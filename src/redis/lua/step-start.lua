@@ -29,7 +29,7 @@
     -1  run does not exist (expired or never created)
     -3  run or step was cancelled: drop the job
     -4  step already finished: drop the job (at-least-once delivery repeat)
-    -5  step is not ready (upstream unfinished): drop the job, the DAG will enqueue it
+    -5  step is not ready (upstream unfinished), or another worker's claim on it is live: drop the job
     -8  the run is pinned to another code version than ARGV[10]: hand the job to its version queue
 ]]
 --- @include "attempt-history"
@@ -49,11 +49,15 @@ if status == 'c' then return -3 end
 if status == 's' or status == 'f' or status == 'k' or status == 'x' then return -4 end
 if status ~= 'q' and status ~= 'r' then return -5 end
 
-if not codeVersionAllows(KEYS[1], ARGV[10]) then return -8 end
-
 local now = ARGV[4]
 local raw = redis.call('HGET', KEYS[3], step)
 local info = raw and cjson.decode(raw) or {}
+-- Claimed by a worker whose lease still holds (eager dispatch, fan-out list): this job is a copy the
+-- reconciler added while the step waited on the list; the claim runs it.
+if status == 'r' and info['ld'] and info['ld'] > tonumber(now) then return -5 end
+
+if not codeVersionAllows(KEYS[1], ARGV[10]) then return -8 end
+
 recordDelivery(info, tonumber(run[3] or '0'), tonumber(ARGV[5]), ARGV[2], ARGV[3], now, ARGV[10])
 -- A job delivery holds no lease: its queue lock keeps it (a lease is for eagerly claimed steps).
 info['ld'] = nil

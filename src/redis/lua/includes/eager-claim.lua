@@ -1,46 +1,59 @@
--- Eager dispatch (docs/internals.md, "Eager hand-off"): when a completion leaves exactly one
--- ready step and the completing worker said it can run that step, the step is claimed for that
--- worker here instead of going to its queue: it is `running` under a fresh fence token, attempt 1,
--- recorded like step-start.lua records a start, with a lease deadline `ld` that the worker renews
--- (step-lease.lua) while the step runs. The reconciler re-queues a step whose lease expired.
--- Used by step-complete.lua (its KEYS); needs the start-delivery include.
+-- Eager dispatch (docs/internals.md, "Eager hand-off"): a step that became ready is claimed for the
+-- worker that made it ready (or that took a pickup job of the run's fan-out list) instead of going to
+-- its queue: it is `running` under a fresh fence token, attempt 1, recorded like step-start.lua
+-- records a start, with a lease deadline `ld` that the worker renews (step-lease.lua) while the step
+-- runs. The reconciler re-queues a step whose lease expired. Needs the start-delivery include.
 --
--- ARGV[9]  steps the worker may claim, csv ('' = no eager dispatch)
--- ARGV[10] fence token of the claimed delivery
--- ARGV[11] worker id
--- ARGV[12] lease deadline (ms)
--- ARGV[13] code version of the worker's pipeline ('' when unknown)
--- ARGV[14] '1' to return the run's fixed fields
--- ARGV[15..] the needs of each step in ARGV[9], csv, in the same order (the run's definitions hold
---          only upstream counts; the worker has the DAG)
---
--- Returns nil (nothing claimed: enqueue `ready` as usual) or the reply's claim part:
+-- `k`: the run's keys { run, st, out, info, leases }; `offer`: the claiming worker's
+--   { token, worker, leaseDeadline, codeVersion, withFixed ('1' to return the run's fixed fields) }.
+-- Returns nil (nothing claimed) or the reply's claim part:
 --   { step, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, out1, out2, ... }
--- with the outputs of the step's needs in their declared order (fixed fields '' unless asked for).
-local function eagerClaim(ready, runId, now, channel)
-  if #ready ~= 1 or not ARGV[9] or ARGV[9] == '' then return nil end
-  local step = ready[1]
-  local needsCsv
-  local candidate = 0
-  for name in string.gmatch(ARGV[9], '[^,]+') do
-    candidate = candidate + 1
-    if name == step then needsCsv = ARGV[14 + candidate] or '' break end
-  end
-  if not needsCsv then return nil end
-  local run = redis.call('HMGET', KEYS[1], 'status', 'failed', 'gen', 'pipeline', 'params', 'trigger', 'logicalTime', 'dagHash')
+-- with the outputs of `needsCsv` (the step's needs, in declared order; the worker has the DAG).
+local function claimStep(k, offer, step, needsCsv, runId, now, channel)
+  local fixed = offer.withFixed == '1'
+  -- The fixed fields (params can be large) only when the worker has not cached them.
+  local run = fixed and redis.call('HMGET', k.run, 'status', 'failed', 'gen', 'pipeline', 'params', 'trigger', 'logicalTime', 'dagHash')
+    or redis.call('HMGET', k.run, 'status', 'failed', 'gen')
   if run[1] ~= 'running' then return nil end
-  if not codeVersionAllows(KEYS[1], ARGV[13]) then return nil end
-  local raw = redis.call('HGET', KEYS[8], step)
+  if not codeVersionAllows(k.run, offer.codeVersion) then return nil end
+  local raw = redis.call('HGET', k.info, step)
   local info = raw and cjson.decode(raw) or {}
-  recordDelivery(info, tonumber(run[3] or '0'), 1, ARGV[10], ARGV[11], now, ARGV[13])
-  info['ld'] = tonumber(ARGV[12])
-  redis.call('HSET', KEYS[8], step, cjson.encode(info))
-  redis.call('HSET', KEYS[3], step, 'r')
+  recordDelivery(info, tonumber(run[3] or '0'), 1, offer.token, offer.worker, now, offer.codeVersion)
+  info['ld'] = tonumber(offer.leaseDeadline)
+  redis.call('HSET', k.info, step, cjson.encode(info))
+  -- The run's leases by deadline: the reconciler finds an expired one while the run's other steps
+  -- go on (a dead worker's claim in a fan-out), not only once the run went idle.
+  redis.call('ZADD', k.leases, offer.leaseDeadline, step)
+  redis.call('HSET', k.st, step, 'r')
   redis.call('PUBLISH', channel, runId .. '|' .. step .. '|running')
-  local fixed = ARGV[14] == '1'
   local claim = { step, run[1], fixed and run[4] or '', fixed and run[5] or '', fixed and run[6] or '', fixed and run[7] or '', fixed and run[8] or '', run[2] or '0' }
   local needs = {}
   for need in string.gmatch(needsCsv, '[^,]+') do needs[#needs + 1] = need end
-  appendOutputs(KEYS[7], needs, claim)
+  appendOutputs(k.out, needs, claim)
   return claim
+end
+
+-- The fan-out list (KEYS `rdy`, per run and pool): ready steps a completion could not claim all at
+-- once wait here as "<step>|<needs csv>", oldest first, instead of one queue job each. Each completion
+-- in that pool and each pickup job claims the next entry; entries whose step is no longer queued
+-- (cancelled, or started through a job the reconciler added) are dropped on the way. The list only
+-- spares queue jobs: a queued step without a job or entry is re-queued by the reconciler, so the
+-- list's expiry (FANOUT_LIST_TTL_MS, renewed on every use) never loses a step.
+local FANOUT_LIST_TTL_MS = 86400000
+
+local function claimListed(k, rdy, offer, runId, now, channel)
+  if redis.call('HGET', k.run, 'status') ~= 'running' then return nil end
+  while true do
+    local entry = redis.call('LPOP', rdy)
+    if not entry then return nil end
+    local sep = string.find(entry, '|', 1, true)
+    local step = string.sub(entry, 1, sep - 1)
+    if redis.call('HGET', k.st, step) == 'q' then
+      local claim = claimStep(k, offer, step, string.sub(entry, sep + 1), runId, now, channel)
+      -- Not claimable here (a pinned run's other code version): the entry goes back for another worker.
+      if not claim then redis.call('LPUSH', rdy, entry) end
+      if redis.call('EXISTS', rdy) == 1 then redis.call('PEXPIRE', rdy, FANOUT_LIST_TTL_MS) end
+      return claim
+    end
+  end
 end
