@@ -36,9 +36,9 @@
 --- @include "start-delivery"
 local run
 if ARGV[9] == '1' then
-  run = redis.call('HMGET', KEYS[1], 'status', 'failed', 'gen', 'pipeline', 'params', 'trigger', 'logicalTime', 'dagHash')
+  run = redis.call('HMGET', KEYS[1], 'status', 'failed', 'gen', 'versioning', 'codeVersion', 'pipeline', 'params', 'trigger', 'logicalTime', 'dagHash')
 else
-  run = redis.call('HMGET', KEYS[1], 'status', 'failed', 'gen')
+  run = redis.call('HMGET', KEYS[1], 'status', 'failed', 'gen', 'versioning', 'codeVersion')
 end
 if not run[1] then return -1 end
 if run[1] == 'cancelled' then return -3 end
@@ -56,7 +56,7 @@ local info = raw and cjson.decode(raw) or {}
 -- reconciler added while the step waited on the list; the claim runs it.
 if status == 'r' and info['ld'] and info['ld'] > tonumber(now) then return -5 end
 
-if not codeVersionAllows(KEYS[1], ARGV[10]) then return -8 end
+if not codeVersionAllows(KEYS[1], ARGV[10], run[4], run[5]) then return -8 end
 
 recordDelivery(info, tonumber(run[3] or '0'), tonumber(ARGV[5]), ARGV[2], ARGV[3], now, ARGV[10])
 -- A job delivery holds no lease: its queue lock keeps it (a lease is for eagerly claimed steps).
@@ -79,7 +79,7 @@ if info['pc'] then
 end
 local item = ''
 if ARGV[7] == '1' then item = redis.call('HGET', KEYS[5], step) or 'null' end
-local reply = { 1, runStatus, run[4] or '', run[5] or '', run[6] or '', run[7] or '', run[8] or '', run[2] or '0', parked, item }
+local reply = { 1, runStatus, run[6] or '', run[7] or '', run[8] or '', run[9] or '', run[10] or '', run[2] or '0', parked, item }
 local needs = {}
 for i = 11, #ARGV do needs[#needs + 1] = ARGV[i] end
 appendOutputs(KEYS[4], needs, reply)

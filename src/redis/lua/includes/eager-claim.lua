@@ -12,10 +12,10 @@
 local function claimStep(k, offer, step, needsCsv, runId, now, channel)
   local fixed = offer.withFixed == '1'
   -- The fixed fields (params can be large) only when the worker has not cached them.
-  local run = fixed and redis.call('HMGET', k.run, 'status', 'failed', 'gen', 'pipeline', 'params', 'trigger', 'logicalTime', 'dagHash')
-    or redis.call('HMGET', k.run, 'status', 'failed', 'gen')
+  local run = fixed and redis.call('HMGET', k.run, 'status', 'failed', 'gen', 'versioning', 'codeVersion', 'pipeline', 'params', 'trigger', 'logicalTime', 'dagHash')
+    or redis.call('HMGET', k.run, 'status', 'failed', 'gen', 'versioning', 'codeVersion')
   if run[1] ~= 'running' then return nil end
-  if not codeVersionAllows(k.run, offer.codeVersion) then return nil end
+  if not codeVersionAllows(k.run, offer.codeVersion, run[4], run[5]) then return nil end
   local raw = redis.call('HGET', k.info, step)
   local info = raw and cjson.decode(raw) or {}
   recordDelivery(info, tonumber(run[3] or '0'), 1, offer.token, offer.worker, now, offer.codeVersion)
@@ -26,7 +26,7 @@ local function claimStep(k, offer, step, needsCsv, runId, now, channel)
   redis.call('ZADD', k.leases, offer.leaseDeadline, step)
   redis.call('HSET', k.st, step, 'r')
   redis.call('PUBLISH', channel, runId .. '|' .. step .. '|running')
-  local claim = { step, run[1], fixed and run[4] or '', fixed and run[5] or '', fixed and run[6] or '', fixed and run[7] or '', fixed and run[8] or '', run[2] or '0' }
+  local claim = { step, run[1], fixed and run[6] or '', fixed and run[7] or '', fixed and run[8] or '', fixed and run[9] or '', fixed and run[10] or '', run[2] or '0' }
   local needs = {}
   for need in string.gmatch(needsCsv, '[^,]+') do needs[#needs + 1] = need end
   appendOutputs(k.out, needs, claim)
@@ -41,8 +41,9 @@ end
 -- list's expiry (FANOUT_LIST_TTL_MS, renewed on every use) never loses a step.
 local FANOUT_LIST_TTL_MS = 86400000
 
-local function claimListed(k, rdy, offer, runId, now, channel)
-  if redis.call('HGET', k.run, 'status') ~= 'running' then return nil end
+-- `runStatus`: the run's status as the caller read it (only a running run's steps are claimed).
+local function claimListed(k, rdy, offer, runId, now, channel, runStatus)
+  if runStatus ~= 'running' then return nil end
   while true do
     local entry = redis.call('LPOP', rdy)
     if not entry then return nil end
@@ -52,7 +53,7 @@ local function claimListed(k, rdy, offer, runId, now, channel)
       local claim = claimStep(k, offer, step, string.sub(entry, sep + 1), runId, now, channel)
       -- Not claimable here (a pinned run's other code version): the entry goes back for another worker.
       if not claim then redis.call('LPUSH', rdy, entry) end
-      if redis.call('EXISTS', rdy) == 1 then redis.call('PEXPIRE', rdy, FANOUT_LIST_TTL_MS) end
+      redis.call('PEXPIRE', rdy, FANOUT_LIST_TTL_MS) -- a no-op once the list is empty (gone)
       return claim
     end
   end

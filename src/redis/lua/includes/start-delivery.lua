@@ -3,10 +3,11 @@
 
 -- Code version: a run triggered without one is pinned by the first worker that starts a step (the
 -- version it started with); a pinned run starts steps only where its exact version is. False when
--- `codeVersion` may not start steps of this run.
-local function codeVersionAllows(runKey, codeVersion)
+-- `codeVersion` may not start steps of this run. `versioning` and `pinned` are the run's fields of
+-- those names, read by the caller with the rest of the run record.
+local function codeVersionAllows(runKey, codeVersion, versioning, pinned)
   if codeVersion == '' then return true end
-  local version = redis.call('HMGET', runKey, 'versioning', 'codeVersion')
+  local version = { versioning, pinned }
   if not version[2] or version[2] == '' then
     redis.call('HSET', runKey, 'codeVersion', codeVersion)
   elseif version[1] == 'pinned' and version[2] ~= codeVersion then
