@@ -41,14 +41,28 @@ end
 -- list's expiry (FANOUT_LIST_TTL_MS, renewed on every use) never loses a step.
 local FANOUT_LIST_TTL_MS = 86400000
 
+-- An entry is only good for a step that has not started in the run's current generation: one that
+-- did (the reconciler's copy job of a listed step started it) and is `queued` again waits for a job
+-- of its own — a retry's backoff, a parked step's resume, a hand-back — which the entry would bypass,
+-- starting it at once as attempt 1 (no backoff, attempts counted anew, a parked state lost). Entries
+-- a cancelled generation left (run-retry keeps the list) are good for steps the new one never started.
+local function startedInGeneration(infoKey, step, gen)
+  local raw = redis.call('HGET', infoKey, step)
+  if not raw then return false end
+  local info = cjson.decode(raw)
+  return info['sa'] ~= nil and (info['g'] or 0) == gen
+end
+
 local function claimListed(k, rdy, offer, runId, now, channel)
-  if redis.call('HGET', k.run, 'status') ~= 'running' then return nil end
+  local run = redis.call('HMGET', k.run, 'status', 'gen')
+  if run[1] ~= 'running' then return nil end
+  local gen = tonumber(run[2] or '0')
   while true do
     local entry = redis.call('LPOP', rdy)
     if not entry then return nil end
     local sep = string.find(entry, '|', 1, true)
     local step = string.sub(entry, 1, sep - 1)
-    if redis.call('HGET', k.st, step) == 'q' then
+    if redis.call('HGET', k.st, step) == 'q' and not startedInGeneration(k.info, step, gen) then
       local claim = claimStep(k, offer, step, string.sub(entry, sep + 1), runId, now, channel)
       -- Not claimable here (a pinned run's other code version): the entry goes back for another worker.
       if not claim then redis.call('LPUSH', rdy, entry) end

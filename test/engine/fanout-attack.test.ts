@@ -1,0 +1,111 @@
+import test from 'ava';
+import { randomBytes } from 'node:crypto';
+import { definePipeline } from '../../src/index.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { silentLogger } from '../../src/core/logger.ts';
+import { createRuntime, type Runtime } from '../../src/app/runtime.ts';
+import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
+import { testRuntime, withWorker } from '../helpers/harness.ts';
+import { waitFor } from '../fixtures/procs.ts';
+import type { Pipeline } from '../../src/dsl/index.ts';
+import type { WorkerEvent } from '../../src/worker/worker.ts';
+
+/**
+ * Attacks on fan-out lists (docs/internals.md, "Fan-out lists"): store-driven cases play the workers'
+ * scripts in a chosen order; in-process cases run real workers. A `test.failing` shows a bug the
+ * current code has (its comment says which).
+ */
+
+let redis: TestRedis;
+test.before(async () => {
+  redis = await startTestRedis();
+});
+test.after.always(async () => {
+  await redis?.destroy();
+});
+
+const now = () => Date.now();
+const offer = (steps: string[], token: string, needs: Record<string, string[]> = {}) => ({
+  steps, token, worker: 'w1', leaseDeadline: now() + 60_000, codeVersion: '', withFixed: false,
+  needsOf: (s: string) => needs[s] ?? ['root'], listable: () => true,
+});
+
+function fan3(id: string) {
+  return definePipeline({ id })
+    .step('root', () => 1)
+    .step('f0', { needs: ['root'] }, () => 1)
+    .step('f1', { needs: ['root'], retries: 3, backoff: { type: 'fixed', delayMs: 60_000 } }, () => 1)
+    .step('f2', { needs: ['root'] }, () => 1)
+    .step('join', { needs: ['f0', 'f1', 'f2'] }, () => 1);
+}
+
+// A listed step can also get a job (the reconciler's copy while the run idled). If that job starts
+// it and the attempt fails with a backoff, the step is `queued` again, waiting for its delayed retry
+// job — and its stale list entry is still there. The next chain pops the entry and claims the step at
+// once as attempt 1: the backoff is skipped and the attempt count starts over (retries + 1 attempts
+// become unbounded by the list's copies). Fixed in includes/eager-claim.lua claimListed: an entry is
+// claimed only for a step not yet started in the run's current generation.
+test('a stale list entry does not claim a step that waits for its retry backoff (started meanwhile through a job)', async (t) => {
+  const rt = await testRuntime(redis);
+  try {
+    const { runId } = await rt.engine.trigger(fan3('stale-entry-retry'));
+    t.true((await rt.store.startStep(runId, 'root', 'root-t', 'w1', 1, [], now())).ok);
+    const done = await rt.store.completeStep(runId, 'root', 'root-t', 's', '1', now(), { claim: offer(['f0', 'f1', 'f2'], 'f0-t'), pool: 'default' });
+    t.like(done, { ok: true, listed: 2, claimed: { step: 'f0' } });
+    // The reconciler's copy of f1 starts it through a job; the attempt fails and waits 60 s for its retry.
+    t.true((await rt.store.startStep(runId, 'f1', 'f1-job', 'w2', 1, ['root'], now())).ok);
+    t.true(await rt.store.recordRetry(runId, 'f1', 'f1-job', JSON.stringify({ message: 'transient' }), now(), now() + 60_000));
+    // f0 completes with nothing ready: its worker takes the list's next step.
+    const next = await rt.store.completeStep(runId, 'f0', 'f0-t', 's', '1', now(), { claim: offer([], 'next-t'), pool: 'default' });
+    t.true(next.ok);
+    const claimed = next.ok ? next.claimed?.step : undefined;
+    t.not(claimed, 'f1', 'f1 waits for its backoff: it must not be claimed now');
+    t.is(claimed, 'f2');
+    t.is((await rt.store.stepStatusLetters(runId)).f1, 'q');
+  } finally {
+    await rt.close();
+  }
+});
+
+// Same with a parked step (ctx.park): parked, it is `queued` with a delayed resume job; a stale entry
+// would start it anew at once (no parked state handed to the handler, attempt 1).
+test('a stale list entry does not claim a parked step', async (t) => {
+  const rt = await testRuntime(redis);
+  try {
+    const { runId } = await rt.engine.trigger(fan3('stale-entry-park'));
+    t.true((await rt.store.startStep(runId, 'root', 'root-t', 'w1', 1, [], now())).ok);
+    await rt.store.completeStep(runId, 'root', 'root-t', 's', '1', now(), { claim: offer(['f0', 'f1', 'f2'], 'f0-t'), pool: 'default' });
+    t.true((await rt.store.startStep(runId, 'f1', 'f1-job', 'w2', 1, ['root'], now())).ok);
+    t.truthy(await rt.store.parkStep(runId, 'f1', 'f1-job', JSON.stringify({ polls: 1 }), now(), `${runId}.f1.p1`));
+    const next = await rt.store.completeStep(runId, 'f0', 'f0-t', 's', '1', now(), { claim: offer([], 'next-t'), pool: 'default' });
+    t.is(next.ok ? next.claimed?.step : undefined, 'f2');
+  } finally {
+    await rt.close();
+  }
+});
+
+// Cancel leaves the list behind (its 24 h expiry); engine.retry starts a new generation whose jobs
+// run the reset steps. An old entry may still claim a reset step that never started in the new
+// generation (its new job is then dropped under the claim's lease): it runs once, attempt 1. But once
+// the new generation started it (and its attempt failed into a backoff), the old entry must not.
+test('after cancel and retry, an old generation\'s list entry does not claim a step the new generation started', async (t) => {
+  const rt = await testRuntime(redis);
+  try {
+    const { runId } = await rt.engine.trigger(fan3('stale-entry-gen'));
+    t.true((await rt.store.startStep(runId, 'root', 'root-t', 'w1', 1, [], now())).ok);
+    await rt.store.completeStep(runId, 'root', 'root-t', 's', '1', now(), { claim: offer(['f0', 'f1', 'f2'], 'f0-t'), pool: 'default' });
+    await rt.engine.cancel(runId, 'test');
+    t.is(await rt.redis.llen(rt.keys.fanOutList(runId, 'default')), 2, 'the cancelled run left its list');
+    await rt.engine.retry(runId);
+    // Generation 1 starts f1 through its job; the attempt fails into a backoff.
+    t.true((await rt.store.startStep(runId, 'f1', 'f1-g1', 'w2', 1, ['root'], now())).ok);
+    t.true(await rt.store.recordRetry(runId, 'f1', 'f1-g1', JSON.stringify({ message: 'transient' }), now(), now() + 60_000));
+    t.true((await rt.store.startStep(runId, 'f0', 'f0-g1', 'w2', 1, ['root'], now())).ok);
+    const next = await rt.store.completeStep(runId, 'f0', 'f0-g1', 's', '1', now(), { claim: offer([], 'next-t'), pool: 'default' });
+    t.is(next.ok ? next.claimed?.step : undefined, 'f2', 'the old entry of f1 is dropped; f2 (never started in generation 1) is claimed');
+    const pickedUp = await rt.store.pickup(runId, 'default', { token: 'p-t', worker: 'w3', leaseDeadline: now() + 60_000, codeVersion: '', withFixed: false, needsOf: () => ['root'] }, now());
+    t.is(pickedUp, undefined);
+  } finally {
+    await rt.close();
+  }
+});
