@@ -43,6 +43,8 @@ export interface StepJobsOptions {
   onEvent?: (event: WorkerEvent) => void;
   /** True while completions may claim their one ready successor for this worker (eager dispatch on, not closing). */
   eager?: () => boolean;
+  /** True once the worker is closing (it takes no more steps, pickups included). */
+  closing?: () => boolean;
 }
 
 /**
@@ -100,11 +102,16 @@ export class StepJobs {
   /**
    * A pickup job of a run's fan-out list: claims the list's next step and works through the list as
    * a chain of claims. Dropped by a worker without the run's code (pickups are not routed: the chain
-   * that listed the steps goes on, and the reconciler queues what no chain took) or while closing.
+   * that listed the steps goes on, and the reconciler queues what no chain took); handed back while
+   * closing. Taken with eager dispatch off too (then the chain is one step long).
    */
   private async pickup(job: ConsumedJob): Promise<ProcessOutcome> {
     const { r: runId, p: pipelineId } = job.data;
-    if (!this.o.eager?.()) return;
+    // A pickup stands in for the job the listed step does not have: a worker with eager dispatch off
+    // takes it too (its completion claims nothing more and leaves a pickup for the rest when the list
+    // still holds steps). Dropping it there left a mixed fleet's fan-out to the listing worker's one
+    // chain, one step at a time. A closing worker puts it back for another worker.
+    if (this.o.closing?.()) return 'hand-back';
     const snapshot = await this.snapshot(runId);
     if (!snapshot || this.o.capabilities.missing(job.data, job.queue, snapshot.hash)) return;
     const fixed = this.o.runFields.get(runId);

@@ -109,3 +109,55 @@ test('after cancel and retry, an old generation\'s list entry does not claim a s
     await rt.close();
   }
 });
+
+/** A second runtime on `rt`'s Redis and prefix, with its own settings (a worker configured otherwise). */
+async function sibling(rt: Runtime, env: Record<string, string>): Promise<Runtime> {
+  return createRuntime(loadConfig({
+    REDIS_URL: redis.url, CONVEYOR_PREFIX: rt.config.prefix, CONVEYOR_LOG_LEVEL: 'silent', CONVEYOR_STALLED_INTERVAL: '1s', CONVEYOR_LOCK_DURATION: '2s', ...env,
+  }, {}), { logger: silentLogger });
+}
+
+/** root → f0 … f(width-1); each fan step holds `ms` and counts how many run at once. */
+function parallelFan(id: string, width: number, ms: number, seen: { now: number; max: number; started: string[] }): Pipeline<any, any> {
+  let p: Pipeline<any, any> = definePipeline({ id, defaults: { retries: 0 } }).step('root', () => 'r');
+  for (let i = 0; i < width; i++) {
+    p = p.step(`f${i}`, { needs: ['root'] }, async () => {
+      seen.started.push(`f${i}`);
+      seen.max = Math.max(seen.max, ++seen.now);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      seen.now--;
+      return i;
+    });
+  }
+  return p;
+}
+
+// A fleet where some workers have CONVEYOR_EAGER_DISPATCH=0 (a rollout, a kill switch on some hosts):
+// the eager worker lists a fan-out and adds pickup jobs, but a worker with eager dispatch off drops
+// every pickup it takes (step-jobs.ts `pickup`: `if (!this.o.eager?.()) return`). The listed steps
+// then run one after another in the listing worker's chain while the other workers idle, and the run
+// never goes idle, so the reconciler does not step in either. Fixed in step-jobs.ts: a pickup is the
+// listed step's stand-in for a job, so any worker that serves the run takes it (its completion,
+// claiming nothing more, leaves a pickup for the rest); only a closing worker hands it back.
+test('a worker with eager dispatch off takes part in a fan-out listed by an eager worker', async (t) => {
+  const rt = await testRuntime(redis);
+  const seen = { now: 0, max: 0, started: [] as string[] };
+  const p = parallelFan('fan-mixed', 6, 400, seen);
+  const eager = await withWorker(rt, [p], { concurrency: 1, reconcileIdleMs: 60_000 });
+  const offRt = await sibling(rt, { CONVEYOR_EAGER_DISPATCH: '0' });
+  let off: Awaited<ReturnType<typeof withWorker>> | undefined;
+  try {
+    const { runId } = await rt.engine.trigger(p);
+    await waitFor(() => seen.started.length >= 1, 15_000, 'the eager worker to claim the first fan step');
+    off = await withWorker(offRt, [p], { concurrency: 4, reconcileIdleMs: 60_000 });
+    const view = await rt.engine.waitForRun(runId, { timeoutMs: 30_000 });
+    t.is(view.status, 'succeeded');
+    t.true(seen.max >= 2, `fan steps ran ${seen.max} at a time`);
+    t.true(new Set(Object.values(view.steps).map((s) => s.worker)).has(off.worker.id), 'the eager-off worker ran some');
+  } finally {
+    await off?.stop(2_000);
+    await eager.stop(2_000);
+    await offRt.close();
+    await rt.close();
+  }
+});
