@@ -8,8 +8,8 @@ import type { StepSpec } from '../dsl/types.ts';
 import type { Engine } from '../engine/engine.ts';
 import { resolveStepSpec, stepSpecMap, type DagSnapshot } from '../engine/snapshot.ts';
 import { AttemptAborted, endReasonOf, endReasonOfThrown, handBackDelayMs, type EndReason } from '../engine/end-reason.ts';
-import type { StepLifecycle } from '../engine/step-lifecycle.ts';
-import type { ConsumedJob, ProcessOutcome, StartResult, StepOutcome, StepRoute } from '../engine/worker-backend.ts';
+import type { EagerOffer, StepLifecycle } from '../engine/step-lifecycle.ts';
+import type { CompleteResult, ConsumedJob, ProcessOutcome, StartResult, StepOutcome, StepRoute } from '../engine/worker-backend.ts';
 import type { RunFixedFields } from '../domain/run-state.ts';
 import { isPickup, PICKUP_STEP } from '../domain/step-job.ts';
 import { CHAIN_YIELD, eagerDelivery, eagerOffer } from './eager.ts';
@@ -281,7 +281,7 @@ export class StepJobs {
     const error = 'error' in reason ? reason.error : (thrown ?? new Error(reason.kind));
     const ended = await this.o.lifecycle.end({
       runId, step, token: d.token, worker: this.o.workerId, attempt: d.job.attempt, maxAttempts: d.job.maxAttempts, backoffMs: d.job.nextBackoffMs,
-      reason, errorJson: errorJson(error), resources: this.resources(d, cpuMs), eager: d.claimed !== undefined,
+      reason, errorJson: errorJson(error), resources: this.resources(d, cpuMs), eager: d.claimed !== undefined, ...this.offer(d),
     });
     switch (ended.decision) {
       case 'hand-back':
@@ -298,6 +298,7 @@ export class StepJobs {
         return;
       case 'fail':
       case 'drop':
+        this.claimedNext(d, ended.completed);
         return this.reportFinished(d, 'f', errorJson(error), ended.completed.ok, cpuMs);
     }
   }
@@ -331,15 +332,25 @@ export class StepJobs {
   /** Reports an outcome to the engine (which records it and advances the run), then to metrics. */
   private async finish(d: Delivery, outcome: StepOutcome, payload: string, cpuMs: number): Promise<ProcessOutcome> {
     const { r: runId, s: step } = d.job.data;
-    const fixed = this.o.runFields.get(runId);
-    const eager = this.o.eager?.() && d.snapshot && (d.chain ?? 0) < CHAIN_YIELD ? eagerOffer(d, d.snapshot, this.o.capabilities, this.o.workerId, fixed) : undefined;
-    const pool = d.snapshot ? resolveStepSpec(stepSpecMap(d.snapshot), step)?.spec.queue : undefined;
+    const { offer: eager, pool } = this.offer(d);
     const result = await this.o.lifecycle.complete({ runId, step, token: d.token!, outcome, payload, resources: this.resources(d, cpuMs), eager, pool });
-    if (result.ok && result.claimed) {
-      d.next = eagerDelivery(d, result.claimed, fixed, this.o.clock.now());
-      this.o.onEvent?.({ type: 'step-claimed', runId, pipeline: d.job.data.p, step: result.claimed.step, after: step });
-    }
+    this.claimedNext(d, result);
     return this.reportFinished(d, outcome, payload, result.ok, cpuMs);
+  }
+
+  /** What this delivery's completion offers to claim next (eager dispatch), and the step's pool (its fan-out list). */
+  private offer(d: Delivery): { offer: EagerOffer | undefined; pool: string | undefined } {
+    const fixed = this.o.runFields.get(d.job.data.r);
+    const offer = this.o.eager?.() && d.snapshot && (d.chain ?? 0) < CHAIN_YIELD ? eagerOffer(d, d.snapshot, this.o.capabilities, this.o.workerId, fixed) : undefined;
+    const pool = d.snapshot ? resolveStepSpec(stepSpecMap(d.snapshot), d.job.data.s)?.spec.queue : undefined;
+    return { offer, pool };
+  }
+
+  /** The step the completion claimed for this worker runs next in this slot. */
+  private claimedNext(d: Delivery, result: CompleteResult): void {
+    if (!result.ok || !result.claimed) return;
+    d.next = eagerDelivery(d, result.claimed, this.o.runFields.get(d.job.data.r), this.o.clock.now());
+    this.o.onEvent?.({ type: 'step-claimed', runId: d.job.data.r, pipeline: d.job.data.p, step: result.claimed.step, after: d.job.data.s });
   }
 
   private reportFinished(d: Delivery, outcome: StepOutcome, payload: string, recorded: boolean, cpuMs: number): ProcessOutcome {

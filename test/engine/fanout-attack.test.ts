@@ -161,3 +161,30 @@ test('a worker with eager dispatch off takes part in a fan-out listed by an eage
     await rt.close();
   }
 });
+
+// A listed step that fails for good ends through lifecycle.end, whose completion carries no eager
+// offer and no pool: it claims no next entry and adds no pickup, so each such failure ends a chain
+// for good. Once the pickups are used up (CONVEYOR_FANOUT_PICKUPS, or a fan-out wider than 256), the
+// rest of the list has no chain and waits for the reconciler to find the run idle. Fixed in
+// step-jobs.ts `end` (+ lifecycle.end): a final failure offers like a success, so the chain goes on.
+test('a fan-out whose listed steps fail for good still works through its list (failures do not end the chains)', async (t) => {
+  const rt = await testRuntime(redis, { CONVEYOR_FANOUT_PICKUPS: '1' });
+  let p: Pipeline<any, any> = definePipeline({ id: 'fan-failing', defaults: { retries: 0 } }).step('root', () => 'r');
+  const names: string[] = [];
+  for (let i = 0; i < 6; i++) {
+    names.push(`f${i}`);
+    p = p.step(`f${i}`, { needs: ['root'] }, () => {
+      throw new Error(`f${i} fails`);
+    });
+  }
+  p = p.step('collect', { needs: names, runWhen: 'all-done' }, ({ upstreamStatus }: { upstreamStatus: Record<string, string> }) => Object.values(upstreamStatus).filter((s) => s === 'failed').length);
+  const host = await withWorker(rt, [p], { concurrency: 1, reconcileIdleMs: 60_000 });
+  try {
+    const view = await rt.engine.waitForRun((await rt.engine.trigger(p)).runId, { timeoutMs: 10_000 });
+    t.is(view.steps.collect.output, 6);
+    t.is(await rt.redis.exists(rt.keys.fanOutList(view.id, 'default')), 0);
+  } finally {
+    await host.stop(2_000);
+    await rt.close();
+  }
+});
