@@ -44,6 +44,12 @@ export interface EnqueueOptions {
   queue?: string;
   /** Attempts the step already used (an eagerly run step going back to its queue): the job counts on from there. */
   attemptsMade?: number;
+  /**
+   * Remove a job already waiting under the same id first (not an active one): an eagerly run step
+   * going back to its queue replaces the reconciler's copy job of a listed step, which would otherwise
+   * keep the id — the add a no-op — and run the step at once, without the backoff or the attempts used.
+   */
+  replace?: boolean;
 }
 
 export interface EngineOptions {
@@ -156,6 +162,7 @@ export class Engine {
         backoff: spec.backoff,
       };
     });
+    if (options.replace) await Promise.all(jobs.map((job) => this.options.queues.removeJob(job.queue, job.jobId)));
     await this.options.queues.add(jobs);
   }
 

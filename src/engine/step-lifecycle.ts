@@ -163,7 +163,7 @@ export class StepLifecycle {
    * fails the lease runs out and the reconciler adds the job instead.
    */
   private async requeueEager(runId: string, step: string, attemptsMade: number, delayMs: number): Promise<void> {
-    await this.write('enqueue', () => this.options.engine.enqueue(runId, [step], { attemptsMade, delayMs }));
+    await this.write('enqueue', () => this.options.engine.enqueue(runId, [step], { attemptsMade, delayMs, replace: true }));
   }
 
   /** Stores what the attempt logged (before its outcome is reported, so logs never trail the status). */

@@ -8,7 +8,8 @@ import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 import { testRuntime, withWorker } from '../helpers/harness.ts';
 import { waitFor } from '../fixtures/procs.ts';
 import type { Pipeline } from '../../src/dsl/index.ts';
-import type { WorkerEvent } from '../../src/worker/worker.ts';
+import { Reconciler } from '../../src/engine/reconciler.ts';
+import { StepLifecycle } from '../../src/engine/step-lifecycle.ts';
 
 /**
  * Attacks on fan-out lists (docs/internals.md, "Fan-out lists"): store-driven cases play the workers'
@@ -185,6 +186,41 @@ test('a fan-out whose listed steps fail for good still works through its list (f
     t.is(await rt.redis.exists(rt.keys.fanOutList(view.id, 'default')), 0);
   } finally {
     await host.stop(2_000);
+    await rt.close();
+  }
+});
+
+// The reverse order of the stale-entry case: the reconciler added a copy job for a listed step while
+// the run idled; a chain then claims the step from the list, and its attempt fails into a retry. The
+// eager retry adds the step's job (same deterministic id, with the backoff delay and n = attempts
+// used) — but the copy still waits under that id, so the add is a no-op: the copy runs the retry at
+// once (no backoff) as attempt 1 (no n), and the step gets one attempt more than its retries allow.
+// Fixed in step-lifecycle.ts requeueEager (Engine.enqueue `replace`): the waiting copy is removed
+// first. An active copy (being delivered that very moment) cannot be removed: that race remains.
+test('an eagerly claimed listed step that retries gets its backoff even when the reconciler\'s copy job waits in the queue', async (t) => {
+  const rt = await testRuntime(redis);
+  try {
+    const { runId } = await rt.engine.trigger(fan3('copy-then-retry'));
+    t.true((await rt.store.startStep(runId, 'root', 'root-t', 'w1', 1, [], now())).ok);
+    await rt.store.completeStep(runId, 'root', 'root-t', 's', '1', now(), { claim: offer(['f0', 'f1', 'f2'], 'f0-t'), pool: 'default' });
+    // The run idles: the reconciler adds jobs for the listed (queued, jobless) f1 and f2.
+    const reconciler = new Reconciler({ engine: rt.engine, store: rt.store, queues: rt.queues, clock: rt.clock, logger: rt.logger, idleMs: 0, intervalMs: 60_000 });
+    await rt.redis.zadd(rt.keys.activeRuns, 0, runId);
+    await reconciler.pass();
+    t.is((await rt.queues.jobPresence('default', [`${runId}.f1`])).get(`${runId}.f1`), 'present', 'the copy of f1 waits');
+    // A chain claims f1 from the list before the copy is delivered; the attempt fails, retries left.
+    const lifecycle = new StepLifecycle({ engine: rt.engine, store: rt.store, clock: rt.clock, logger: rt.logger });
+    const claimed = await lifecycle.pickup({ runId, pool: 'default', worker: 'w1', codeVersion: '', withFixed: false, needsOf: () => ['root'] });
+    t.is(claimed?.step, 'f1');
+    const ended = await lifecycle.end({
+      runId, step: 'f1', token: claimed!.token, worker: 'w1', attempt: 1, maxAttempts: 4, backoffMs: 60_000,
+      reason: { kind: 'handler-error', error: new Error('transient'), retryable: true }, errorJson: JSON.stringify({ message: 'transient' }), eager: true,
+    });
+    t.is(ended.decision, 'retry');
+    const job = await rt.queues.queue('default').getJob(`${runId}.f1`);
+    t.is(job?.data.n, 1, 'the job of the retry counts the eager attempt');
+    t.true(await job!.isDelayed(), 'the retry waits for its backoff');
+  } finally {
     await rt.close();
   }
 });
