@@ -224,3 +224,94 @@ test('an eagerly claimed listed step that retries gets its backoff even when the
     await rt.close();
   }
 });
+
+// Pool concurrency: a worker serving `default` and `gpu` with concurrency 1 runs at most one step of
+// each pool at a time from its queues. An eager claim may take a step of another pool it serves into
+// the completing slot (root → g: g runs in the `default` slot); with fan-out lists that slot then
+// works through g's whole `gpu` fan-out list (its completions pop the gpu list) while the gpu slot's
+// pickups run the same list: two gpu steps at once on a worker that takes one. Not fixed (a design
+// choice: claims across pools predate the lists; the lists turn one step into a whole fan-out). A fix
+// would list and pop only in the pool of the slot's own queue, or not claim across pools.
+test.failing('a worker with one gpu slot runs one gpu step at a time through a gpu fan-out', async (t) => {
+  const rt = await testRuntime(redis);
+  const seen = { now: 0, max: 0, started: [] as string[] };
+  let p: Pipeline<any, any> = definePipeline({ id: 'fan-gpu', defaults: { retries: 0 } })
+    .step('root', () => 1)
+    .step('g', { needs: ['root'], queue: 'gpu' }, () => 1);
+  for (let i = 0; i < 6; i++) {
+    p = p.step(`h${i}`, { needs: ['g'], queue: 'gpu' }, async () => {
+      seen.started.push(`h${i}`);
+      seen.max = Math.max(seen.max, ++seen.now);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      seen.now--;
+      return i;
+    });
+  }
+  const host = await withWorker(rt, [p], { concurrency: 1, queues: ['default', 'gpu'], reconcileIdleMs: 60_000 });
+  try {
+    const view = await rt.engine.waitForRun((await rt.engine.trigger(p)).runId, { timeoutMs: 15_000 });
+    t.is(view.status, 'succeeded');
+    t.is(seen.max, 1, `gpu steps ran ${seen.max} at a time`);
+  } finally {
+    await host.stop(2_000);
+    await rt.close();
+  }
+});
+
+// Held: listed siblings with condition skips, runWhen rules and a map step after the fan-out, in two
+// pools, on two eager workers: every step runs once with the right upstream outputs, the rules decide
+// as without lists, and no list or lease is left when the run ends.
+test('a mixed fan-out (conditions, runWhen, a map after it, two pools) runs each step once with the right inputs', async (t) => {
+  const rt = await testRuntime(redis);
+  const runs: Record<string, number> = {};
+  const count = (name: string) => (runs[name] = (runs[name] ?? 0) + 1);
+  let p: Pipeline<any, any> = definePipeline({ id: 'fan-mixed-rules', defaults: { retries: 0 } }).step('root', () => 10);
+  const names: string[] = [];
+  for (let i = 0; i < 12; i++) {
+    const name = `s${i}`;
+    names.push(name);
+    const gpu = i % 4 === 3;
+    p = p.step(name, {
+      needs: ['root'], ...(gpu ? { queue: 'gpu' } : {}),
+      ...(i % 5 === 1 ? { if: () => false } : {}),
+    }, ({ upstream }: { upstream: { root: number } }) => {
+      count(name);
+      if (i % 6 === 2) throw new Error(`${name} fails`);
+      return upstream.root + i;
+    });
+  }
+  p = p
+    .step('anyOk', { needs: names, runWhen: 'one-succeeded' }, ({ upstream }: { upstream: Record<string, unknown> }) => (count('anyOk'), Object.keys(upstream).length))
+    .step('allDone', { needs: names, runWhen: 'all-done' }, ({ upstreamStatus }: { upstreamStatus: Record<string, string> }) => {
+      count('allDone');
+      return Object.values(upstreamStatus).sort().join(',');
+    })
+    .map('each', { needs: ['s0', 's4'], over: ({ upstream }) => [upstream.s0 as number, upstream.s4 as number] }, (_ctx, item: number) => item * 2)
+    .step('after', { needs: ['each'] }, ({ upstream }) => (count('after'), upstream.each));
+  const a = await withWorker(rt, [p], { concurrency: 2, reconcileIdleMs: 60_000 });
+  const b = await withWorker(rt, [p], { concurrency: 2, reconcileIdleMs: 60_000 });
+  const claimed: string[] = [];
+  for (const host of [a, b]) host.onEvent((e) => void (e.type === 'step-claimed' && claimed.push(e.step)));
+  try {
+    const view = await rt.engine.waitForRun((await rt.engine.trigger(p)).runId, { timeoutMs: 20_000 });
+    t.true(claimed.filter((s) => /^s\d+$/.test(s)).length >= 4, `fan steps went through claims and the list: ${claimed.join(',')}`);
+    // s2 and s8 fail, but they are not leaves (the default outcome rule): the run succeeds.
+    t.is(view.status, 'succeeded');
+    for (let i = 0; i < 12; i++) {
+      const s = view.steps[`s${i}`];
+      if (i % 5 === 1) t.is(s.status, 'skipped', `s${i}`);
+      else if (i % 6 === 2) t.is(s.status, 'failed', `s${i}`);
+      else t.like(s, { status: 'succeeded', output: 10 + i, attempts: 1 }, `s${i}`);
+    }
+    for (const [name, n] of Object.entries(runs)) t.is(n, 1, `${name} ran once`);
+    t.is(view.steps.anyOk.status, 'succeeded');
+    t.is(view.steps.allDone.output, [...Array(12).keys()].map((i) => (i % 5 === 1 ? 'skipped' : i % 6 === 2 ? 'failed' : 'succeeded')).sort().join(','));
+    t.deepEqual(view.steps.after.output, [20, 28]);
+    for (const pool of ['default', 'gpu']) t.is(await rt.redis.exists(rt.keys.fanOutList(view.id, pool)), 0, `no ${pool} list left`);
+    t.is(await rt.redis.exists(rt.keys.run(view.id).leases), 0);
+  } finally {
+    await a.stop(2_000);
+    await b.stop(2_000);
+    await rt.close();
+  }
+});
