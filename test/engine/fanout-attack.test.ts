@@ -315,3 +315,27 @@ test('a mixed fan-out (conditions, runWhen, a map after it, two pools) runs each
     await rt.close();
   }
 });
+
+// A dead worker's claim in a progressing fan-out: the reconciler checks the run because one lease
+// expired, but then treated every open step as for an idle run — each listed step (queued, no job by
+// design) was "lost" and got a job: a 10,000-step list became 10,000 queue jobs (and copy jobs, whose
+// races the tests above cover) because one worker died. Fixed in reconciler.ts: a run that is not
+// idle is checked only for its expired claims.
+test('a lease that expires while the run progresses re-queues that claim only, not every listed step', async (t) => {
+  const rt = await testRuntime(redis);
+  try {
+    const { runId } = await rt.engine.trigger(fan3('lease-only'));
+    t.true((await rt.store.startStep(runId, 'root', 'root-t', 'w1', 1, [], now())).ok);
+    const dead = { ...offer(['f0', 'f1', 'f2'], 'f0-t'), leaseDeadline: now() - 1 };
+    t.like(await rt.store.completeStep(runId, 'root', 'root-t', 's', '1', now(), { claim: dead, pool: 'default' }), { ok: true, listed: 2 });
+    const reconciler = new Reconciler({ engine: rt.engine, store: rt.store, queues: rt.queues, clock: rt.clock, logger: rt.logger, idleMs: 60_000, intervalMs: 60_000 });
+    await rt.redis.zadd(rt.keys.activeRuns, 0, runId); // due for a look; its updatedAt is fresh
+    await reconciler.pass();
+    const presence = await rt.queues.jobPresence('default', [`${runId}.f0`, `${runId}.f1`, `${runId}.f2`]);
+    t.is(presence.get(`${runId}.f0`), 'present', 'the expired claim is re-queued');
+    t.is(presence.get(`${runId}.f1`), 'missing', 'a listed step stays on the list');
+    t.is(presence.get(`${runId}.f2`), 'missing');
+  } finally {
+    await rt.close();
+  }
+});
