@@ -204,6 +204,11 @@ export class Engine {
     const now = this.options.clock.now();
     const run = await this.options.store.getRun(runId);
     const first = await this.options.store.markFinished(runId, { finishedAt: now, retentionMs: this.options.retentionMs, indexed: run && { pipeline: run.pipeline, createdAt: run.createdAt, status } });
+    // The run's fan-out lists: the completion that ends a run deletes its own pool's; a cancel, or a
+    // list of another pool whose entries jobs ran, would otherwise stay for the lists' 24 h expiry
+    // (beyond a shorter retention, past a deleted run, and into a retry after cancel as stale entries).
+    const snap = await this.snapshot(runId).catch(() => undefined);
+    if (snap) await this.options.store.dropFanOutLists(runId, [...new Set([...stepSpecMap(snap).values()].map((spec) => spec.queue))]);
     this.snapshots.delete(runId);
     // One run-finished event per end of a run (metrics count it, triggers start on it), however many
     // processes finish the bookkeeping.

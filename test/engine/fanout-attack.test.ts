@@ -96,7 +96,10 @@ test('after cancel and retry, an old generation\'s list entry does not claim a s
     t.true((await rt.store.startStep(runId, 'root', 'root-t', 'w1', 1, [], now())).ok);
     await rt.store.completeStep(runId, 'root', 'root-t', 's', '1', now(), { claim: offer(['f0', 'f1', 'f2'], 'f0-t'), pool: 'default' });
     await rt.engine.cancel(runId, 'test');
-    t.is(await rt.redis.llen(rt.keys.fanOutList(runId, 'default')), 2, 'the cancelled run left its list');
+    // Before the finish bookkeeping deleted the run's lists, a cancel left them (24 h expiry) and a
+    // retry found the old generation's entries; put them back to attack claimListed's check alone.
+    t.is(await rt.redis.exists(rt.keys.fanOutList(runId, 'default')), 0, 'the cancelled run\'s list is gone');
+    await rt.redis.rpush(rt.keys.fanOutList(runId, 'default'), 'f1|root', 'f2|root');
     await rt.engine.retry(runId);
     // Generation 1 starts f1 through its job; the attempt fails into a backoff.
     t.true((await rt.store.startStep(runId, 'f1', 'f1-g1', 'w2', 1, ['root'], now())).ok);
@@ -335,6 +338,40 @@ test('a lease that expires while the run progresses re-queues that claim only, n
     t.is(presence.get(`${runId}.f0`), 'present', 'the expired claim is re-queued');
     t.is(presence.get(`${runId}.f1`), 'missing', 'a listed step stays on the list');
     t.is(presence.get(`${runId}.f2`), 'missing');
+  } finally {
+    await rt.close();
+  }
+});
+
+// A list of another pool than the last completion's, whose entries jobs ran (the reconciler's copies,
+// or completions that took nothing from it: eager dispatch off, a slot at CHAIN_YIELD), stayed after
+// the run ended for the lists' 24 h expiry — past a shorter retention and a deleted run. Fixed in
+// Engine.finish: the run's lists of every pool are deleted.
+test('no fan-out list of any pool is left once the run ended', async (t) => {
+  const rt = await testRuntime(redis);
+  try {
+    const p = definePipeline({ id: 'list-leak' })
+      .step('root', () => 1)
+      .step('g', { needs: ['root'], queue: 'gpu' }, () => 1)
+      .step('h0', { needs: ['g'], queue: 'gpu' }, () => 1)
+      .step('h1', { needs: ['g'], queue: 'gpu' }, () => 1)
+      .step('d', { needs: ['root'] }, () => 1);
+    const { runId } = await rt.engine.trigger(p);
+    const run = async (step: string, needs: string[], o: Parameters<typeof rt.store.completeStep>[6] = {}) => {
+      t.true((await rt.store.startStep(runId, step, `${step}-t`, 'w', 1, needs, now())).ok, `${step} starts`);
+      return rt.store.completeStep(runId, step, `${step}-t`, 's', '1', now(), o);
+    };
+    await run('root', []);
+    // g's completion (its worker serves gpu) lists h1; h1 then runs from a job (the reconciler's copy).
+    t.true((await rt.store.startStep(runId, 'g', 'g-t', 'w', 1, ['root'], now())).ok);
+    const listed = await rt.store.completeStep(runId, 'g', 'g-t', 's', '1', now(), { claim: offer(['h0', 'h1'], 'h0-t', { h0: ['g'], h1: ['g'] }), pool: 'gpu' });
+    t.like(listed, { ok: true, listed: 1, claimed: { step: 'h0' } });
+    await run('h1', ['g'], { pool: 'gpu' });
+    t.like(await rt.store.completeStep(runId, 'h0', 'h0-t', 's', '1', now(), { pool: 'gpu' }), { ok: true, listed: 1 });
+    const end = await run('d', ['root'], { pool: 'default' });
+    t.like(end, { ok: true, finalStatus: 'succeeded' });
+    await rt.engine.finish(runId, 'succeeded');
+    t.is(await rt.redis.exists(rt.keys.fanOutList(runId, 'gpu')), 0, 'the gpu list is gone');
   } finally {
     await rt.close();
   }
