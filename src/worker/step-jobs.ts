@@ -279,9 +279,10 @@ export class StepJobs {
   private async end(d: Delivery, reason: EndReason, cpuMs: number, thrown?: Error): Promise<ProcessOutcome> {
     const { r: runId, s: step, p: pipeline } = d.job.data;
     const error = 'error' in reason ? reason.error : (thrown ?? new Error(reason.kind));
+    const offered = this.offer(d);
     const ended = await this.o.lifecycle.end({
       runId, step, token: d.token, worker: this.o.workerId, attempt: d.job.attempt, maxAttempts: d.job.maxAttempts, backoffMs: d.job.nextBackoffMs,
-      reason, errorJson: errorJson(error), resources: this.resources(d, cpuMs), eager: d.claimed !== undefined, ...this.offer(d),
+      reason, errorJson: errorJson(error), resources: this.resources(d, cpuMs), eager: d.claimed !== undefined, offer: offered.offer, pool: offered.pool,
     });
     switch (ended.decision) {
       case 'hand-back':
@@ -298,7 +299,7 @@ export class StepJobs {
         return;
       case 'fail':
       case 'drop':
-        this.claimedNext(d, ended.completed);
+        this.claimedNext(d, ended.completed, offered.fixed);
         return this.reportFinished(d, 'f', errorJson(error), ended.completed.ok, cpuMs);
     }
   }
@@ -332,24 +333,27 @@ export class StepJobs {
   /** Reports an outcome to the engine (which records it and advances the run), then to metrics. */
   private async finish(d: Delivery, outcome: StepOutcome, payload: string, cpuMs: number): Promise<ProcessOutcome> {
     const { r: runId, s: step } = d.job.data;
-    const { offer: eager, pool } = this.offer(d);
+    const { offer: eager, pool, fixed } = this.offer(d);
     const result = await this.o.lifecycle.complete({ runId, step, token: d.token!, outcome, payload, resources: this.resources(d, cpuMs), eager, pool });
-    this.claimedNext(d, result);
+    this.claimedNext(d, result, fixed);
     return this.reportFinished(d, outcome, payload, result.ok, cpuMs);
   }
 
   /** What this delivery's completion offers to claim next (eager dispatch), and the step's pool (its fan-out list). */
-  private offer(d: Delivery): { offer: EagerOffer | undefined; pool: string | undefined } {
+  private offer(d: Delivery): { offer: EagerOffer | undefined; pool: string | undefined; fixed: RunFixedFields | undefined } {
     const fixed = this.o.runFields.get(d.job.data.r);
     const offer = this.o.eager?.() && d.snapshot && (d.chain ?? 0) < CHAIN_YIELD ? eagerOffer(d, d.snapshot, this.o.capabilities, this.o.workerId, fixed) : undefined;
     const pool = d.snapshot ? resolveStepSpec(stepSpecMap(d.snapshot), d.job.data.s)?.spec.queue : undefined;
-    return { offer, pool };
+    return { offer, pool, fixed };
   }
 
-  /** The step the completion claimed for this worker runs next in this slot. */
-  private claimedNext(d: Delivery, result: CompleteResult): void {
+  /**
+   * The step the completion claimed for this worker runs next in this slot. `fixed`: the cached run
+   * fields the offer was made with (it asked for them from the script only when they were not cached).
+   */
+  private claimedNext(d: Delivery, result: CompleteResult, fixed: RunFixedFields | undefined): void {
     if (!result.ok || !result.claimed) return;
-    d.next = eagerDelivery(d, result.claimed, this.o.runFields.get(d.job.data.r), this.o.clock.now());
+    d.next = eagerDelivery(d, result.claimed, fixed, this.o.clock.now());
     this.o.onEvent?.({ type: 'step-claimed', runId: d.job.data.r, pipeline: d.job.data.p, step: result.claimed.step, after: d.job.data.s });
   }
 
