@@ -44,6 +44,12 @@ export interface EnqueueOptions {
   queue?: string;
   /** Attempts the step already used (an eagerly run step going back to its queue): the job counts on from there. */
   attemptsMade?: number;
+  /**
+   * Remove a job already waiting under the same id first (not an active one): an eagerly run step
+   * going back to its queue replaces the reconciler's copy job of a listed step, which would otherwise
+   * keep the id — the add a no-op — and run the step at once, without the backoff or the attempts used.
+   */
+  replace?: boolean;
 }
 
 export interface EngineOptions {
@@ -156,6 +162,7 @@ export class Engine {
         backoff: spec.backoff,
       };
     });
+    if (options.replace) await Promise.all(jobs.map((job) => this.options.queues.removeJob(job.queue, job.jobId)));
     await this.options.queues.add(jobs);
   }
 
@@ -197,6 +204,11 @@ export class Engine {
     const now = this.options.clock.now();
     const run = await this.options.store.getRun(runId);
     const first = await this.options.store.markFinished(runId, { finishedAt: now, retentionMs: this.options.retentionMs, indexed: run && { pipeline: run.pipeline, createdAt: run.createdAt, status } });
+    // The run's fan-out lists: the completion that ends a run deletes its own pool's; a cancel, or a
+    // list of another pool whose entries jobs ran, would otherwise stay for the lists' 24 h expiry
+    // (beyond a shorter retention, past a deleted run, and into a retry after cancel as stale entries).
+    const snap = await this.snapshot(runId).catch(() => undefined);
+    if (snap) await this.options.store.dropFanOutLists(runId, [...new Set([...stepSpecMap(snap).values()].map((spec) => spec.queue))]);
     this.snapshots.delete(runId);
     // One run-finished event per end of a run (metrics count it, triggers start on it), however many
     // processes finish the bookkeeping.

@@ -77,14 +77,20 @@ export class Reconciler {
         // A run that progresses needs a full check only when a claim's lease ran out (its worker died
         // while the run's other steps go on, as in a fan-out).
         const expiredLeases = await store.expiredLeases(runId, now);
-        if (run.updatedAt && now - run.updatedAt < this.options.idleMs && expiredLeases.length === 0) {
-          await store.touchActive(runId, run.updatedAt);
+        const progressing = Boolean(run.updatedAt && now - run.updatedAt < this.options.idleMs);
+        if (progressing && expiredLeases.length === 0) {
+          await store.touchActive(runId, run.updatedAt!);
           continue;
         }
         const snapshot = await engine.snapshot(runId);
         const specs = stepSpecMap(snapshot);
         const letters = await store.stepStatusLetters(runId);
-        const open = Object.entries(letters).filter(([, letter]) => letter === 'q' || letter === 'r').map(([step]) => step);
+        // A progressing run is checked for its expired claims only: its fan-out lists' steps are
+        // queued without a job by design (the chains take them), and a full check would give every
+        // one a job because one worker died.
+        const open = Object.entries(letters)
+          .filter(([step, letter]) => (letter === 'q' || letter === 'r') && (!progressing || expiredLeases.includes(step)))
+          .map(([step]) => step);
         const located = await store.jobLocations(runId, open);
         // Entries of claims that ended otherwise (retried, taken over by a job) are forgotten here.
         await store.dropLeases(runId, expiredLeases.filter((step) => letters[step] !== 'r' || !(located.get(step)?.leaseDeadline! <= now)));

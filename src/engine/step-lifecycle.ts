@@ -163,7 +163,7 @@ export class StepLifecycle {
    * fails the lease runs out and the reconciler adds the job instead.
    */
   private async requeueEager(runId: string, step: string, attemptsMade: number, delayMs: number): Promise<void> {
-    await this.write('enqueue', () => this.options.engine.enqueue(runId, [step], { attemptsMade, delayMs }));
+    await this.write('enqueue', () => this.options.engine.enqueue(runId, [step], { attemptsMade, delayMs, replace: true }));
   }
 
   /** Stores what the attempt logged (before its outcome is reported, so logs never trail the status). */
@@ -196,6 +196,9 @@ export class StepLifecycle {
     reason: EndReason; errorJson: string; resources?: StepResources;
     /** The step was claimed eagerly: no job holds it, so a retry or hand-back adds one (see requeueEager). */
     eager?: boolean;
+    /** A final failure's completion, like a success's, may claim the next step (see `complete`). */
+    offer?: EagerOffer;
+    pool?: string;
   }): Promise<AttemptEnd> {
     const decision = decideEnd(a.reason, a.attempt, a.maxAttempts);
     if (a.token === undefined) return { decision: decision === 'hand-back' ? 'hand-back' : 'stale' };
@@ -214,7 +217,9 @@ export class StepLifecycle {
       case 'fail':
       case 'drop':
         // A cancelled run rejects the completion in its script: recording it is harmless and keeps one path.
-        return { decision, completed: await this.complete({ runId: a.runId, step: a.step, token, outcome: 'f', payload: a.errorJson, resources: a.resources }) };
+        // With the worker's offer: a chain through a fan-out list goes on after a step that failed for
+        // good (without it each such failure ended a chain, and no pickup replaced it).
+        return { decision, completed: await this.complete({ runId: a.runId, step: a.step, token, outcome: 'f', payload: a.errorJson, resources: a.resources, eager: a.offer, pool: a.pool }) };
     }
   }
 

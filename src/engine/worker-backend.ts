@@ -14,7 +14,7 @@ export type { ConsumedJob, JobConsumer, ProcessOutcome } from '../redis/job-cons
 export type { StepJobData } from '../domain/step-job.ts';
 export type { StepRoute } from '../domain/step-routes.ts';
 export type { LogEntry, RunFixedFields } from '../domain/run-state.ts';
-export type { ClaimedStep, StartResult, StepOutcome } from '../redis/run-store.ts';
+export type { ClaimedStep, CompleteResult, StartResult, StepOutcome } from '../redis/run-store.ts';
 
 /** How a worker's queue consumer reports back (see ConsumerOptions in redis/job-consumer.ts). */
 export interface JobHandlers {

@@ -265,6 +265,11 @@ export class RunStore extends RunIndexes {
     return this.redis.zrangebyscore(this.keys.run(runId).leases, '-inf', now, 'LIMIT', 0, limit);
   }
 
+  /** Deletes the run's fan-out lists of these pools (one slot: the run's hash tag). */
+  async dropFanOutLists(runId: string, pools: readonly string[]): Promise<void> {
+    if (pools.length) await this.redis.del(...pools.map((pool) => this.keys.fanOutList(runId, pool)));
+  }
+
   /** Forgets lease entries of claims that ended (the completion removes its own; retries and takeovers leave theirs). */
   async dropLeases(runId: string, steps: readonly string[]): Promise<void> {
     if (steps.length) await this.redis.zrem(this.keys.run(runId).leases, ...steps);

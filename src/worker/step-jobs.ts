@@ -8,8 +8,8 @@ import type { StepSpec } from '../dsl/types.ts';
 import type { Engine } from '../engine/engine.ts';
 import { resolveStepSpec, stepSpecMap, type DagSnapshot } from '../engine/snapshot.ts';
 import { AttemptAborted, endReasonOf, endReasonOfThrown, handBackDelayMs, type EndReason } from '../engine/end-reason.ts';
-import type { StepLifecycle } from '../engine/step-lifecycle.ts';
-import type { ConsumedJob, ProcessOutcome, StartResult, StepOutcome, StepRoute } from '../engine/worker-backend.ts';
+import type { EagerOffer, StepLifecycle } from '../engine/step-lifecycle.ts';
+import type { CompleteResult, ConsumedJob, ProcessOutcome, StartResult, StepOutcome, StepRoute } from '../engine/worker-backend.ts';
 import type { RunFixedFields } from '../domain/run-state.ts';
 import { isPickup, PICKUP_STEP } from '../domain/step-job.ts';
 import { CHAIN_YIELD, eagerDelivery, eagerOffer } from './eager.ts';
@@ -43,6 +43,8 @@ export interface StepJobsOptions {
   onEvent?: (event: WorkerEvent) => void;
   /** True while completions may claim their one ready successor for this worker (eager dispatch on, not closing). */
   eager?: () => boolean;
+  /** True once the worker is closing (it takes no more steps, pickups included). */
+  closing?: () => boolean;
 }
 
 /**
@@ -100,11 +102,16 @@ export class StepJobs {
   /**
    * A pickup job of a run's fan-out list: claims the list's next step and works through the list as
    * a chain of claims. Dropped by a worker without the run's code (pickups are not routed: the chain
-   * that listed the steps goes on, and the reconciler queues what no chain took) or while closing.
+   * that listed the steps goes on, and the reconciler queues what no chain took); handed back while
+   * closing. Taken with eager dispatch off too (then the chain is one step long).
    */
   private async pickup(job: ConsumedJob): Promise<ProcessOutcome> {
     const { r: runId, p: pipelineId } = job.data;
-    if (!this.o.eager?.()) return;
+    // A pickup stands in for the job the listed step does not have: a worker with eager dispatch off
+    // takes it too (its completion claims nothing more and leaves a pickup for the rest when the list
+    // still holds steps). Dropping it there left a mixed fleet's fan-out to the listing worker's one
+    // chain, one step at a time. A closing worker puts it back for another worker.
+    if (this.o.closing?.()) return 'hand-back';
     const snapshot = await this.snapshot(runId);
     if (!snapshot || this.o.capabilities.missing(job.data, job.queue, snapshot.hash)) return;
     const fixed = this.o.runFields.get(runId);
@@ -272,9 +279,10 @@ export class StepJobs {
   private async end(d: Delivery, reason: EndReason, cpuMs: number, thrown?: Error): Promise<ProcessOutcome> {
     const { r: runId, s: step, p: pipeline } = d.job.data;
     const error = 'error' in reason ? reason.error : (thrown ?? new Error(reason.kind));
+    const offered = this.offer(d);
     const ended = await this.o.lifecycle.end({
       runId, step, token: d.token, worker: this.o.workerId, attempt: d.job.attempt, maxAttempts: d.job.maxAttempts, backoffMs: d.job.nextBackoffMs,
-      reason, errorJson: errorJson(error), resources: this.resources(d, cpuMs), eager: d.claimed !== undefined,
+      reason, errorJson: errorJson(error), resources: this.resources(d, cpuMs), eager: d.claimed !== undefined, offer: offered.offer, pool: offered.pool,
     });
     switch (ended.decision) {
       case 'hand-back':
@@ -291,6 +299,7 @@ export class StepJobs {
         return;
       case 'fail':
       case 'drop':
+        this.claimedNext(d, ended.completed, offered.fixed);
         return this.reportFinished(d, 'f', errorJson(error), ended.completed.ok, cpuMs);
     }
   }
@@ -324,15 +333,28 @@ export class StepJobs {
   /** Reports an outcome to the engine (which records it and advances the run), then to metrics. */
   private async finish(d: Delivery, outcome: StepOutcome, payload: string, cpuMs: number): Promise<ProcessOutcome> {
     const { r: runId, s: step } = d.job.data;
-    const fixed = this.o.runFields.get(runId);
-    const eager = this.o.eager?.() && d.snapshot && (d.chain ?? 0) < CHAIN_YIELD ? eagerOffer(d, d.snapshot, this.o.capabilities, this.o.workerId, fixed) : undefined;
-    const pool = d.snapshot ? resolveStepSpec(stepSpecMap(d.snapshot), step)?.spec.queue : undefined;
+    const { offer: eager, pool, fixed } = this.offer(d);
     const result = await this.o.lifecycle.complete({ runId, step, token: d.token!, outcome, payload, resources: this.resources(d, cpuMs), eager, pool });
-    if (result.ok && result.claimed) {
-      d.next = eagerDelivery(d, result.claimed, fixed, this.o.clock.now());
-      this.o.onEvent?.({ type: 'step-claimed', runId, pipeline: d.job.data.p, step: result.claimed.step, after: step });
-    }
+    this.claimedNext(d, result, fixed);
     return this.reportFinished(d, outcome, payload, result.ok, cpuMs);
+  }
+
+  /** What this delivery's completion offers to claim next (eager dispatch), and the step's pool (its fan-out list). */
+  private offer(d: Delivery): { offer: EagerOffer | undefined; pool: string | undefined; fixed: RunFixedFields | undefined } {
+    const fixed = this.o.runFields.get(d.job.data.r);
+    const offer = this.o.eager?.() && d.snapshot && (d.chain ?? 0) < CHAIN_YIELD ? eagerOffer(d, d.snapshot, this.o.capabilities, this.o.workerId, fixed) : undefined;
+    const pool = d.snapshot ? resolveStepSpec(stepSpecMap(d.snapshot), d.job.data.s)?.spec.queue : undefined;
+    return { offer, pool, fixed };
+  }
+
+  /**
+   * The step the completion claimed for this worker runs next in this slot. `fixed`: the cached run
+   * fields the offer was made with (it asked for them from the script only when they were not cached).
+   */
+  private claimedNext(d: Delivery, result: CompleteResult, fixed: RunFixedFields | undefined): void {
+    if (!result.ok || !result.claimed) return;
+    d.next = eagerDelivery(d, result.claimed, fixed, this.o.clock.now());
+    this.o.onEvent?.({ type: 'step-claimed', runId: d.job.data.r, pipeline: d.job.data.p, step: result.claimed.step, after: d.job.data.s });
   }
 
   private reportFinished(d: Delivery, outcome: StepOutcome, payload: string, recorded: boolean, cpuMs: number): ProcessOutcome {

@@ -86,6 +86,7 @@ export class ConveyorWorker {
       services: options.services, redact: options.redact, isolation: options.isolation, onEvent: options.onEvent,
       // A closing worker claims nothing more: its drain only waits for what it already runs.
       eager: () => options.eagerDispatch === true && !this.closing,
+      closing: () => this.closing,
     });
     this.presence = options.backend.presence({
       id: this.id, queues: options.queues, pipelines: this.capabilities.list(), running: () => this.activeSteps(), versionQueues: () => [...this.routed],

@@ -297,7 +297,7 @@ if final == '' then
         ready = rest
       end
     else
-      claim = claimListed(k, KEYS[10], offer, runId, now, channel, runStatus)
+      claim = claimListed(k, KEYS[10], offer, runId, now, channel, runStatus, tonumber(runRow[3] or '0'))
     end
   elseif redis.call('EXISTS', KEYS[10]) == 1 then
     -- This worker takes no more steps (draining, or eager dispatch off): a pickup job takes over.
