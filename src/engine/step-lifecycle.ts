@@ -44,15 +44,13 @@ export interface StepLifecycleOptions {
 
 /** What a completing worker offers to run next without a queue round trip (eager dispatch). */
 export interface EagerOffer {
-  /** Successors it can run here (its pools, its code): the first one made ready is claimed. */
+  /** Successors it can run here (the slot's pool, its code): the first one made ready is claimed. */
   steps: readonly string[];
   worker: string;
   codeVersion: string;
   /** Ask for the run's fixed fields (the worker has not cached them). */
   withFixed: boolean;
   needsOf(step: string): readonly string[];
-  /** True for an offered step in the completed step's pool: if more are ready, it may go on the fan-out list. */
-  listable(step: string): boolean;
 }
 
 /**

@@ -55,8 +55,6 @@ export interface EagerClaimRequest {
   withFixed: boolean;
   /** The claimable step's needs, in declared order, to read their outputs. */
   needsOf(step: string): readonly string[];
-  /** False for an offered step outside the completed step's pool: claimable, but not for its fan-out list. */
-  listable(step: string): boolean;
 }
 
 /** A step the completion claimed for this worker: started (attempt 1) under the request's token. */

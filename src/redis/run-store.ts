@@ -146,7 +146,7 @@ export class RunStore extends RunIndexes {
     const k = this.keys.run(runId);
     const { claim } = options;
     const claimArgs = claim
-      ? [claim.steps.map((s) => (claim.listable(s) ? s : `~${s}`)).join(','), claim.token, claim.worker, claim.leaseDeadline, claim.codeVersion,
+      ? [claim.steps.join(','), claim.token, claim.worker, claim.leaseDeadline, claim.codeVersion,
         claim.withFixed ? '1' : '0', ...claim.steps.map((s) => claim.needsOf(s).join(','))]
       : [];
     const reply = (await this.scripts.stepComplete(
@@ -178,7 +178,7 @@ export class RunStore extends RunIndexes {
    * A pickup job of the run's fan-out list in `pool` was delivered: claims the list's next step for
    * this worker (step-pickup.lua). Undefined when the list holds none it may claim.
    */
-  async pickup(runId: string, pool: string, claim: Omit<EagerClaimRequest, 'steps' | 'listable'>, now: number): Promise<ClaimedStep | undefined> {
+  async pickup(runId: string, pool: string, claim: Omit<EagerClaimRequest, 'steps'>, now: number): Promise<ClaimedStep | undefined> {
     const k = this.keys.run(runId);
     const reply = (await this.scripts.stepPickup(
       k.run, k.status, k.output, k.info, this.keys.fanOutList(runId, pool), k.leases,

@@ -10,8 +10,9 @@ import type { Delivery } from './step-jobs.ts';
  * Eager dispatch, the worker's side (docs/internals.md, "Eager hand-off"): which successors of a
  * finishing step this worker offers to run next, and the delivery of the step its completion (or a
  * pickup job of a fan-out list) claimed.
- * A worker offers a successor only where it would take that successor's job: the same pool, the run's
- * pipeline at the run's DAG hash and (pinned runs) code version — the routing rules of Capabilities.
+ * A worker offers a successor only where it would take that successor's job, in the slot's own pool:
+ * the run's pipeline at the run's DAG hash and (pinned runs) code version — the routing rules of
+ * Capabilities.
  * Map steps and map instances are never claimed (their expansion and collection stay on the queue),
  * nor is a join of more than EAGER_MAX_NEEDS steps: the offer carries each step's needs (the run's
  * definitions hold only counts), and a wide join would send that list with every upstream completion
@@ -30,16 +31,18 @@ export function eagerOffer(d: Delivery, snapshot: DagSnapshot, capabilities: Cap
   const { s: step, p: pipeline, h, c } = d.job.data;
   const specs = stepSpecMap(snapshot);
   const pool = resolveStepSpec(specs, step)?.spec.queue;
-  // With no successor to offer, the offer still takes the next step of the fan-out list.
+  // Only successors in the slot's own pool: a claimed step runs in this slot, and a pool's
+  // concurrency (its GPUs, say) must hold. With none to offer, the offer still takes the next step
+  // of the pool's fan-out list.
   const steps = parseInstanceName(step)
     ? []
     : successorsOf(snapshot, step)
-      .filter((s) => s.kind !== 'map' && s.needs.length <= EAGER_MAX_NEEDS && capabilities.canServe({ pool: s.queue, pipeline, dagHash: h ?? snapshot.hash, ...(c ? { codeVersion: c } : {}) }))
+      .filter((s) => s.queue === pool && s.kind !== 'map' && s.needs.length <= EAGER_MAX_NEEDS
+        && capabilities.canServe({ pool: s.queue, pipeline, dagHash: h ?? snapshot.hash, ...(c ? { codeVersion: c } : {}) }))
       .map((s) => s.name);
   return {
     steps, worker, codeVersion: capabilities.codeVersion(pipeline), withFixed: !fixed,
     needsOf: (name) => specs.get(name)?.needs ?? [],
-    listable: (name) => specs.get(name)?.queue === pool,
   };
 }
 

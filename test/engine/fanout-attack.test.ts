@@ -28,7 +28,7 @@ test.after.always(async () => {
 const now = () => Date.now();
 const offer = (steps: string[], token: string, needs: Record<string, string[]> = {}) => ({
   steps, token, worker: 'w1', leaseDeadline: now() + 60_000, codeVersion: '', withFixed: false,
-  needsOf: (s: string) => needs[s] ?? ['root'], listable: () => true,
+  needsOf: (s: string) => needs[s] ?? ['root'],
 });
 
 function fan3(id: string) {
@@ -229,13 +229,10 @@ test('an eagerly claimed listed step that retries gets its backoff even when the
 });
 
 // Pool concurrency: a worker serving `default` and `gpu` with concurrency 1 runs at most one step of
-// each pool at a time from its queues. An eager claim may take a step of another pool it serves into
-// the completing slot (root → g: g runs in the `default` slot); with fan-out lists that slot then
-// works through g's whole `gpu` fan-out list (its completions pop the gpu list) while the gpu slot's
-// pickups run the same list: two gpu steps at once on a worker that takes one. Not fixed (a design
-// choice: claims across pools predate the lists; the lists turn one step into a whole fan-out). A fix
-// would list and pop only in the pool of the slot's own queue, or not claim across pools.
-test.failing('a worker with one gpu slot runs one gpu step at a time through a gpu fan-out', async (t) => {
+// each pool at a time. Claims stay in the slot's own pool (src/worker/eager.ts): before, root's
+// completion claimed g into the `default` slot, which then worked through g's whole `gpu` fan-out
+// list while the gpu slot's pickups ran the same list (two gpu steps at once). Fails on 7404e85.
+test('a worker with one gpu slot runs one gpu step at a time through a gpu fan-out', async (t) => {
   const rt = await testRuntime(redis);
   const seen = { now: 0, max: 0, started: [] as string[] };
   let p: Pipeline<any, any> = definePipeline({ id: 'fan-gpu', defaults: { retries: 0 } })

@@ -42,7 +42,7 @@ test('a claim whose lease ran out is re-queued while the run\'s other steps go o
     // Play a worker that completes root, claiming a (lease already run out: it died) and listing b, c.
     const token = 'root-token';
     t.true((await rt.store.startStep(runId, 'root', token, 'w-dead', 1, [], Date.now())).ok);
-    const claim = { steps: ['a', 'b', 'c'], token: 'a-token', worker: 'w-dead', leaseDeadline: Date.now() - 1, codeVersion: '', withFixed: false, needsOf: () => ['root'], listable: () => true };
+    const claim = { steps: ['a', 'b', 'c'], token: 'a-token', worker: 'w-dead', leaseDeadline: Date.now() - 1, codeVersion: '', withFixed: false, needsOf: () => ['root'] };
     const done = await rt.store.completeStep(runId, 'root', token, 's', '1', Date.now(), { claim, pool: 'default' });
     t.like(done, { ok: true, listed: 2, claimed: { step: 'a' } });
     // The run progresses (a sibling was just claimed from the list): it is not idle.

@@ -129,7 +129,7 @@ test.serial('every script writes only what the schema describes, and changes sta
   // 5. Eager dispatch: completing a claims b for its worker (p → r, with a lease), the lease is renewed,
   // the claimed delivery hands b back, and a job delivery takes it over (clearing the lease).
   const r5 = await trigger();
-  const claim = { steps: ['b'], token: 'eager-b', worker: 'w1', leaseDeadline: Date.now() + 30_000, codeVersion: 'v1', withFixed: true, needsOf: () => ['a'], listable: () => true };
+  const claim = { steps: ['b'], token: 'eager-b', worker: 'w1', leaseDeadline: Date.now() + 30_000, codeVersion: 'v1', withFixed: true, needsOf: () => ['a'] };
   let claimed: unknown;
   tok = await start(r5, 'a');
   await drive(r5, 'complete a claiming b', async () => {

@@ -29,8 +29,8 @@
   ARGV[6] events channel
   ARGV[7] '1' to skip the token check (the reconciler failing a step whose job died for good)
   ARGV[8] resource figures of the attempt, JSON { wallMs, cpuMs, rssBytes }, or '' (stored as given)
-  ARGV[9..] eager dispatch: the steps this worker may claim (csv; a name marked '~' may be claimed
-          but not listed: it is in another pool than KEYS[10]'s) and the claimed delivery's token,
+  ARGV[9..] eager dispatch: the steps this worker may claim (csv, all in KEYS[10]'s pool: the slot's
+          own) and the claimed delivery's token,
           worker, lease deadline, code version, fixed-fields flag, then each offered step's needs
           (csv, same order); ARGV[10] '' or absent: this worker claims nothing
 
@@ -273,25 +273,18 @@ if final == '' then
     local candidates, i = {}, 0
     for name in string.gmatch(ARGV[9], '[^,]+') do
       i = i + 1
-      local listable = string.sub(name, 1, 1) ~= '~'
-      if not listable then name = string.sub(name, 2) end
-      candidates[name] = { needs = ARGV[14 + i] or '', listable = listable }
+      candidates[name] = ARGV[14 + i] or ''
     end
     local offered, rest = {}, {}
     for _, s in ipairs(ready) do
       if candidates[s] then offered[#offered + 1] = s else rest[#rest + 1] = s end
     end
     if #offered > 0 then
-      claim = claimStep(k, offer, offered[1], candidates[offered[1]].needs, runId, now, channel)
+      claim = claimStep(k, offer, offered[1], candidates[offered[1]], runId, now, channel)
       if claim then
         for j = 2, #offered do
-          local s = offered[j]
-          if candidates[s].listable then
-            redis.call('RPUSH', KEYS[10], s .. '|' .. candidates[s].needs)
-            listed = listed + 1
-          else
-            rest[#rest + 1] = s
-          end
+          redis.call('RPUSH', KEYS[10], offered[j] .. '|' .. candidates[offered[j]])
+          listed = listed + 1
         end
         if listed > 0 then redis.call('PEXPIRE', KEYS[10], FANOUT_LIST_TTL_MS) end
         ready = rest
