@@ -168,16 +168,16 @@ export class Engine {
 
   /**
    * Adds `count` pickup jobs to `pool`'s queue for the run's fan-out list there: each lets a worker
-   * claim the list's next step (src/redis/lua/step-pickup.lua). Ids are random: a pickup that finds
-   * the list empty is a no-op, so a repeat costs nothing but a job.
+   * claim the list's next step (src/redis/lua/step-pickup.lua). Ids are random (a pickup that finds
+   * the list empty is a no-op), or `jobId` for one the queue should hold only once at a time.
    */
-  async addPickups(runId: string, pool: string, count: number, options: { snapshot?: DagSnapshot } = {}): Promise<void> {
+  async addPickups(runId: string, pool: string, count: number, options: { snapshot?: DagSnapshot; jobId?: string } = {}): Promise<void> {
     if (count <= 0) return;
     const snap = options.snapshot ?? (await this.snapshot(runId));
     const need = await this.codeNeed(runId, snap);
     const jobs: StepJob[] = Array.from({ length: count }, () => ({
       queue: pool,
-      jobId: `${stepJobId(runId, PICKUP_STEP)}${randomUUID()}`,
+      jobId: options.jobId && count === 1 ? options.jobId : `${stepJobId(runId, PICKUP_STEP)}${randomUUID()}`,
       step: PICKUP_STEP,
       data: { r: runId, s: PICKUP_STEP, p: snap.pipeline, ...need },
       attempts: 1,

@@ -5,6 +5,7 @@ import type { RunStore, StepJobLocation } from '../redis/run-store.ts';
 import { TERMINAL_RUN_STATUSES } from '../domain/run-state.ts';
 import type { StepQueues } from '../redis/step-queues.ts';
 import { jobIdFor, type Engine } from './engine.ts';
+import { PICKUP_STEP } from '../domain/step-job.ts';
 import { resolveStepSpec, stepSpecMap, type DagSnapshot } from './snapshot.ts';
 import { StepLifecycle } from './step-lifecycle.ts';
 
@@ -124,9 +125,11 @@ export class Reconciler {
           else lost.push(step);
           report.requeued++;
         }
-        if (lost.length) {
-          this.options.logger.warn('re-enqueueing steps whose jobs were lost', { runId, steps: lost });
-          await engine.enqueue(runId, lost, { snapshot, generation: run.generation });
+        const unlisted = await this.pickUpListed(runId, lost, specs, snapshot);
+        report.requeued -= lost.length - unlisted.length;
+        if (unlisted.length) {
+          this.options.logger.warn('re-enqueueing steps whose jobs were lost', { runId, steps: unlisted });
+          await engine.enqueue(runId, unlisted, { snapshot, generation: run.generation });
         }
         await store.touchActive(runId, now);
       }
@@ -151,6 +154,24 @@ export class Reconciler {
       }
     }
     return failed;
+  }
+
+  /**
+   * Queued steps without a job that wait on their pool's fan-out list are not lost: a run whose
+   * listed steps all run long looks idle, and giving each a job would undo the list. One pickup job
+   * per such pool (a fixed id, so passes do not pile them up) lets a worker go on with the list in
+   * case no chain is left. Returns the steps that are lost indeed.
+   */
+  private async pickUpListed(runId: string, lost: string[], specs: ReturnType<typeof stepSpecMap>, snapshot: DagSnapshot): Promise<string[]> {
+    const pools = new Set(lost.flatMap((step) => resolveStepSpec(specs, step)?.spec.queue ?? []));
+    const listed = new Set<string>();
+    for (const pool of pools) {
+      const steps = await this.options.store.fanOutSteps(runId, pool);
+      if (steps.length === 0) continue;
+      for (const step of steps) listed.add(step);
+      await this.options.engine.addPickups(runId, pool, 1, { snapshot, jobId: `${jobIdFor(runId, PICKUP_STEP, 0)}reconciler` });
+    }
+    return lost.filter((step) => !listed.has(step));
   }
 
   /**

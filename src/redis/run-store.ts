@@ -260,6 +260,12 @@ export class RunStore extends RunIndexes {
    * Where a step's job is when it is not the default `<runId>.<step>` in the step's own queue: a
    * parked step's resume job, a waiting step's job in its version queue (and the wait's deadline).
    */
+  /** The steps waiting on the run's fan-out list in `pool`, oldest first (entries "<step>|<needs>"). */
+  async fanOutSteps(runId: string, pool: string): Promise<string[]> {
+    const entries = await this.redis.lrange(this.keys.fanOutList(runId, pool), 0, -1);
+    return entries.map((entry) => entry.slice(0, entry.indexOf('|')));
+  }
+
   /** Steps whose claim's lease deadline passed (or whose lease entry outlived its claim), at most `limit`. */
   async expiredLeases(runId: string, now: number, limit = 100): Promise<string[]> {
     return this.redis.zrangebyscore(this.keys.run(runId).leases, '-inf', now, 'LIMIT', 0, limit);

@@ -63,3 +63,29 @@ test('a claim whose lease ran out is re-queued while the run\'s other steps go o
     await rt.close();
   }
 });
+
+test('an idle run whose queued steps wait on a fan-out list gets one pickup job, not a job per listed step', async (t) => {
+  const rt = await testRuntime(redis);
+  try {
+    const p = definePipeline({ id: 'fan-idle' })
+      .step('root', () => 1)
+      .step('a', { needs: ['root'] }, () => 1)
+      .step('b', { needs: ['root'] }, () => 1)
+      .step('c', { needs: ['root'] }, () => 1);
+    const { runId } = await rt.engine.trigger(p);
+    // Play a worker that completed root, claimed a (still running, lease alive: a long step) and listed b, c.
+    t.true((await rt.store.startStep(runId, 'root', 'root-token', 'w', 1, [], Date.now())).ok);
+    const claim = { steps: ['a', 'b', 'c'], token: 'a-token', worker: 'w', leaseDeadline: Date.now() + 60_000, codeVersion: '', withFixed: false, needsOf: () => ['root'] };
+    t.like(await rt.store.completeStep(runId, 'root', 'root-token', 's', '1', Date.now(), { claim, pool: 'default' }), { ok: true, listed: 2 });
+    const reconciler = new Reconciler({ engine: rt.engine, store: rt.store, queues: rt.queues, clock: rt.clock, logger: rt.logger, idleMs: 0, intervalMs: 60_000 });
+    await reconciler.pass();
+    await rt.redis.zadd(rt.keys.activeRuns, 0, runId);
+    await reconciler.pass();
+    const presence = await rt.queues.jobPresence('default', [`${runId}.b`, `${runId}.c`, `${runId}.*reconciler`]);
+    t.deepEqual([...presence.values()], ['missing', 'missing', 'present'], 'b and c stay on the list; one pickup, however many passes');
+    t.deepEqual(await rt.store.fanOutSteps(runId, 'default'), ['b', 'c']);
+    await rt.engine.cancel(runId, 'test');
+  } finally {
+    await rt.close();
+  }
+});
