@@ -39,7 +39,7 @@ end
 -- in that pool and each pickup job claims the next entry; entries whose step is no longer queued
 -- (cancelled, or started through a job the reconciler added) are dropped on the way. The list only
 -- spares queue jobs: a queued step without a job or entry is re-queued by the reconciler, so the
--- list's expiry (FANOUT_LIST_TTL_MS, renewed on every use) never loses a step.
+-- list's expiry (FANOUT_LIST_TTL_MS after the last step was listed) never loses a step.
 local FANOUT_LIST_TTL_MS = 86400000
 
 -- An entry is only good for a step that has not started in the run's current generation: one that
@@ -71,7 +71,6 @@ local function claimListed(k, rdy, offer, runId, now, channel, runStatus, gen)
       local claim = claimStep(k, offer, step, string.sub(entry, sep + 1), runId, now, channel, raw)
       -- Not claimable here (a pinned run's other code version): the entry goes back for another worker.
       if not claim then redis.call('LPUSH', rdy, entry) end
-      redis.call('PEXPIRE', rdy, FANOUT_LIST_TTL_MS) -- a no-op once the list is empty (gone)
       return claim
     end
   end
