@@ -18,6 +18,12 @@ export function versionQueueName(route: StepRoute): string {
   return `${route.pool}~${route.pipeline}~${route.codeVersion ?? route.dagHash}`;
 }
 
+/** The pool a queue serves: the queue itself, or the pool part of a version queue's name. */
+export function poolOfQueue(queue: string): string {
+  const cut = queue.indexOf('~');
+  return cut < 0 ? queue : queue.slice(0, cut);
+}
+
 /** "my-etl@<version>": what a waiting step waits for, as status and metrics show it. */
 export function routeLabel(route: StepRoute): string {
   return `${route.pipeline}@${routeVersion(route)}`;

@@ -5,6 +5,7 @@ import type { ClaimedStep, CompleteResult, RunStore, StartResult, StepOutcome } 
 import type { LogEntry, StepResources } from '../domain/run-state.ts';
 import { parseRoutes, routeLabel, versionQueueName, type StepRoute } from '../domain/step-routes.ts';
 import type { Engine } from './engine.ts';
+import { PICKUP_STEP } from '../domain/step-job.ts';
 import type { DagSnapshot } from './snapshot.ts';
 import { refusalMessage, retryWhileOom } from '../redis/oom.ts';
 import { decideEnd, handBackDelayMs, type EndReason } from './end-reason.ts';
@@ -275,6 +276,17 @@ export class StepLifecycle {
     if (!marked) return undefined;
     await this.options.engine.enqueue(a.runId, [a.step], { snapshot: a.snapshot, generation: 0, jobId: a.jobId, delayMs: 0, queue });
     return waitingFor;
+  }
+
+  /**
+   * A pickup job taken by a worker without the run's code goes where a step's job would: one pickup
+   * (under a fixed id per run and queue, so routing workers do not pile them up) in the version queue
+   * capable workers consume, registered first so they start consuming it.
+   */
+  async routePickup(a: { runId: string; snapshot: DagSnapshot; route: StepRoute }): Promise<void> {
+    const queue = versionQueueName(a.route);
+    await this.options.store.registerRoute(queue, JSON.stringify(a.route));
+    await this.write('enqueue', () => this.options.engine.addPickups(a.runId, queue, 1, { snapshot: a.snapshot, jobId: `${a.runId}.${PICKUP_STEP}routed.${queue}` }));
   }
 
   /** Every version queue with what a worker needs to consume it. */

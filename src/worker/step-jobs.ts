@@ -12,6 +12,7 @@ import type { EagerOffer, StepLifecycle } from '../engine/step-lifecycle.ts';
 import type { CompleteResult, ConsumedJob, ProcessOutcome, StartResult, StepOutcome, StepRoute } from '../engine/worker-backend.ts';
 import type { RunFixedFields } from '../domain/run-state.ts';
 import { isPickup, PICKUP_STEP } from '../domain/step-job.ts';
+import { poolOfQueue } from '../domain/step-routes.ts';
 import { CHAIN_YIELD, eagerDelivery, eagerOffer } from './eager.ts';
 import { keepLease } from './lease-keeper.ts';
 import type { AttemptSignals } from './attempt-signals.ts';
@@ -101,9 +102,9 @@ export class StepJobs {
 
   /**
    * A pickup job of a run's fan-out list: claims the list's next step and works through the list as
-   * a chain of claims. Dropped by a worker without the run's code (pickups are not routed: the chain
-   * that listed the steps goes on, and the reconciler queues what no chain took); handed back while
-   * closing. Taken with eager dispatch off too (then the chain is one step long).
+   * a chain of claims. A worker without the run's code routes it, as a step's job is routed, to the
+   * version queue that capable workers consume; handed back while closing. Taken with eager dispatch
+   * off too (then the chain is one step long).
    */
   private async pickup(job: ConsumedJob): Promise<ProcessOutcome> {
     const { r: runId, p: pipelineId } = job.data;
@@ -113,11 +114,18 @@ export class StepJobs {
     // chain, one step at a time. A closing worker puts it back for another worker.
     if (this.o.closing?.()) return 'hand-back';
     const snapshot = await this.snapshot(runId);
-    if (!snapshot || this.o.capabilities.missing(job.data, job.queue, snapshot.hash)) return;
+    if (!snapshot) return;
+    // Taken from the pool's queue or from a version queue of that pool ("<pool>~<pipeline>~<version>").
+    const pool = poolOfQueue(job.queue);
+    const missing = this.o.capabilities.missing(job.data, pool, snapshot.hash);
+    if (missing) {
+      await this.o.lifecycle.routePickup({ runId, snapshot, route: missing });
+      return;
+    }
     const fixed = this.o.runFields.get(runId);
     const specs = stepSpecMap(snapshot);
     const claimed = await this.o.lifecycle.pickup({
-      runId, pool: job.queue, worker: this.o.workerId, codeVersion: this.o.capabilities.codeVersion(pipelineId), withFixed: !fixed,
+      runId, pool, worker: this.o.workerId, codeVersion: this.o.capabilities.codeVersion(pipelineId), withFixed: !fixed,
       needsOf: (step) => specs.get(step)?.needs ?? [],
     });
     if (!claimed) return;

@@ -373,13 +373,11 @@ test('no fan-out list of any pool is left once the run ended', async (t) => {
   }
 });
 
-// A pool shared by pipelines: a worker without the run's pipeline drops the pickup jobs it takes
-// (documented: "dropped, not routed"), whereas a step's job there is routed to a version queue that
-// capable workers consume. When incapable workers grab the pickups first, the capable workers that
-// would have joined get none, and the fan-out runs in the listing worker's one chain. Not fixed: a
-// fix routes a pickup like a job (waitElsewhere for pickups: add it to the version queue of the run's
-// route) — more than a small change.
-test.failing('a capable worker joins a fan-out even when a worker without the pipeline took the pickups first', async (t) => {
+// A pool shared by pipelines: a worker without the run's pipeline used to drop the pickup jobs it
+// took, so when incapable workers grabbed them first the capable workers that would have joined got
+// none and the fan-out ran in the listing worker's one chain. A pickup is now routed like a step's
+// job: to the version queue capable workers consume (StepLifecycle.routePickup). Fails on 7404e85.
+test('a capable worker joins a fan-out even when a worker without the pipeline took the pickups first', async (t) => {
   const rt = await testRuntime(redis);
   const seen = { now: 0, max: 0, started: [] as string[] };
   const p = parallelFan('fan-shared-pool', 6, 400, seen);
