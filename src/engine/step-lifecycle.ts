@@ -108,7 +108,7 @@ export class StepLifecycle {
     },
   ): Promise<CompleteResult> {
     const now = this.options.clock.now();
-    // Eager dispatch: the same script may claim the one step it makes ready for this worker.
+    // Eager dispatch: the same script may claim a step it makes ready (or the next of its pool's fan-out list) for this worker.
     const claim = a.eager ? { ...a.eager, token: randomUUID(), leaseDeadline: now + this.leaseMs } : undefined;
     const { result, generation } = await this.write('complete', () =>
       this.options.store.completeStepWithGeneration(a.runId, a.step, a.token, a.outcome, a.payload, now, { force: a.force, resources: a.resources, claim, pool: a.pool }));

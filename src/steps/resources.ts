@@ -138,6 +138,16 @@ export async function readProcMemory(pid: number): Promise<{ rss: number; hwm: n
   return { rss, hwm };
 }
 
+/** The direct children of a process (/proc/<pid>/task/<pid>/children); empty when gone or unsupported. */
+async function directChildren(pid: number): Promise<number[]> {
+  try {
+    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
+    return text.split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
 /**
  * Samples the memory of a process group through /proc (Linux). Per sample it sums VmRSS over the
  * group's live members (the tree's footprint at that moment), and it keeps each member's VmHWM
@@ -190,13 +200,23 @@ export class ProcessGroupSampler {
    * a short command lives, and the command's memory would go unseen).
    */
   sampleLeader(): Promise<void> {
-    if (this.leaderInFlight || this.exclude.has(this.pgid)) return this.leaderInFlight ?? Promise.resolve();
+    if (this.leaderInFlight) return this.leaderInFlight;
     this.leaderInFlight = (async () => {
-      const mem = await readProcMemory(this.pgid);
-      if (!mem) return;
+      // A wrapper leader (excluded: it only waits) is skipped for its direct children, the command:
+      // one more small read, where the scan of /proc may be too slow to see a short command at all.
+      const pids = this.exclude.has(this.pgid) ? await directChildren(this.pgid) : [this.pgid];
+      let sum = 0;
+      let seen = 0;
+      for (const pid of pids) {
+        const mem = await readProcMemory(pid);
+        if (!mem) continue;
+        seen++;
+        sum += mem.rss;
+        this.hwm.set(pid, Math.max(this.hwm.get(pid) ?? 0, mem.hwm));
+      }
+      if (seen === 0) return;
       this.count++;
-      this.hwm.set(this.pgid, Math.max(this.hwm.get(this.pgid) ?? 0, mem.hwm));
-      this.peakSum = Math.max(this.peakSum, mem.rss);
+      this.peakSum = Math.max(this.peakSum, sum);
     })().finally(() => {
       this.leaderInFlight = undefined;
     });
@@ -218,8 +238,9 @@ export class ProcessGroupSampler {
         this.hwm.set(pid, Math.max(this.hwm.get(pid) ?? 0, mem.hwm));
       }
       if (seen > 0) {
-        // One sample per tick: the leader's own read (sampleLeader) counts a tick it saw the leader in.
-        if (!pids.includes(this.pgid)) this.count++;
+        // One sample per tick: the leader's own read (sampleLeader) counts a tick it saw the leader
+        // (or, for a wrapper, its children) in.
+        if (!this.exclude.has(this.pgid) && !pids.includes(this.pgid)) this.count++;
         this.peakSum = Math.max(this.peakSum, sum);
       }
     })().finally(() => {

@@ -7,11 +7,14 @@
 export class AttemptSignals {
   private readonly attempts = new Set<{ jobId: string; runId: string; controller: AbortController }>();
 
-  /** The attempt's signal, and the function that forgets it when the attempt ends. */
-  track(jobId: string, runId: string): { signal: AbortSignal; release(): void } {
+  /**
+   * The attempt's controller (its signal is the handler's `ctx.signal`: the runner aborts it at the
+   * timeout too, so one controller serves both), and the function that forgets it when it ends.
+   */
+  track(jobId: string, runId: string): { controller: AbortController; release(): void } {
     const entry = { jobId, runId, controller: new AbortController() };
     this.attempts.add(entry);
-    return { signal: entry.controller.signal, release: () => this.attempts.delete(entry) };
+    return { controller: entry.controller, release: () => this.attempts.delete(entry) };
   }
 
   /** Attempts running here (reported by presence, logged at a drain timeout). */

@@ -244,7 +244,8 @@ export class StepJobs {
 
   private async execute(d: Delivery, spec: StepSpec, code: StepCode, inputs: AttemptInputs): Promise<ProcessOutcome> {
     const { clock } = this.o;
-    const { signal: cancel, release } = this.o.signals.track(d.job.id, inputs.run.id);
+    const { controller, release } = this.o.signals.track(d.job.id, inputs.run.id);
+    const cancel = controller.signal;
     const log = new BufferedStepLogger(inputs.step, inputs.attempt, this.o.redact);
     const flusher = new LogFlusher(log, (entries) => this.o.lifecycle.appendLogs(inputs.run.id, entries));
     let services: StepServices | undefined;
@@ -258,6 +259,7 @@ export class StepJobs {
         step: inputs.step,
         timeoutMs: Math.max(1, timeoutMs),
         cancel,
+        controller,
         isolated: (spec.isolation ?? this.o.isolation) === 'process' ? call.isolated() : undefined,
         invoke: call.invoke,
       });

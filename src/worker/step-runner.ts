@@ -15,6 +15,12 @@ export interface StepRunInput {
   timeoutMs: number;
   /** Aborted from outside on cancel or worker shutdown. */
   cancel: AbortSignal;
+  /**
+   * The attempt's own controller, when the caller has one that nothing else shares (the worker's,
+   * whose signal is `cancel`): the runner aborts it at the timeout instead of making a second one
+   * that follows `cancel` — an AbortController costs ~15 µs, a tenth of a no-op step.
+   */
+  controller?: AbortController;
   /** Runs the user's code with the signal it must honour. */
   invoke(signal: AbortSignal): unknown;
   /** Set for a step with isolation: 'process': the attempt runs in a child process instead of `invoke`. */
@@ -27,16 +33,20 @@ export interface StepRunInput {
  * waited for: the attempt ends at the deadline either way.
  */
 export async function runStep(input: StepRunInput): Promise<StepRunResult> {
-  const controller = new AbortController();
+  const controller = input.controller ?? new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const aborted = new Promise<never>((_, reject) => {
     const onAbort = () => reject(controller.signal.reason);
-    controller.signal.addEventListener('abort', onAbort, { once: true });
+    if (controller.signal.aborted) onAbort();
+    else controller.signal.addEventListener('abort', onAbort, { once: true });
   });
   aborted.catch(() => {});
   const forward = () => controller.abort(input.cancel.reason ?? new CancelledError(`step "${input.step}"`));
-  if (input.cancel.aborted) forward();
-  else input.cancel.addEventListener('abort', forward, { once: true });
+  // With the caller's own controller, a cancel aborts it directly: nothing to forward.
+  if (!input.controller) {
+    if (input.cancel.aborted) forward();
+    else input.cancel.addEventListener('abort', forward, { once: true });
+  }
   timer = setTimeout(() => controller.abort(new TimeoutError(`step "${input.step}"`, input.timeoutMs)), input.timeoutMs);
   try {
     // An isolated attempt settles itself on abort, once its process is gone; an in-process handler
@@ -57,7 +67,7 @@ export async function runStep(input: StepRunInput): Promise<StepRunResult> {
     return { ok: false, error, retryable: isRetryable(error) };
   } finally {
     clearTimeout(timer);
-    input.cancel.removeEventListener('abort', forward);
+    if (!input.controller) input.cancel.removeEventListener('abort', forward);
   }
 }
 

@@ -252,3 +252,23 @@ test('memory sampling: a slow scan of /proc does not hide the command’s own me
   const { peakRssBytes } = await sampler.stop();
   t.true(peakRssBytes !== null && peakRssBytes >= 150 * 1024 * 1024, `peak ${peakRssBytes}`);
 });
+
+test('memory sampling: with a wrapper shell as the group leader, a slow scan of /proc still sees the command (the leader’s children are read on every tick)', async (t) => {
+  // runCommand starts commands under a wrapper shell that only waits (excluded from the figures). The
+  // command is then found only by the scan of /proc, which a busy CI host can make slower than the
+  // command lives (CI: peakRssBytes null). The scan here never answers while the command lives.
+  const script = 'const b = Buffer.alloc(150 * 1024 * 1024, 1); console.log("ready"); process.stdin.on("end", () => process.exit(b[0] - 1)).resume()';
+  const child = spawn('/bin/sh', ['-c', `"${process.execPath}" -e '${script}'`], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  let release!: () => void;
+  const slowScan = new Promise<number[]>((resolve) => (release = () => resolve([])));
+  const sampler = new ProcessGroupSampler(child.pid!, new Set([child.pid!]), () => slowScan);
+  sampler.start(20);
+  await waitFor(() => sampler.samples >= 2, 10_000, 'two samples of the command while the scan hangs');
+  child.stdin!.end();
+  await exited;
+  release();
+  const { peakRssBytes } = await sampler.stop();
+  t.true(peakRssBytes !== null && peakRssBytes >= 150 * 1024 * 1024, `peak ${peakRssBytes}`);
+});
