@@ -205,15 +205,7 @@ export class ProcessGroupSampler {
       // A wrapper leader (excluded: it only waits) is skipped for its direct children, the command:
       // one more small read, where the scan of /proc may be too slow to see a short command at all.
       const pids = this.exclude.has(this.pgid) ? await directChildren(this.pgid) : [this.pgid];
-      let sum = 0;
-      let seen = 0;
-      for (const pid of pids) {
-        const mem = await readProcMemory(pid);
-        if (!mem) continue;
-        seen++;
-        sum += mem.rss;
-        this.hwm.set(pid, Math.max(this.hwm.get(pid) ?? 0, mem.hwm));
-      }
+      const { sum, seen } = await this.read(pids);
       if (seen === 0) return;
       this.count++;
       this.peakSum = Math.max(this.peakSum, sum);
@@ -223,20 +215,26 @@ export class ProcessGroupSampler {
     return this.leaderInFlight;
   }
 
+  /** Reads `pids` once: their summed RSS, how many were alive, and each one's peak (kept). */
+  private async read(pids: number[]): Promise<{ sum: number; seen: number }> {
+    let sum = 0;
+    let seen = 0;
+    for (const pid of pids) {
+      const mem = await readProcMemory(pid);
+      if (!mem) continue;
+      seen++;
+      sum += mem.rss;
+      this.hwm.set(pid, Math.max(this.hwm.get(pid) ?? 0, mem.hwm));
+    }
+    return { sum, seen };
+  }
+
   /** One sample of the whole group; overlapping calls are skipped so a slow /proc never piles up reads. */
   sample(): Promise<void> {
     if (this.inFlight) return this.inFlight;
     this.inFlight = (async () => {
       const pids = (await this.members(this.pgid)).filter((p) => !this.exclude.has(p));
-      let sum = 0;
-      let seen = 0;
-      for (const pid of pids) {
-        const mem = await readProcMemory(pid);
-        if (!mem) continue;
-        seen++;
-        sum += mem.rss;
-        this.hwm.set(pid, Math.max(this.hwm.get(pid) ?? 0, mem.hwm));
-      }
+      const { sum, seen } = await this.read(pids);
       if (seen > 0) {
         // One sample per tick: the leader's own read (sampleLeader) counts a tick it saw the leader
         // (or, for a wrapper, its children) in.

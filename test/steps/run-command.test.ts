@@ -238,37 +238,37 @@ test('memory sampling: a slow scan of /proc does not hide the command’s own me
   // A busy CI host has hundreds of processes, and one scan of /proc can outlast a short command; the
   // scan here never answers while the command lives. Before the fix the sampler saw nothing (peak null).
   // The command holds its memory until the test has seen the sampler look at it twice.
-  const child = spawn(process.execPath, ['-e', 'const b = Buffer.alloc(150 * 1024 * 1024, 1); console.log("ready"); process.stdin.on("end", () => process.exit(b[0] - 1)).resume()'], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
+  const peakRssBytes = await peakWhileScanHangs(process.execPath, ['-e', HOLD_150_MB], false);
+  t.true(peakRssBytes !== null && peakRssBytes >= 150 * 1024 * 1024, `peak ${peakRssBytes}`);
+});
+
+/** Holds 150 MB until its stdin ends; says "ready" once it holds it. */
+const HOLD_150_MB = 'const b = Buffer.alloc(150 * 1024 * 1024, 1); console.log("ready"); process.stdin.on("end", () => process.exit(b[0] - 1)).resume()';
+
+/**
+ * Starts `command` as a process group leader (excluded from the figures when `wrapper`), samples it
+ * with a scan of /proc that never answers while it lives, and returns the peak once the sampler
+ * looked twice and the command ended.
+ */
+async function peakWhileScanHangs(command: string, args: string[], wrapper: boolean): Promise<number | null> {
+  const child = spawn(command, args, { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
   const exited = new Promise((resolve) => child.once('exit', resolve));
   await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
   let release!: () => void;
   const slowScan = new Promise<number[]>((resolve) => (release = () => resolve([])));
-  const sampler = new ProcessGroupSampler(child.pid!, new Set(), () => slowScan);
+  const sampler = new ProcessGroupSampler(child.pid!, wrapper ? new Set([child.pid!]) : new Set(), () => slowScan);
   sampler.start(20);
   await waitFor(() => sampler.samples >= 2, 10_000, 'two samples of the command while the scan hangs');
   child.stdin!.end();
   await exited;
   release();
-  const { peakRssBytes } = await sampler.stop();
-  t.true(peakRssBytes !== null && peakRssBytes >= 150 * 1024 * 1024, `peak ${peakRssBytes}`);
-});
+  return (await sampler.stop()).peakRssBytes;
+}
 
 test('memory sampling: with a wrapper shell as the group leader, a slow scan of /proc still sees the command (the leader’s children are read on every tick)', async (t) => {
   // runCommand starts commands under a wrapper shell that only waits (excluded from the figures). The
   // command is then found only by the scan of /proc, which a busy CI host can make slower than the
   // command lives (CI: peakRssBytes null). The scan here never answers while the command lives.
-  const script = 'const b = Buffer.alloc(150 * 1024 * 1024, 1); console.log("ready"); process.stdin.on("end", () => process.exit(b[0] - 1)).resume()';
-  const child = spawn('/bin/sh', ['-c', `"${process.execPath}" -e '${script}'`], { detached: true, stdio: ['pipe', 'pipe', 'ignore'] });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
-  let release!: () => void;
-  const slowScan = new Promise<number[]>((resolve) => (release = () => resolve([])));
-  const sampler = new ProcessGroupSampler(child.pid!, new Set([child.pid!]), () => slowScan);
-  sampler.start(20);
-  await waitFor(() => sampler.samples >= 2, 10_000, 'two samples of the command while the scan hangs');
-  child.stdin!.end();
-  await exited;
-  release();
-  const { peakRssBytes } = await sampler.stop();
+  const peakRssBytes = await peakWhileScanHangs('/bin/sh', ['-c', `"${process.execPath}" -e '${HOLD_150_MB}'`], true);
   t.true(peakRssBytes !== null && peakRssBytes >= 150 * 1024 * 1024, `peak ${peakRssBytes}`);
 });
