@@ -342,11 +342,13 @@ export class RunStore extends RunIndexes {
   /** All step states of a run, in no particular order (callers order by the DAG). */
   async getSteps(runId: string, { withOutputs = true }: { withOutputs?: boolean } = {}): Promise<StepState[]> {
     const k = this.keys.run(runId);
-    const [statuses, infos, outputs] = await Promise.all([
-      this.redis.hgetall(k.status),
-      this.redis.hgetall(k.info),
-      withOutputs ? this.redis.hgetall(k.output) : Promise.resolve({} as Record<string, string>),
-    ]);
+    // One transaction (the keys share the run's hash tag): read apart, a step that started, failed
+    // and ended between two reads showed as queued with its error ("attempt 1 failed (retried)").
+    const multi = this.redis.multi().hgetall(k.status).hgetall(k.info);
+    if (withOutputs) multi.hgetall(k.output);
+    const replies = await multi.exec();
+    throwFirstError(replies);
+    const [statuses, infos, outputs = {}] = (replies ?? []).map(([, value]) => value as Record<string, string>);
     return Object.entries(statuses).map(([name, letter]) => decodeStepState(name, letter, infos[name], outputs[name]));
   }
 

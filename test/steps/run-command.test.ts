@@ -183,7 +183,10 @@ test('env, cwd and stdin reach the command', async (t) => {
   t.deepEqual(out.result, { cwd: dir, v: 'x1', input: 'hello', path: true });
 });
 
-test('resources: the child CPU time and its peak memory are measured', async (t) => {
+// Serial, as is the measure() test below: that one spins this process's event loop for 200 ms of CPU,
+// which on a loaded CI host lasts seconds of wall time; run beside it, this test's sampler (in this
+// process) could not tick while the command lived (CI: peakRssBytes null).
+test.serial('resources: the child CPU time and its peak memory are measured', async (t) => {
   // Burns 400 ms of CPU (by its own clock, not wall time) while holding 200 MB, then holds it 1 s more so sampling sees it on a busy host.
   const s = script(
     'heavy.cjs',
@@ -198,7 +201,7 @@ test('resources: the child CPU time and its peak memory are measured', async (t)
   const r = out.resources;
   t.true(r.cpuUserMs !== null && r.cpuUserMs >= 390, `cpuUserMs ${r.cpuUserMs}`);
   t.is(r.cpuMs, (r.cpuUserMs ?? 0) + (r.cpuSystemMs ?? 0));
-  t.true(r.peakRssBytes !== null && r.peakRssBytes >= 200 * 1024 * 1024, `peakRssBytes ${r.peakRssBytes}`);
+  t.true(r.peakRssBytes !== null && r.peakRssBytes >= 200 * 1024 * 1024, `peakRssBytes ${r.peakRssBytes} after ${r.samples} samples`);
   t.true(r.samples > 0);
   t.true(r.wallMs > 0);
 });
@@ -217,7 +220,7 @@ test('parseTimes reads the children line of sh times', (t) => {
   t.deepEqual(parseTimes(''), { cpuMs: null, cpuUserMs: null, cpuSystemMs: null });
 });
 
-test('measure() reports wall time, CPU time and peak memory of in-process work', async (t) => {
+test.serial('measure() reports wall time, CPU time and peak memory of in-process work', async (t) => {
   const rssBefore = process.memoryUsage().rss;
   const { value, resources } = await measure(async () => {
     const held = Buffer.alloc(100 * 1024 * 1024, 1);
