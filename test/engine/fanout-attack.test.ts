@@ -13,8 +13,8 @@ import { StepLifecycle } from '../../src/engine/step-lifecycle.ts';
 
 /**
  * Attacks on fan-out lists (docs/internals.md, "Fan-out lists"): store-driven cases play the workers'
- * scripts in a chosen order; in-process cases run real workers. A `test.failing` shows a bug the
- * current code has (its comment says which).
+ * scripts in a chosen order; in-process cases run real workers. A test that found a bug says, in its
+ * comment or its commit, which fix it holds to (each fails on the code before that fix).
  */
 
 let redis: TestRedis;
