@@ -20,6 +20,8 @@ export interface CostFigures {
   runStateBytesPerStep: number;
   /** Top-level requests per step by command (scripts by their first KEYS-less name: evalsha). */
   requestsByCommand: Record<string, number>;
+  /** Every command executed per step by name (inside scripts too), largest first: where commandsPerStep goes. */
+  commandsByName: Record<string, number>;
 }
 
 function parseCommandStats(info: string): Map<string, number> {
@@ -80,7 +82,12 @@ export async function measureCost(url: string, steps: number, run: () => Promise
     for (const key of runKeys(runId)) runStateBytes += Number((await admin.call('MEMORY', 'USAGE', key, 'SAMPLES', '0')) ?? 0);
     const stats = parseCommandStats(await admin.info('commandstats'));
     let commands = 0;
-    for (const [name, calls] of stats) if (!BENCH_COMMANDS.has(name.split('|')[0])) commands += calls;
+    const commandsByName: Record<string, number> = {};
+    for (const [name, calls] of [...stats].sort((a, b) => b[1] - a[1])) {
+      if (BENCH_COMMANDS.has(name.split('|')[0])) continue;
+      commands += calls;
+      commandsByName[name] = round(calls / steps, 2);
+    }
 
     const monitor = await admin.duplicate().monitor();
     const inMulti = new Set<string>();
@@ -111,6 +118,7 @@ export async function measureCost(url: string, steps: number, run: () => Promise
       bytesPerStep: Math.round((mem1 - mem0) / steps),
       runStateBytesPerStep: Math.round(runStateBytes / steps),
       requestsByCommand,
+      commandsByName,
     };
   } finally {
     admin.disconnect();

@@ -86,6 +86,8 @@ export function renderTable(result: Obj): string {
   if (cost) {
     out.push(`requests per step by command — wide: ${JSON.stringify(cost.wide.requestsByCommand)}`);
     out.push(`requests per step by command — chain: ${JSON.stringify(cost.chain.requestsByCommand)}`, '');
+    out.push(`commands per step by name — wide: ${JSON.stringify(cost.wide.commandsByName)}`);
+    out.push(`commands per step by name — chain: ${JSON.stringify(cost.chain.commandsByName)}`, '');
   }
   if (memory) out.push(`finished 5-step run, bytes by key: ${JSON.stringify(memory.byKey)}`, '');
   return out.join('\n');

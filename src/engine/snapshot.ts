@@ -22,17 +22,33 @@ export function snapshotOf(dag: ValidatedDag): DagSnapshot {
   };
 }
 
+/** Rules that can decide before every upstream step finished (decideTrigger). */
+const EARLY_RULES: ReadonlySet<string> = new Set(['one-succeeded', 'one-failed']);
+
 /**
- * Per-step rows for the trigger script: [name, "<when>|<successors>|<upstream count>", upstream count].
- * The definition holds the count, not the list of needs: every upstream completion reads it (see
+ * A successor's kind as its upstream step's definition holds it (src/redis/lua/includes/step-def.lua):
+ * its rule letter when it has one upstream step, '*' when it has several and an early-firing rule,
+ * '+' when it has several and waits for all of them.
+ */
+function successorKind(successor: StepSpec): string {
+  if (successor.needs.length === 1) return RULE_LETTER[successor.runWhen];
+  return EARLY_RULES.has(successor.runWhen) ? '*' : '+';
+}
+
+/**
+ * Per-step rows for the trigger script:
+ * [name, "<when>|<successors>|<upstream count>|<successor kinds>", upstream count].
+ * The definition holds the count, not the list of needs, and each successor's kind, so that an
+ * upstream completion reads neither its successors' needs nor, mostly, their definitions (see
  * src/redis/lua/includes/step-def.lua).
  */
 export function stepRows(dag: ValidatedDag): Array<[string, string, number]> {
-  return dag.spec.steps.map((step) => [
-    step.name,
-    `${RULE_LETTER[step.runWhen]}|${(dag.successors.get(step.name) ?? []).join(',')}|${step.needs.length}`,
-    step.needs.length,
-  ]);
+  const specs = new Map(dag.spec.steps.map((s) => [s.name, s]));
+  return dag.spec.steps.map((step) => {
+    const successors = dag.successors.get(step.name) ?? [];
+    const kinds = successors.map((name) => successorKind(specs.get(name)!)).join('');
+    return [step.name, `${RULE_LETTER[step.runWhen]}|${successors.join(',')}|${step.needs.length}|${kinds}`, step.needs.length];
+  });
 }
 
 /** Spec maps per snapshot: snapshots never change, and rebuilding the map for every job of a 10,000-step run is O(n²). */

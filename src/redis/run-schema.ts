@@ -157,10 +157,13 @@ export const stepLetterSchema = z.enum(Object.keys(STEP_LETTERS) as [StepLetter,
 const stepInfoText = z.union([jsonText, z.string().regex(COMPACT_STEP_INFO, 'the compact form a|d|sa|fa-sa|sa-fs|wallMs|cpuMs|rssBytes|mark|cv|w')]);
 
 /**
- * `run:{id}:def` values: "<rule letter>|<successor,…>|<upstream count>" (rule letters:
- * src/dsl/trigger-rules.ts). Runs stored by earlier versions hold the list of needs in place of the count.
+ * `run:{id}:def` values: "<rule letter>|<successor,…>|<upstream count>|<successor kinds>" (rule
+ * letters: src/dsl/trigger-rules.ts; kinds: src/redis/lua/includes/step-def.lua). Runs stored by
+ * earlier versions have no kinds, and the oldest hold the list of needs in place of the count.
  */
-export const stepDefSchema = z.string().regex(/^[sdofnmakz]\|[^|]*\|(\d+|[A-Za-z][^|]*|)$/, '"<rule>|<successors>|<upstream count>"');
+export const stepDefSchema = z
+  .string()
+  .regex(/^[sdofnmakz]\|[^|]*\|(\d+\|[sdofnmakz+*]*|\d+|[A-Za-z][^|]*|)$/, '"<rule>|<successors>|<upstream count>|<successor kinds>"');
 
 /** Every hash of one run, as read with HGETALL (the list `logs` and the legacy `dag` string aside). */
 export const storedRunKeysSchema = z

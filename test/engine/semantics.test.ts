@@ -258,9 +258,11 @@ test('retry of a fan-in: the join waits only for its reset upstream steps, also 
   await withEngine([p], async (rt) => {
     const { runId } = await rt.engine.trigger(p);
     const def = rt.keys.run(runId).def;
-    // A definition holds the number of upstream steps, never their list (each upstream completion reads it).
-    t.is(await rt.redis.hget(def, 'join'), 's||3');
-    t.is(await rt.redis.hget(def, 'root'), 's|a,b,c|0');
+    // A definition holds the number of upstream steps, never their list (each upstream completion reads it),
+    // and each successor's kind: the rule letter of a step with this one upstream, '+' for a join.
+    t.is(await rt.redis.hget(def, 'join'), 's||3|');
+    t.is(await rt.redis.hget(def, 'root'), 's|a,b,c|0|sss');
+    t.is(await rt.redis.hget(def, 'a'), 's|join|1|+');
     t.is((await rt.engine.waitForRun(runId, { timeoutMs: 15_000 })).status, 'failed');
     // As an earlier version stored it: "<rule>|<successors>|<needs csv>".
     await rt.redis.hset(def, 'root', 's|a,b,c|', 'a', 's|join|root', 'b', 's|join|root', 'c', 's|join|root', 'join', 's||a,b,c');
@@ -270,6 +272,42 @@ test('retry of a fan-in: the join waits only for its reset upstream steps, also 
     t.is(done.status, 'succeeded');
     t.is(done.steps.join.output, 'abc');
     t.deepEqual(calls, { root: 1, a: 1, b: 2, c: 1, join: 1 });
+  });
+});
+
+test('a run stored before successor kinds (definitions "<rule>|<successors>|<count>") goes on deciding its steps from their own definitions', async (t) => {
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  let started!: () => void;
+  const holding = new Promise<void>((resolve) => (started = resolve));
+  const p = definePipeline({ id: 'kindless-defs', defaults: fast })
+    .step('root', async () => {
+      started();
+      await released;
+      return 1;
+    })
+    .step('a', { needs: ['root'] }, () => 'a')
+    .step('boom', { needs: ['root'] }, () => {
+      throw new NonRetriableError('boom');
+    })
+    .step('first', { needs: ['a', 'boom'], runWhen: 'one-succeeded' }, () => 'first')
+    .step('join', { needs: ['a', 'boom'] }, () => 'never')
+    .step('report', { needs: ['boom'], runWhen: 'all-done' }, () => 'report');
+  await withEngine([p], async (rt) => {
+    const { runId } = await rt.engine.trigger(p);
+    await within(holding, 15_000, 'root to start');
+    const def = rt.keys.run(runId).def;
+    const stored = (await rt.redis.hgetall(def)) as Record<string, string>;
+    t.is(stored.root, 's|a,boom|0|ss');
+    t.is(stored.a, 's|first,join|1|*+');
+    // As the previous version stored them: no kinds.
+    for (const [step, text] of Object.entries(stored)) await rt.redis.hset(def, step, text.split('|').slice(0, 3).join('|'));
+    release();
+    const done = await rt.engine.waitForRun(runId, { timeoutMs: 15_000 });
+    t.is(done.steps.first.output, 'first');
+    t.is(done.steps.join.status, 'skipped');
+    t.is(done.steps.report.output, 'report');
+    t.is(done.status, 'failed');
   });
 });
 

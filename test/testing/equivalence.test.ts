@@ -98,7 +98,12 @@ const mapFailing = definePipeline({ id: 'eq-map-failing', defaults: fast })
  * skipped by its condition; each rule's steps return constants (an early-firing step must not depend
  * on which sibling finished first). The watcher leaf fails when nothing handled `bad`.
  */
-const PAIRS = { 'ok-bad': ['ok', 'bad'], 'ok-skip': ['ok', 'skip'], 'bad-skip': ['bad', 'skip'], 'ok-ok2': ['ok', 'ok2'] } as const;
+// Pairs, and single upstream steps: a step whose only upstream ended is decided by that completion
+// from its kind in the upstream's definition (src/redis/lua/includes/step-def.lua), not its counters.
+const PAIRS = {
+  'ok-bad': ['ok', 'bad'], 'ok-skip': ['ok', 'skip'], 'bad-skip': ['bad', 'skip'], 'ok-ok2': ['ok', 'ok2'],
+  'only-ok': ['ok'], 'only-bad': ['bad'], 'only-skip': ['skip'],
+} as const;
 function everyRule(): Pipeline<any, any> {
   let p: Pipeline<any, any> = definePipeline({ id: 'eq-rules', defaults: fast })
     .step('ok', () => 'ok')
@@ -267,7 +272,7 @@ const parking = definePipeline({ id: 'eq-park', defaults: fast })
   .step('after', { needs: ['poll'] }, ({ upstream }) => upstream.poll.polls);
 
 const CASES: Array<[string, Pipeline<any, any>, 'succeeded' | 'failed']> = [
-  ['every trigger rule over succeeded / failed / skipped upstream pairs (leaves skipped by the failure fail the run)', everyRule(), 'failed'],
+  ['every trigger rule over succeeded / failed / skipped upstream pairs and single upstream steps (leaves skipped by the failure fail the run)', everyRule(), 'failed'],
   ['fallback: primary fails, backup runs, join runs, the run succeeds', fallback, 'succeeded'],
   ['fallback with runOutcome any-failure', fallbackAnyFailure, 'failed'],
   ['map condition once, minSuccess met, failed items listed', mapPartial, 'succeeded'],

@@ -52,43 +52,51 @@
 --- @include "step-info-codec"
 --- @include "attempt-history"
 --- @include "start-delivery"
+--- @include "write-behind"
 --- @include "eager-claim"
 local step, token, outcome, payload, now, channel = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6]
 local force = ARGV[7] == '1'
+local offering = ARGV[10] ~= nil and ARGV[10] ~= ''
 
-local runRow = redis.call('HMGET', KEYS[1], 'status', 'id', 'gen')
-local runStatus = runRow[1]
+-- The run record, read once with what a claim needs. Its counters change in locals below and go out
+-- with the rest of the record in one HSET at the end.
+local run = readRunForClaim(KEYS[1], { 'id', 'remaining', 'outcome' }, offering and ARGV[14] == '1')
+local runStatus = run.status
 if not runStatus then return -1 end
-local runId = runRow[2]
+local runId = run.id
+local remaining = tonumber(run.remaining or '0')
+local failedCount = tonumber(run.failed or '0')
+local failedCountChanged = false
+-- Step statuses and records: written behind (includes/write-behind.lua), flushed before the end.
+local statuses, records = writeBehind(KEYS[3]), writeBehind(KEYS[8])
 
-local status = redis.call('HGET', KEYS[3], step)
-local raw = redis.call('HGET', KEYS[8], step)
-local info = decodeStepInfo(raw)
-if not force and not isDelivery(info, token) then return -2 end
+local status = statuses.get(step)
+local record = decodeStepInfo(records.get(step))
+if not force and not isDelivery(record, token) then return -2 end
 if status == 's' or status == 'f' or status == 'k' or status == 'x' then return -4 end
 if status == 'c' or runStatus == 'cancelled' then return -3 end
 -- A forced failure (the queue gave up on the job) only applies to a step still waiting or running:
 -- never to a map step collecting its instances, whose own job has long finished its work.
 if status ~= 'r' and not (force and status == 'q') then return -5 end
 
-info['fa'] = tonumber(now)
+record['fa'] = tonumber(now)
 -- An eager claim's lease ends with the step (the reconciler reads it only while the step runs).
-if info['ld'] then redis.call('ZREM', KEYS[11], step) end
-info['ld'] = nil
-if ARGV[8] and ARGV[8] ~= '' then info['res'] = ARGV[8] end
+if record['ld'] then redis.call('ZREM', KEYS[11], step) end
+record['ld'] = nil
+if ARGV[8] and ARGV[8] ~= '' then record['res'] = ARGV[8] end
 if outcome == 's' then
   redis.call('HSET', KEYS[7], step, payload)
-  info['e'] = nil
+  record['e'] = nil
 elseif outcome == 'f' then
-  info['e'] = cjson.decode(payload)
-  redis.call('HINCRBY', KEYS[1], 'failed', 1)
+  record['e'] = cjson.decode(payload)
+  failedCount, failedCountChanged = failedCount + 1, true
 else
-  info['r'] = payload
-  info['sk'] = 'condition'
+  record['r'] = payload
+  record['sk'] = 'condition'
 end
-redis.call('HSET', KEYS[8], step, encodeStepInfo(info))
-redis.call('HSET', KEYS[3], step, outcome)
-local remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
+records.set(step, encodeStepInfo(record))
+statuses.set(step, outcome)
+remaining = remaining - 1
 redis.call('PUBLISH', channel, runId .. '|' .. step .. '|' .. outcome)
 
 -- Trigger rules: the same table as decideTrigger in src/dsl/trigger-rules.ts. Returns nil while the
@@ -125,8 +133,7 @@ local function partialMapOutput(succ, outs, failedIdx)
   local failed = {}
   for _, j in ipairs(failedIdx) do
     local inst = succ .. '[' .. j .. ']'
-    local iraw = redis.call('HGET', KEYS[8], inst)
-    local ie = decodeStepInfo(iraw)['e'] or {}
+    local ie = decodeStepInfo(records.get(inst))['e'] or {}
     local item = redis.call('HGET', KEYS[9], inst) or 'null'
     failed[#failed + 1] = '{"index":' .. j .. ',"item":' .. item .. ',"error":' .. cjson.encode({ message = ie['message'] or 'failed', name = ie['name'] }) .. '}'
   end
@@ -137,14 +144,12 @@ end
 -- skipped because of a failure, so a failure a fallback handled leaves the run succeeded. With the
 -- pipeline option runOutcome: 'any-failure' (run field outcome = 'any'): failed when any step failed.
 local function runFailed()
-  if redis.call('HGET', KEYS[1], 'outcome') == 'any' then
-    return tonumber(redis.call('HGET', KEYS[1], 'failed') or '0') > 0
-  end
+  if run.outcome == 'any' then return failedCount > 0 end
   local defs = redis.call('HGETALL', KEYS[2])
   for i = 1, #defs, 2 do
     local _, successors = stepDef(defs[i + 1])
     if successors == '' then
-      local s = redis.call('HGET', KEYS[3], defs[i])
+      local s = statuses.get(defs[i])
       if s == 'f' or s == 'x' then return true end
     end
   end
@@ -158,14 +163,20 @@ local head = 1
 while head <= #work do
   local name, result = work[head][1], work[head][2]
   head = head + 1
-  local _, succCsv = stepDef(redis.call('HGET', KEYS[2], name) or '')
+  local _, succCsv, _, kinds = stepDef(redis.call('HGET', KEYS[2], name) or '')
+  local index = 0
   for succ in string.gmatch(succCsv, '[^,]+') do
-    local succStatus = redis.call('HGET', KEYS[3], succ)
+    index = index + 1
+    -- The successor's kind (includes/step-def.lua): its rule letter when `name` is its only upstream
+    -- step, so it is decided here without its counters or its definition.
+    local kind = string.sub(kinds, index, index)
+    local onlyUpstream = kind ~= '' and kind ~= '+' and kind ~= '*'
+    local succStatus = statuses.get(succ)
     -- A map step that an early rule started counts its instances in `pend`: a late upstream step
     -- of it must not touch that count.
     local lateUpstream = succStatus == 'm' and string.sub(name, 1, #succ + 1) ~= succ .. '['
     local left = 0
-    if not lateUpstream then
+    if not lateUpstream and not onlyUpstream then
       left = redis.call('HINCRBY', KEYS[4], succ, -1)
       if result == 'f' or result == 'x' then redis.call('HINCRBY', KEYS[5], succ, 1) end
       if result == 'k' then redis.call('HINCRBY', KEYS[6], succ, 1) end
@@ -174,13 +185,13 @@ while head <= #work do
       -- decided already
     elseif succStatus == 'm' then
       -- `name` is an instance of map step `succ`: start the next waiting instance, collect when all ended.
-      local mi = cjson.decode(redis.call('HGET', KEYS[8], succ))
+      local mi = cjson.decode(records.get(succ))
       local i = mi['mnext']
       while i < mi['mn'] do
         local inst = succ .. '[' .. i .. ']'
         i = i + 1
-        if redis.call('HGET', KEYS[3], inst) == 'p' then
-          redis.call('HSET', KEYS[3], inst, 'q')
+        if statuses.get(inst) == 'p' then
+          statuses.set(inst, 'q')
           ready[#ready + 1] = inst
           break
         end
@@ -190,7 +201,7 @@ while head <= #work do
         local outs, failedIdx = {}, {}
         for j = 0, mi['mn'] - 1 do
           local inst = succ .. '[' .. j .. ']'
-          if redis.call('HGET', KEYS[3], inst) == 's' then
+          if statuses.get(inst) == 's' then
             outs[#outs + 1] = redis.call('HGET', KEYS[7], inst) or 'null'
           else
             failedIdx[#failedIdx + 1] = j
@@ -218,29 +229,33 @@ while head <= #work do
         if decision == 's' then
           redis.call('HSET', KEYS[7], succ, collected)
         else
-          redis.call('HINCRBY', KEYS[1], 'failed', 1)
+          failedCount, failedCountChanged = failedCount + 1, true
         end
-        redis.call('HSET', KEYS[3], succ, decision)
-        remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
+        statuses.set(succ, decision)
+        remaining = remaining - 1
         redis.call('PUBLISH', channel, runId .. '|' .. succ .. '|' .. decision)
         work[#work + 1] = { succ, decision }
       end
-      redis.call('HSET', KEYS[8], succ, cjson.encode(mi))
+      records.set(succ, cjson.encode(mi))
     elseif succStatus == 'p' then
-      local rule, _, total = stepDef(redis.call('HGET', KEYS[2], succ) or 's||0')
-      local decision, reason, kind
-      -- Only the early-firing rules can decide before every upstream step finished.
-      if left <= 0 or rule == 'o' or rule == 'f' then
-        local bad = tonumber(redis.call('HGET', KEYS[5], succ) or '0')
-        local cskip = tonumber(redis.call('HGET', KEYS[6], succ) or '0')
-        decision, reason, kind = decide(rule, total, left, bad, cskip)
+      local decision, reason, skipKind
+      if onlyUpstream then
+        decision, reason, skipKind = decide(kind, 1, 0, (result == 'f' or result == 'x') and 1 or 0, result == 'k' and 1 or 0)
+      elseif not (kind == '+' and left > 0) then
+        local rule, _, total = stepDef(redis.call('HGET', KEYS[2], succ) or 's||0')
+        -- Only the early-firing rules can decide before every upstream step finished.
+        if left <= 0 or rule == 'o' or rule == 'f' then
+          local bad = tonumber(redis.call('HGET', KEYS[5], succ) or '0')
+          local cskip = tonumber(redis.call('HGET', KEYS[6], succ) or '0')
+          decision, reason, skipKind = decide(rule, total, left, bad, cskip)
+        end
       end
-      if decision then redis.call('HSET', KEYS[3], succ, decision) end
+      if decision then statuses.set(succ, decision) end
       if decision == 'q' then
         ready[#ready + 1] = succ
       elseif decision then
-        redis.call('HSET', KEYS[8], succ, cjson.encode({ r = reason, sk = kind, fa = tonumber(now) }))
-        remaining = redis.call('HINCRBY', KEYS[1], 'remaining', -1)
+        records.set(succ, cjson.encode({ r = reason, sk = skipKind, fa = tonumber(now) }))
+        remaining = remaining - 1
         redis.call('PUBLISH', channel, runId .. '|' .. succ .. '|' .. decision)
         work[#work + 1] = { succ, decision }
       end
@@ -248,28 +263,40 @@ while head <= #work do
   end
 end
 
+-- The run record's changes, in one write.
 local final = ''
+local runFields = { 'remaining', remaining, 'updatedAt', now }
+if failedCountChanged then
+  runFields[#runFields + 1] = 'failed'
+  runFields[#runFields + 1] = failedCount
+  run.failed = tostring(failedCount)
+end
 if remaining <= 0 then
   final = runFailed() and 'failed' or 'succeeded'
-  redis.call('HSET', KEYS[1], 'status', final, 'finishedAt', now, 'updatedAt', now)
+  runFields[#runFields + 1] = 'status'
+  runFields[#runFields + 1] = final
+  runFields[#runFields + 1] = 'finishedAt'
+  runFields[#runFields + 1] = now
   -- Outbox: the run's follow-ups (onSucceeded triggers) are owed from the same instant it ends, so a
   -- crash right after this script cannot lose them (delivered by app/outbox.ts).
-  if final == 'succeeded' then redis.call('HSET', KEYS[1], 'outbox', 'owed') end
+  if final == 'succeeded' then
+    runFields[#runFields + 1] = 'outbox'
+    runFields[#runFields + 1] = 'owed'
+  end
   -- The upstream counters only serve a running run (run-retry.lua sets them afresh for what it resets).
   redis.call('DEL', KEYS[4], KEYS[5], KEYS[6])
-  repackStepInfos(KEYS[8])
-  redis.call('PUBLISH', channel, runId .. '||' .. final)
-else
-  redis.call('HSET', KEYS[1], 'updatedAt', now)
 end
+redis.call('HSET', KEYS[1], unpack(runFields))
+
 -- Eager dispatch (includes/eager-claim.lua): the first ready step this worker offered to run goes
 -- straight to it; the other offered ones in its pool go on the fan-out list instead of the queue.
 -- With none ready, the worker takes the list's next step: a fan-out runs as chains of claims.
 local listed, claim = 0, nil
 if final == '' then
-  if ARGV[10] and ARGV[10] ~= '' then
-    local k = { run = KEYS[1], st = KEYS[3], out = KEYS[7], info = KEYS[8], leases = KEYS[11] }
+  if offering then
+    local k = { run = KEYS[1], st = statuses, out = KEYS[7], info = records, leases = KEYS[11] }
     local offer = { token = ARGV[10], worker = ARGV[11], leaseDeadline = ARGV[12], codeVersion = ARGV[13], withFixed = ARGV[14] }
+    local ctx = { runId = runId, now = now, channel = channel, run = run }
     local candidates, i = {}, 0
     for name in string.gmatch(ARGV[9], '[^,]+') do
       i = i + 1
@@ -280,17 +307,19 @@ if final == '' then
       if candidates[s] then offered[#offered + 1] = s else rest[#rest + 1] = s end
     end
     if #offered > 0 then
-      claim = claimStep(k, offer, offered[1], candidates[offered[1]], runId, now, channel)
+      claim = claimStep(k, offer, offered[1], candidates[offered[1]], ctx)
       if claim then
-        for j = 2, #offered do
-          redis.call('RPUSH', KEYS[10], offered[j] .. '|' .. candidates[offered[j]])
-          listed = listed + 1
+        local entries = {}
+        for j = 2, #offered do entries[#entries + 1] = offered[j] .. '|' .. candidates[offered[j]] end
+        listed = #entries
+        if listed > 0 then
+          rpushAll(KEYS[10], entries)
+          redis.call('PEXPIRE', KEYS[10], FANOUT_LIST_TTL_MS)
         end
-        if listed > 0 then redis.call('PEXPIRE', KEYS[10], FANOUT_LIST_TTL_MS) end
         ready = rest
       end
     else
-      claim = claimListed(k, KEYS[10], offer, runId, now, channel, runStatus, tonumber(runRow[3] or '0'))
+      claim = claimListed(k, KEYS[10], offer, ctx)
     end
   elseif redis.call('EXISTS', KEYS[10]) == 1 then
     -- This worker takes no more steps (draining, or eager dispatch off): a pickup job takes over.
@@ -299,8 +328,15 @@ if final == '' then
 else
   redis.call('DEL', KEYS[10], KEYS[11])
 end
+statuses.flush()
+records.flush()
+if final ~= '' then
+  -- After the flush: the run's records are final only now.
+  repackStepInfos(KEYS[8])
+  redis.call('PUBLISH', channel, runId .. '||' .. final)
+end
 
-local reply = { claim and 2 or 1, final, runRow[3] or '0', listed, #ready }
+local reply = { claim and 2 or 1, final, run.gen or '0', listed, #ready }
 for i = 1, #ready do reply[#reply + 1] = ready[i] end
 if claim then
   for i = 1, #claim do reply[#reply + 1] = claim[i] end

@@ -24,13 +24,16 @@
 ]]
 --- @include "attempt-history"
 --- @include "start-delivery"
+--- @include "write-behind"
 --- @include "eager-claim"
-local k = { run = KEYS[1], st = KEYS[2], out = KEYS[3], info = KEYS[4], leases = KEYS[6] }
+local k = { run = KEYS[1], st = writeBehind(KEYS[2]), out = KEYS[3], info = writeBehind(KEYS[4]), leases = KEYS[6] }
 local offer = { token = ARGV[1], worker = ARGV[2], leaseDeadline = ARGV[3], codeVersion = ARGV[4], withFixed = ARGV[5] }
-local row = redis.call('HMGET', KEYS[1], 'id', 'gen', 'status')
-if not row[1] then return { 1 } end
-local claim = claimListed(k, KEYS[5], offer, row[1], ARGV[6], ARGV[7], row[3], tonumber(row[2] or '0'))
+local run = readRunForClaim(KEYS[1], { 'id' }, ARGV[5] == '1')
+if not run.id then return { 1 } end
+local claim = claimListed(k, KEYS[5], offer, { runId = run.id, now = ARGV[6], channel = ARGV[7], run = run })
+k.st.flush()
+k.info.flush()
 if not claim then return { 1 } end
-local reply = { 2, row[2] or '0' }
+local reply = { 2, run.gen or '0' }
 for i = 1, #claim do reply[#reply + 1] = claim[i] end
 return reply

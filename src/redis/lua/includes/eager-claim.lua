@@ -2,32 +2,58 @@
 -- worker that made it ready (or that took a pickup job of the run's fan-out list) instead of going to
 -- its queue: it is `running` under a fresh fence token, attempt 1, recorded like step-start.lua
 -- records a start, with a lease deadline `ld` that the worker renews (step-lease.lua) while the step
--- runs. The reconciler re-queues a step whose lease expired. Needs the start-delivery include.
---
--- `k`: the run's keys { run, st, out, info, leases }; `offer`: the claiming worker's
---   { token, worker, leaseDeadline, codeVersion, withFixed ('1' to return the run's fixed fields) }.
+-- runs. The reconciler re-queues a step whose lease expired. Needs the start-delivery and
+-- write-behind includes.
+
+-- The run record's fields a claim reads, and the fixed ones (params can be large) it returns only to
+-- a worker that has not cached them.
+local CLAIM_RUN_FIELDS = { 'status', 'failed', 'gen', 'versioning', 'codeVersion' }
+local CLAIM_FIXED_FIELDS = { 'pipeline', 'params', 'trigger', 'logicalTime', 'dagHash' }
+
+-- The run record's `fields` and those a claim reads (with the fixed ones when `withFixed`), in one
+-- HMGET: a table by field name, false for a field the record lacks.
+local function readRunForClaim(runKey, fields, withFixed)
+  local names = {}
+  for _, f in ipairs(fields) do names[#names + 1] = f end
+  for _, f in ipairs(CLAIM_RUN_FIELDS) do names[#names + 1] = f end
+  if withFixed then
+    for _, f in ipairs(CLAIM_FIXED_FIELDS) do names[#names + 1] = f end
+  end
+  local values = redis.call('HMGET', runKey, unpack(names))
+  local run = {}
+  for i = 1, #names do run[names[i]] = values[i] end
+  return run
+end
+
+-- `k`: the run's keys { run, out, leases } and write-behind views { st, info } of its status and
+--   record hashes (the caller flushes them);
+-- `offer`: the claiming worker's { token, worker, leaseDeadline, codeVersion, withFixed ('1' to
+--   return the run's fixed fields) };
+-- `ctx`: { runId, now, channel, run } where run is readRunForClaim's table as it stands now (the
+--   caller keeps `failed` current), and `raw`, the step's record when the caller read it already
+--   (false: there is none; nil: read it).
 -- Returns nil (nothing claimed) or the reply's claim part:
 --   { step, runStatus, pipeline, params, trigger, logicalTime, dagHash, failed, out1, out2, ... }
 -- with the outputs of `needsCsv` (the step's needs, in declared order; the worker has the DAG).
-local function claimStep(k, offer, step, needsCsv, runId, now, channel, raw)
-  local fixed = offer.withFixed == '1'
-  -- The fixed fields (params can be large) only when the worker has not cached them.
-  local run = fixed and redis.call('HMGET', k.run, 'status', 'failed', 'gen', 'versioning', 'codeVersion', 'pipeline', 'params', 'trigger', 'logicalTime', 'dagHash')
-    or redis.call('HMGET', k.run, 'status', 'failed', 'gen', 'versioning', 'codeVersion')
-  if run[1] ~= 'running' then return nil end
-  if not codeVersionAllows(k.run, offer.codeVersion, run[4], run[5]) then return nil end
-  -- `raw`: the step's record when the caller read it already (false: read, and there is none).
-  if raw == nil then raw = redis.call('HGET', k.info, step) end
+local function claimStep(k, offer, step, needsCsv, ctx)
+  local run = ctx.run
+  if run.status ~= 'running' then return nil end
+  if not codeVersionAllows(k.run, offer.codeVersion, run.versioning, run.codeVersion) then return nil end
+  if offer.codeVersion ~= '' and (not run.codeVersion or run.codeVersion == '') then run.codeVersion = offer.codeVersion end
+  local raw = ctx.raw
+  if raw == nil then raw = k.info.get(step) end
   local info = raw and cjson.decode(raw) or {}
-  recordDelivery(info, tonumber(run[3] or '0'), 1, offer.token, offer.worker, now, offer.codeVersion)
+  recordDelivery(info, tonumber(run.gen or '0'), 1, offer.token, offer.worker, ctx.now, offer.codeVersion)
   info['ld'] = tonumber(offer.leaseDeadline)
-  redis.call('HSET', k.info, step, cjson.encode(info))
+  k.info.set(step, cjson.encode(info))
   -- The run's leases by deadline: the reconciler finds an expired one while the run's other steps
   -- go on (a dead worker's claim in a fan-out), not only once the run went idle.
   redis.call('ZADD', k.leases, offer.leaseDeadline, step)
-  redis.call('HSET', k.st, step, 'r')
-  redis.call('PUBLISH', channel, runId .. '|' .. step .. '|running')
-  local claim = { step, run[1], fixed and run[6] or '', fixed and run[7] or '', fixed and run[8] or '', fixed and run[9] or '', fixed and run[10] or '', run[2] or '0' }
+  k.st.set(step, 'r')
+  redis.call('PUBLISH', ctx.channel, ctx.runId .. '|' .. step .. '|running')
+  local fixed = offer.withFixed == '1'
+  local claim = { step, run.status, fixed and run.pipeline or '', fixed and run.params or '', fixed and run.trigger or '',
+    fixed and run.logicalTime or '', fixed and run.dagHash or '', run.failed or '0' }
   local needs = {}
   for need in string.gmatch(needsCsv, '[^,]+') do needs[#needs + 1] = need end
   appendOutputs(k.out, needs, claim)
@@ -48,27 +74,29 @@ local FANOUT_LIST_TTL_MS = 86400000
 -- starting it at once as attempt 1 (no backoff, attempts counted anew, a parked state lost). Entries
 -- a cancelled generation left (run-retry keeps the list) are good for steps the new one never started.
 -- Returns the step's record text too (claimStep reads it anyway).
-local function startedInGeneration(infoKey, step, gen)
-  local raw = redis.call('HGET', infoKey, step)
+local function startedInGeneration(info, step, gen)
+  local raw = info.get(step)
   if not raw then return false, false end
-  local info = cjson.decode(raw)
-  return info['sa'] ~= nil and (info['g'] or 0) == gen, raw
+  local record = cjson.decode(raw)
+  return record['sa'] ~= nil and (record['g'] or 0) == gen, raw
 end
 
--- `runStatus`, `gen`: the run's status and generation as the caller read them (only a running run's
--- steps are claimed).
-local function claimListed(k, rdy, offer, runId, now, channel, runStatus, gen)
-  if runStatus ~= 'running' then return nil end
+-- Claims the list's next claimable entry (see claimStep for `k`, `offer` and `ctx`; only a running
+-- run's steps are claimed).
+local function claimListed(k, rdy, offer, ctx)
+  if ctx.run.status ~= 'running' then return nil end
+  local gen = tonumber(ctx.run.gen or '0')
   while true do
     local entry = redis.call('LPOP', rdy)
     if not entry then return nil end
     local sep = string.find(entry, '|', 1, true)
     local step = string.sub(entry, 1, sep - 1)
     local started, raw = false, nil
-    local queued = redis.call('HGET', k.st, step) == 'q'
+    local queued = k.st.get(step) == 'q'
     if queued then started, raw = startedInGeneration(k.info, step, gen) end
     if queued and not started then
-      local claim = claimStep(k, offer, step, string.sub(entry, sep + 1), runId, now, channel, raw)
+      ctx.raw = raw
+      local claim = claimStep(k, offer, step, string.sub(entry, sep + 1), ctx)
       -- Not claimable here (a pinned run's other code version): the entry goes back for another worker.
       if not claim then redis.call('LPUSH', rdy, entry) end
       return claim
