@@ -2,6 +2,14 @@ import { z } from 'zod';
 import { parseDuration } from '../core/duration.ts';
 import { OBJECT_STORE_ENV, type ArtifactLocation, type S3Settings } from './object-store.ts';
 
+/**
+ * Most pickup jobs one completion adds for the steps it put on a fan-out list: each pickup starts one
+ * more chain of claims, on whichever worker of the pool takes it. A pickup that finds the list empty
+ * costs a no-op job; too few pickups cap the fan-out's parallelism. The engine's default too (an
+ * Engine built without config).
+ */
+export const DEFAULT_FANOUT_PICKUPS = 256;
+
 const duration = (fallback: string) =>
   z
     .union([z.string(), z.number()])
@@ -69,7 +77,7 @@ export const ENV_SCHEMA = z.object({
    * most this many ways (plus the completing worker) until more of the run completes. Set it to the
    * pool's total slots when those exceed it.
    */
-  CONVEYOR_FANOUT_PICKUPS: z.coerce.number().int().min(1).max(100_000).default(256),
+  CONVEYOR_FANOUT_PICKUPS: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_FANOUT_PICKUPS),
   /** How long a worker retries writes Redis refuses for memory (OOM), keeping each step's result meanwhile. */
   CONVEYOR_REDIS_OOM_WINDOW: duration('5m'),
   CONVEYOR_API_PORT: port.default(8080),

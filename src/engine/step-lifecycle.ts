@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 import type { Logger } from '../core/logger.ts';
+import { DEFAULT_FANOUT_PICKUPS } from '../config/schema.ts';
 import type { ClaimedStep, CompleteResult, RunStore, StartResult, StepOutcome } from '../redis/run-store.ts';
 import type { LogEntry, StepResources } from '../domain/run-state.ts';
 import { parseRoutes, routeLabel, versionQueueName, type StepRoute } from '../domain/step-routes.ts';
@@ -39,7 +40,7 @@ export interface StepLifecycleOptions {
    * for this long (see `complete`'s `eager`). The worker's queue lock duration.
    */
   leaseMs?: number;
-  /** Most pickup jobs per fan-out (DEFAULT_FANOUT_PICKUPS). */
+  /** Most pickup jobs per fan-out (default: DEFAULT_FANOUT_PICKUPS, config/schema.ts). */
   fanOutPickups?: number;
 }
 
@@ -53,13 +54,6 @@ export interface EagerOffer {
   withFixed: boolean;
   needsOf(step: string): readonly string[];
 }
-
-/**
- * Most pickup jobs one completion adds for the steps it put on a fan-out list (CONVEYOR_FANOUT_PICKUPS):
- * each pickup starts one more chain of claims, on whichever worker of the pool takes it. A pickup
- * that finds the list empty costs a no-op job; too few pickups cap the fan-out's parallelism.
- */
-export const DEFAULT_FANOUT_PICKUPS = 256;
 
 /** Default lease of an eagerly claimed step when none is configured (BullMQ's default lock duration). */
 export const DEFAULT_LEASE_MS = 30_000;

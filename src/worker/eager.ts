@@ -1,10 +1,10 @@
 import { jobIdFor } from '../engine/engine.ts';
-import { parseInstanceName, resolveStepSpec, stepSpecMap, successorsOf, type DagSnapshot } from '../engine/snapshot.ts';
+import { parseInstanceName, stepSpecMap, successorsOf, type DagSnapshot } from '../engine/snapshot.ts';
 import type { EagerOffer } from '../engine/step-lifecycle.ts';
 import type { ClaimedStep } from '../engine/worker-backend.ts';
 import type { RunFixedFields } from '../domain/run-state.ts';
 import type { Capabilities } from './capabilities.ts';
-import type { Delivery } from './step-jobs.ts';
+import type { Delivery } from './delivery.ts';
 
 /**
  * Eager dispatch, the worker's side (docs/internals.md, "Eager hand-off"): which successors of a
@@ -27,10 +27,10 @@ export const EAGER_MAX_NEEDS = 32;
  */
 export const CHAIN_YIELD = 100;
 
-export function eagerOffer(d: Delivery, snapshot: DagSnapshot, capabilities: Capabilities, worker: string, fixed: RunFixedFields | undefined): EagerOffer {
+/** What the completion of `d`'s step, in `pool` (the slot's), offers to claim for this worker. */
+export function eagerOffer(d: Delivery, snapshot: DagSnapshot, pool: string, capabilities: Capabilities, worker: string, fixed: RunFixedFields | undefined): EagerOffer {
   const { s: step, p: pipeline, h, c } = d.job.data;
   const specs = stepSpecMap(snapshot);
-  const pool = resolveStepSpec(specs, step)?.spec.queue;
   // Only successors in the slot's own pool: a claimed step runs in this slot, and a pool's
   // concurrency (its GPUs, say) must hold. With none to offer, the offer still takes the next step
   // of the pool's fan-out list.

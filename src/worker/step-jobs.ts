@@ -11,9 +11,10 @@ import { AttemptAborted, endReasonOf, endReasonOfThrown, handBackDelayMs, type E
 import type { EagerOffer, StepLifecycle } from '../engine/step-lifecycle.ts';
 import type { CompleteResult, ConsumedJob, ProcessOutcome, StartResult, StepOutcome, StepRoute } from '../engine/worker-backend.ts';
 import type { RunFixedFields } from '../domain/run-state.ts';
-import { isPickup, PICKUP_STEP } from '../domain/step-job.ts';
-import { poolOfQueue } from '../domain/step-routes.ts';
+import { isPickup } from '../domain/step-job.ts';
 import { CHAIN_YIELD, eagerDelivery, eagerOffer } from './eager.ts';
+import type { Delivery } from './delivery.ts';
+import { claimFromPickup } from './pickup.ts';
 import { keepLease } from './lease-keeper.ts';
 import type { AttemptSignals } from './attempt-signals.ts';
 import { attemptCall, type AttemptInputs } from './attempt-context.ts';
@@ -46,22 +47,6 @@ export interface StepJobsOptions {
   eager?: () => boolean;
   /** True once the worker is closing (it takes no more steps, pickups included). */
   closing?: () => boolean;
-}
-
-/**
- * One delivery of a step, as far as it got: `token` once the step was started here. A step claimed
- * eagerly by the previous completion (`claimed`) has no job of its own: `job` describes it as its
- * first job would, and `next` is the step this delivery's completion claimed in turn.
- */
-export interface Delivery {
-  job: ConsumedJob;
-  token?: string;
-  startedAt: number;
-  claimed?: { started: Extract<StartResult, { ok: true }>; fixed: RunFixedFields | undefined };
-  snapshot?: DagSnapshot;
-  next?: Delivery;
-  /** Claimed steps this slot ran in a row before this one (0 for a job's own step): see CHAIN_YIELD. */
-  chain?: number;
 }
 
 /**
@@ -101,36 +86,15 @@ export class StepJobs {
   }
 
   /**
-   * A pickup job of a run's fan-out list: claims the list's next step and works through the list as
-   * a chain of claims. A worker without the run's code routes it, as a step's job is routed, to the
-   * version queue that capable workers consume; handed back while closing. Taken with eager dispatch
-   * off too (then the chain is one step long).
+   * A pickup job of a run's fan-out list (worker/pickup.ts). Taken with eager dispatch off too: it
+   * stands in for the job the listed step does not have, and dropping it there left a mixed fleet's
+   * fan-out to the listing worker's one chain, one step at a time. A closing worker puts it back.
    */
   private async pickup(job: ConsumedJob): Promise<ProcessOutcome> {
-    const { r: runId, p: pipelineId } = job.data;
-    // A pickup stands in for the job the listed step does not have: a worker with eager dispatch off
-    // takes it too (its completion claims nothing more and leaves a pickup for the rest when the list
-    // still holds steps). Dropping it there left a mixed fleet's fan-out to the listing worker's one
-    // chain, one step at a time. A closing worker puts it back for another worker.
     if (this.o.closing?.()) return 'hand-back';
-    const snapshot = await this.snapshot(runId);
+    const snapshot = await this.snapshot(job.data.r);
     if (!snapshot) return;
-    // Taken from the pool's queue or from a version queue of that pool ("<pool>~<pipeline>~<version>").
-    const pool = poolOfQueue(job.queue);
-    const missing = this.o.capabilities.missing(job.data, pool, snapshot.hash);
-    if (missing) {
-      await this.o.lifecycle.routePickup({ runId, snapshot, route: missing });
-      return;
-    }
-    const fixed = this.o.runFields.get(runId);
-    const specs = stepSpecMap(snapshot);
-    const claimed = await this.o.lifecycle.pickup({
-      runId, pool, worker: this.o.workerId, codeVersion: this.o.capabilities.codeVersion(pipelineId), withFixed: !fixed,
-      needsOf: (step) => specs.get(step)?.needs ?? [],
-    });
-    if (!claimed) return;
-    this.o.onEvent?.({ type: 'step-claimed', runId, pipeline: pipelineId, step: claimed.step, after: PICKUP_STEP });
-    await this.runClaims(eagerDelivery({ job, snapshot }, claimed, fixed, this.o.clock.now()));
+    await this.runClaims(await claimFromPickup(this.o, job, snapshot));
   }
 
   /** An eagerly claimed step, its lease renewed while it runs. A bug is logged: its lease runs out and the reconciler re-queues it. */
@@ -352,8 +316,10 @@ export class StepJobs {
   /** What this delivery's completion offers to claim next (eager dispatch), and the step's pool (its fan-out list). */
   private offer(d: Delivery): { offer: EagerOffer | undefined; pool: string | undefined; fixed: RunFixedFields | undefined } {
     const fixed = this.o.runFields.get(d.job.data.r);
-    const offer = this.o.eager?.() && d.snapshot && (d.chain ?? 0) < CHAIN_YIELD ? eagerOffer(d, d.snapshot, this.o.capabilities, this.o.workerId, fixed) : undefined;
     const pool = d.snapshot ? resolveStepSpec(stepSpecMap(d.snapshot), d.job.data.s)?.spec.queue : undefined;
+    const offer = this.o.eager?.() && d.snapshot && pool !== undefined && (d.chain ?? 0) < CHAIN_YIELD
+      ? eagerOffer(d, d.snapshot, pool, this.o.capabilities, this.o.workerId, fixed)
+      : undefined;
     return { offer, pool, fixed };
   }
 

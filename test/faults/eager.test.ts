@@ -66,7 +66,8 @@ async function assertClaimedBy(t: import('ava').ExecutionContext, runtime: Runti
 /** The run finished once, every step's outcome published once, and the killed delivery's token is refused. */
 async function assertExactlyOnce(t: import('ava').ExecutionContext, runtime: Runtime, runId: string, oldToken: string, survivor: WorkerProc): Promise<void> {
   const view = await runtime.engine.waitForRun(runId, { timeoutMs: 60_000 });
-  t.is(view.status, 'succeeded', survivor.stderr());
+  // On failure: the survivor's log and each step's record (a stall past the limit under load shows here).
+  t.is(view.status, 'succeeded', `${survivor.stderr()}\n${JSON.stringify(view.steps)}`);
   for (const step of ['a', 'b', 'c']) {
     t.is(published.filter((m) => m === `${runId}|${step}|s`).length, 1, `one recorded completion of ${step}`);
   }
@@ -196,7 +197,8 @@ test.serial('kill -9 of a worker working through a fan-out list: the steps it he
   await openGate(suite.journal, runId);
   const survivor = await worker(prefix);
   const view = await runtime.engine.waitForRun(runId, { timeoutMs: 60_000 });
-  t.is(view.status, 'succeeded', survivor.stderr());
+  // On failure: the survivor's log and each step's record (a stall past the limit under load shows here).
+  t.is(view.status, 'succeeded', `${survivor.stderr()}\n${JSON.stringify(view.steps)}`);
   for (const step of ['root', ...fanSteps, 'join']) {
     t.is(published.filter((m) => m === `${runId}|${step}|s`).length, 1, `one recorded completion of ${step}`);
     const runs = (await readRecords(suite.journal, runId, step)).map((r) => r.pid);
