@@ -115,7 +115,7 @@ export class StepLifecycle {
     }
     // A rejected completion (stale, duplicate, cancelled) is not a finished step: listeners count each step once.
     this.options.onEvent?.({ type: 'step-finished', runId: a.runId, step: a.step, outcome: a.outcome });
-    await this.write('enqueue', () => this.options.engine.enqueue(a.runId, result.ready, { generation }));
+    if (result.ready.length > 0) await this.write('enqueue', () => this.options.engine.enqueue(a.runId, result.ready, { generation }));
     // If this fails, the listed steps still run: through this worker's chain of claims, or the reconciler.
     if (result.listed > 0 && a.pool) {
       const pickups = Math.min(result.listed, this.options.fanOutPickups ?? DEFAULT_FANOUT_PICKUPS);

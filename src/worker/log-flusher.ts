@@ -1,32 +1,53 @@
 import type { LogEntry } from '../domain/run-state.ts';
 import type { BufferedStepLogger } from './step-logger.ts';
 
-/** How often a running attempt's new log lines are stored. */
+/** How often running attempts' new log lines are stored. */
 export const LOG_FLUSH_MS = 1_000;
 
 /**
- * Stores a running attempt's log lines as it goes (every LOG_FLUSH_MS, when there are any), so
+ * Stores running attempts' log lines as they go (every LOG_FLUSH_MS, when there are any), so
  * `conveyor logs`, `run --wait --logs` and the run page show a long step's lines while it runs,
- * not only when its attempt ends. The worker still stores the rest when the attempt ends.
+ * not only when its attempt ends. The worker still stores the rest when an attempt ends.
  *
- * Writes are chained and each drains the buffer when its turn comes, so lines reach Redis in the
- * order they were logged; a write that fails puts its lines back at the front of the buffer, and
- * the next write (or the one at the end of the attempt) carries them.
+ * One timer serves every attempt of the worker: a timer of its own per attempt cost a
+ * setInterval/clearInterval pair per step, a few per cent of a no-op step's CPU. The timer is
+ * unref'd (it never keeps a process alive) and starts with the first attempt.
  */
-export class LogFlusher {
+export class LogFlushers {
+  private readonly running = new Set<AttemptLogFlusher>();
+  private timer: ReturnType<typeof setInterval> | undefined;
+
+  constructor(private readonly everyMs = LOG_FLUSH_MS) {}
+
+  /** Flushes `log` through `write` while the attempt runs; stop() the returned flusher when it ends. */
+  start(log: BufferedStepLogger, write: (entries: LogEntry[]) => Promise<void>): AttemptLogFlusher {
+    const flusher = new AttemptLogFlusher(log, write, () => this.running.delete(flusher));
+    this.running.add(flusher);
+    if (!this.timer) {
+      this.timer = setInterval(() => {
+        for (const f of this.running) void f.flush();
+      }, this.everyMs);
+      this.timer.unref?.();
+    }
+    return flusher;
+  }
+}
+
+/**
+ * One attempt's flusher. Writes are chained and each drains the buffer when its turn comes, so lines
+ * reach Redis in the order they were logged; a write that fails puts its lines back at the front of
+ * the buffer, and the next write (or the one at the end of the attempt) carries them.
+ */
+export class AttemptLogFlusher {
   private chain: Promise<void> = Promise.resolve();
-  private readonly timer: ReturnType<typeof setInterval>;
 
   constructor(
     private readonly log: BufferedStepLogger,
     private readonly write: (entries: LogEntry[]) => Promise<void>,
-    everyMs = LOG_FLUSH_MS,
-  ) {
-    this.timer = setInterval(() => void this.flush(), everyMs);
-    this.timer.unref?.();
-  }
+    private readonly forget: () => void,
+  ) {}
 
-  private flush(): Promise<void> {
+  flush(): Promise<void> {
     this.chain = this.chain.then(async () => {
       const entries = this.log.drain();
       if (entries.length === 0) return;
@@ -39,9 +60,9 @@ export class LogFlusher {
     return this.chain;
   }
 
-  /** Stops the timer and waits for a write under way; what is left stays in the buffer for the caller. */
+  /** Takes the attempt off the timer and waits for a write under way; what is left stays in the buffer for the caller. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
+    this.forget();
     await this.chain;
   }
 }

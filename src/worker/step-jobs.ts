@@ -25,7 +25,7 @@ import type { Isolation } from './isolated-step.ts';
 import { serialiseOutput } from './output-check.ts';
 import { RunFieldsCache } from './run-fields-cache.ts';
 import { BufferedStepLogger } from './step-logger.ts';
-import { LogFlusher } from './log-flusher.ts';
+import { LogFlushers } from './log-flusher.ts';
 import { errorJson, runStep } from './step-runner.ts';
 import { typedParams } from './typed-params.ts';
 
@@ -57,6 +57,7 @@ export interface StepJobsOptions {
 export class StepJobs {
   private readonly cpu = cpuClock();
   private readonly rss = rssGauge();
+  private readonly logFlushers = new LogFlushers();
 
   constructor(private readonly o: StepJobsOptions) {}
 
@@ -211,7 +212,7 @@ export class StepJobs {
     const { controller, release } = this.o.signals.track(d.job.id, inputs.run.id);
     const cancel = controller.signal;
     const log = new BufferedStepLogger(inputs.step, inputs.attempt, this.o.redact);
-    const flusher = new LogFlusher(log, (entries) => this.o.lifecycle.appendLogs(inputs.run.id, entries));
+    const flusher = this.logFlushers.start(log, (entries) => this.o.lifecycle.appendLogs(inputs.run.id, entries));
     let services: StepServices | undefined;
     const call = attemptCall(inputs, code, log, () => (services ??= this.o.services(inputs.run, inputs.step)), this.o.pipelines.get(inputs.pipelineId)?.sourceFile);
     const cpuBefore = this.cpu.value();
@@ -232,7 +233,8 @@ export class StepJobs {
       await flusher.stop();
     }
     const cpuMs = (this.cpu.value() - cpuBefore) / 1000;
-    await this.o.lifecycle.appendLogs(inputs.run.id, log.drain());
+    const rest = log.drain();
+    if (rest.length > 0) await this.o.lifecycle.appendLogs(inputs.run.id, rest);
     if (result.ok) {
       // Secret values never reach Redis, outputs included (the redactor also matches their JSON-escaped form).
       const outputJson = this.o.redact ? String(this.o.redact(result.outputJson)) : result.outputJson;
