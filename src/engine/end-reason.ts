@@ -63,7 +63,7 @@ export class AttemptAborted extends CancelledError {
 }
 
 /** Why a handler's attempt ended without an output: the abort reason when there was one, else the error. */
-export function endReasonOf(error: Error, retryable: boolean, abort: AbortSignal): EndReason {
+export function endReasonOf(error: Error, retryable: boolean, abort: { readonly aborted: boolean; readonly reason?: unknown }): EndReason {
   if (abort.aborted && abort.reason instanceof AttemptAborted) {
     const { why } = abort.reason;
     return why === 'lock-lost' ? { kind: 'infrastructure', error: abort.reason } : { kind: why };

@@ -226,7 +226,7 @@ class TestRun {
         // As in the worker: a parked step's timeout bounds the whole wait, counted from its first park.
         timeoutMs: Math.max(1, Math.round(resumed ? timeoutMs - (Date.now() - resumed.since) : timeoutMs)),
         cancel: this.cancel.signal,
-        invoke: (signal) =>
+        invoke: (abort) =>
           invoke({
             secrets: { ...(this.options.secrets ?? {}) },
             registry: this.registryFor(run, name),
@@ -252,7 +252,7 @@ class TestRun {
             run,
             step: name,
             attempt,
-            signal,
+            signal: abort.signal,
             log,
             park: parkStep,
             parked: resumed ? structuredClone(resumed) : undefined,

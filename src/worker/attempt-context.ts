@@ -4,6 +4,7 @@ import type { UpstreamStatus } from '../dsl/trigger-rules.ts';
 import type { IsolatedInvocation } from './isolated-step.ts';
 import { parkStep } from './park-signal.ts';
 import type { BufferedStepLogger } from './step-logger.ts';
+import type { AttemptAbort } from './attempt-abort.ts';
 
 /** What one attempt of a step is given: the inputs its handler sees, in-process or in a child. */
 export interface AttemptInputs {
@@ -24,9 +25,11 @@ export interface AttemptInputs {
  * registry client for every no-op step was measurable per-step cost.
  */
 export function attemptCall(a: AttemptInputs, code: StepCode, log: BufferedStepLogger, services: () => StepServices, isolatedFile: string | undefined) {
-  const invoke = (signal: AbortSignal) => {
+  const invoke = (abort: AttemptAbort) => {
     const ctx = {
-      params: a.params, upstream: a.upstream, upstreamStatus: a.upstreamStatus, run: a.run, step: a.step, attempt: a.attempt, signal, log,
+      params: a.params, upstream: a.upstream, upstreamStatus: a.upstreamStatus, run: a.run, step: a.step, attempt: a.attempt, log,
+      // Made when the handler first reads it (see AttemptAbort).
+      get signal() { return abort.signal; },
       park: parkStep, parked: a.parked,
       get secrets() { return services().secrets; },
       get registry() { return services().registry; },

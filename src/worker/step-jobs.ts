@@ -209,8 +209,7 @@ export class StepJobs {
 
   private async execute(d: Delivery, spec: StepSpec, code: StepCode, inputs: AttemptInputs): Promise<ProcessOutcome> {
     const { clock } = this.o;
-    const { controller, release } = this.o.signals.track(d.job.id, inputs.run.id);
-    const cancel = controller.signal;
+    const { abort, release } = this.o.signals.track(d.job.id, inputs.run.id);
     const log = new BufferedStepLogger(inputs.step, inputs.attempt, this.o.redact);
     const flusher = this.logFlushers.start(log, (entries) => this.o.lifecycle.appendLogs(inputs.run.id, entries));
     let services: StepServices | undefined;
@@ -223,8 +222,7 @@ export class StepJobs {
       result = await runStep({
         step: inputs.step,
         timeoutMs: Math.max(1, timeoutMs),
-        cancel,
-        controller,
+        abort,
         isolated: (spec.isolation ?? this.o.isolation) === 'process' ? call.isolated() : undefined,
         invoke: call.invoke,
       });
@@ -245,7 +243,7 @@ export class StepJobs {
       return;
     }
     const error = this.o.redact ? redactError(result.error, this.o.redact) : result.error;
-    return this.end(d, endReasonOf(error, result.retryable, cancel), cpuMs, error);
+    return this.end(d, endReasonOf(error, result.retryable, abort), cpuMs, error);
   }
 
   /**

@@ -3,6 +3,7 @@ import { CancelledError, NonRetriableError, TimeoutError, ValidationError, isCon
 import { serialiseJson, serialiseOutput } from './output-check.ts';
 import { ParkSignal } from './park-signal.ts';
 import { runIsolated, type IsolatedInvocation } from './isolated-step.ts';
+import { AttemptAbort } from './attempt-abort.ts';
 
 export type StepRunResult =
   | { ok: true; outputJson: string }
@@ -13,16 +14,15 @@ export type StepRunResult =
 export interface StepRunInput {
   step: string;
   timeoutMs: number;
-  /** Aborted from outside on cancel or worker shutdown. */
-  cancel: AbortSignal;
   /**
-   * The attempt's own controller, when the caller has one that nothing else shares (the worker's,
-   * whose signal is `cancel`): the runner aborts it at the timeout instead of making a second one
-   * that follows `cancel` — an AbortController costs ~15 µs, a tenth of a no-op step.
+   * The attempt's own abort, when the caller has one (the worker's, which cancel and shutdown abort):
+   * the runner aborts it at the timeout too. Without it the runner makes one that follows `cancel`.
    */
-  controller?: AbortController;
-  /** Runs the user's code with the signal it must honour. */
-  invoke(signal: AbortSignal): unknown;
+  abort?: AttemptAbort;
+  /** Aborted from outside on cancel (for a caller without an AttemptAbort: the test kit). */
+  cancel?: AbortSignal;
+  /** Runs the user's code; `abort.signal` is the signal it must honour (made when first read). */
+  invoke(abort: AttemptAbort): unknown;
   /** Set for a step with isolation: 'process': the attempt runs in a child process instead of `invoke`. */
   isolated?: IsolatedInvocation;
 }
@@ -33,27 +33,22 @@ export interface StepRunInput {
  * waited for: the attempt ends at the deadline either way.
  */
 export async function runStep(input: StepRunInput): Promise<StepRunResult> {
-  const controller = input.controller ?? new AbortController();
-  let timer: NodeJS.Timeout | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    const onAbort = () => reject(controller.signal.reason);
-    if (controller.signal.aborted) onAbort();
-    else controller.signal.addEventListener('abort', onAbort, { once: true });
-  });
-  aborted.catch(() => {});
-  const forward = () => controller.abort(input.cancel.reason ?? new CancelledError(`step "${input.step}"`));
-  // With the caller's own controller, a cancel aborts it directly: nothing to forward.
-  if (!input.controller) {
-    if (input.cancel.aborted) forward();
-    else input.cancel.addEventListener('abort', forward, { once: true });
+  const abort = input.abort ?? new AttemptAbort();
+  const { cancel } = input;
+  const forward = () => abort.abort(coerceError(cancel?.reason ?? new CancelledError(`step "${input.step}"`)));
+  if (cancel) {
+    if (cancel.aborted) forward();
+    else cancel.addEventListener('abort', forward, { once: true });
   }
-  timer = setTimeout(() => controller.abort(new TimeoutError(`step "${input.step}"`, input.timeoutMs)), input.timeoutMs);
+  const aborted = new Promise<never>((_, reject) => abort.onAbort(reject));
+  aborted.catch(() => {});
+  const timer = setTimeout(() => abort.abort(new TimeoutError(`step "${input.step}"`, input.timeoutMs)), input.timeoutMs);
   try {
     // An isolated attempt settles itself on abort, once its process is gone; an in-process handler
     // that ignores its signal is not waited for.
     const output = input.isolated
-      ? await runIsolated(input.isolated, controller.signal)
-      : await Promise.race([Promise.resolve().then(() => input.invoke(controller.signal)), aborted]);
+      ? await runIsolated(input.isolated, abort.signal)
+      : await Promise.race([Promise.resolve().then(() => input.invoke(abort)), aborted]);
     return { ok: true, outputJson: serialiseOutput(input.step, output) };
   } catch (thrown) {
     if (thrown instanceof ParkSignal) {
@@ -63,11 +58,11 @@ export async function runStep(input: StepRunInput): Promise<StepRunResult> {
         return { ok: false, error: coerceError(bad), retryable: false };
       }
     }
-    const error = controller.signal.aborted && !(thrown instanceof NonRetriableError) ? coerceError(controller.signal.reason) : coerceError(thrown);
+    const error = abort.aborted && !(thrown instanceof NonRetriableError) ? abort.reason! : coerceError(thrown);
     return { ok: false, error, retryable: isRetryable(error) };
   } finally {
     clearTimeout(timer);
-    if (!input.controller) input.cancel.removeEventListener('abort', forward);
+    cancel?.removeEventListener('abort', forward);
   }
 }
 
