@@ -15,7 +15,7 @@ import { isPickup } from '../domain/step-job.ts';
 import { CHAIN_YIELD, eagerDelivery, eagerOffer } from './eager.ts';
 import type { Delivery } from './delivery.ts';
 import { claimFromPickup } from './pickup.ts';
-import { keepLease } from './lease-keeper.ts';
+import { LeaseKeeper } from './lease-keeper.ts';
 import type { AttemptSignals } from './attempt-signals.ts';
 import { attemptCall, type AttemptInputs } from './attempt-context.ts';
 import type { Capabilities } from './capabilities.ts';
@@ -58,6 +58,7 @@ export class StepJobs {
   private readonly cpu = cpuClock();
   private readonly rss = rssGauge();
   private readonly logFlushers = new LogFlushers();
+  private leases: LeaseKeeper | undefined;
 
   constructor(private readonly o: StepJobsOptions) {}
 
@@ -101,11 +102,10 @@ export class StepJobs {
   /** An eagerly claimed step, its lease renewed while it runs. A bug is logged: its lease runs out and the reconciler re-queues it. */
   private async deliverEager(d: Delivery): Promise<void> {
     const { r: runId, s: step } = d.job.data;
-    const stop = keepLease(
+    this.leases ??= new LeaseKeeper(this.o.lifecycle.leaseMs, this.o.logger);
+    const stop = this.leases.keep(
       () => this.o.lifecycle.renewLease(runId, step, d.token!),
-      this.o.lifecycle.leaseMs,
       () => this.o.signals.abortJobs([d.job.id], new AttemptAborted('lock-lost', 'step (its eager lease was lost)')),
-      this.o.logger,
     );
     try {
       await this.deliver(d);
