@@ -40,15 +40,13 @@ export async function runStep(input: StepRunInput): Promise<StepRunResult> {
     if (cancel.aborted) forward();
     else cancel.addEventListener('abort', forward, { once: true });
   }
-  const aborted = new Promise<never>((_, reject) => abort.onAbort(reject));
-  aborted.catch(() => {});
   const timer = setTimeout(() => abort.abort(new TimeoutError(`step "${input.step}"`, input.timeoutMs)), input.timeoutMs);
   try {
     // An isolated attempt settles itself on abort, once its process is gone; an in-process handler
     // that ignores its signal is not waited for.
     const output = input.isolated
       ? await runIsolated(input.isolated, abort.signal)
-      : await Promise.race([Promise.resolve().then(() => input.invoke(abort)), aborted]);
+      : await raceAbort(input, abort);
     return { ok: true, outputJson: serialiseOutput(input.step, output) };
   } catch (thrown) {
     if (thrown instanceof ParkSignal) {
@@ -64,6 +62,29 @@ export async function runStep(input: StepRunInput): Promise<StepRunResult> {
     clearTimeout(timer);
     cancel?.removeEventListener('abort', forward);
   }
+}
+
+/**
+ * The handler's result, or the abort's reason if the attempt is aborted first. One promise per
+ * attempt: racing the handler's promise against an abort promise with Promise.race cost three more
+ * (and their reactions) on every step. A handler that throws synchronously rejects it.
+ */
+function raceAbort(input: StepRunInput, abort: AttemptAbort): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    abort.onAbort(reject);
+    let result: unknown;
+    try {
+      result = input.invoke(abort);
+    } catch (thrown) {
+      reject(thrown);
+      return;
+    }
+    if (result !== null && (typeof result === 'object' || typeof result === 'function') && typeof (result as PromiseLike<unknown>).then === 'function') {
+      (result as PromiseLike<unknown>).then(resolve, reject);
+    } else {
+      resolve(result);
+    }
+  });
 }
 
 function isRetryable(error: Error): boolean {
