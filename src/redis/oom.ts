@@ -45,19 +45,33 @@ const MAX_BACKOFF_MS = 1_000;
  * window. Only safe for writes that Redis refuses as a whole (a script or MULTI refused for OOM ran
  * nothing). Any other error, and a refusal past the window, is thrown (the latter as "Redis refused writes").
  */
-export async function retryWhileOom<T>(write: () => Promise<T>, options: OomRetryOptions): Promise<T> {
+export function retryWhileOom<T>(write: () => Promise<T>, options: OomRetryOptions): Promise<T> {
+  // Every step's writes pass here: the retry loop starts only after a refusal, so a write that
+  // succeeds costs one promise reaction more than the write itself, not an async frame.
+  let pending: Promise<T>;
+  try {
+    pending = write();
+  } catch (thrown) {
+    pending = Promise.reject(thrown);
+  }
+  return pending.catch((error: unknown) => retryAfterRefusal(error, write, options));
+}
+
+async function retryAfterRefusal<T>(firstError: unknown, write: () => Promise<T>, options: OomRetryOptions): Promise<T> {
   const deadline = Date.now() + options.windowMs;
   let backoff = FIRST_BACKOFF_MS;
+  let error = firstError;
   for (let first = true; ; first = false) {
+    const oom = oomRefusal(error);
+    if (!oom) throw error;
+    options.onRefused?.(oom, first);
+    if (Date.now() + backoff > deadline) throw explainRedisError(error);
+    await new Promise((resolve) => setTimeout(resolve, backoff));
+    backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
     try {
       return await write();
-    } catch (error) {
-      const oom = oomRefusal(error);
-      if (!oom) throw error;
-      options.onRefused?.(oom, first);
-      if (Date.now() + backoff > deadline) throw explainRedisError(error);
-      await new Promise((resolve) => setTimeout(resolve, backoff));
-      backoff = Math.min(MAX_BACKOFF_MS, backoff * 2);
+    } catch (again) {
+      error = again;
     }
   }
 }
