@@ -20,6 +20,9 @@ const HOW_TO_GET_REDIS = [
  * Starts a private redis-server for `conveyor dev` / `demo`: free port on 127.0.0.1, AOF (everysec)
  * under the data dir, `noeviction`. The server stops with the process.
  */
+/** How long the embedded Redis may take to stop (SIGTERM) before it is killed. */
+const STOP_GRACE_MS = 5_000;
+
 export async function startEmbeddedRedis(dataDir: string, options: { persist?: boolean } = {}): Promise<EmbeddedRedis> {
   if (spawnSync('redis-server', ['--version']).error) throw new ConveyorError('CONFIG', HOW_TO_GET_REDIS);
   const dir = resolve(dataDir, 'redis');
@@ -32,7 +35,10 @@ export async function startEmbeddedRedis(dataDir: string, options: { persist?: b
       '--appendonly', options.persist === false ? 'no' : 'yes', '--appendfsync', 'everysec',
       '--maxmemory-policy', 'noeviction', '--loglevel', 'warning',
     ],
-    { stdio: 'ignore' },
+    // Its own process group: a terminal's Ctrl-C signals the foreground group, and a Redis stopped at
+    // the same instant as Conveyor left Conveyor's shutdown waiting on a connection that never came
+    // back. Conveyor stops it last, after its own writes.
+    { stdio: 'ignore', detached: true },
   );
   const exitOnParentExit = () => child.kill('SIGTERM');
   process.once('exit', exitOnParentExit);
@@ -44,7 +50,10 @@ export async function startEmbeddedRedis(dataDir: string, options: { persist?: b
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
+      // Redis rewrites its AOF on SIGTERM; one that does not stop in time is killed.
+      const killer = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS);
       await exited;
+      clearTimeout(killer);
     },
   };
 }

@@ -12,7 +12,8 @@ import { Command } from 'commander';
 import { claimDevState, clearDevState, devStatePath, inspectDevState, writeDevState } from '../../src/app/dev-discovery.ts';
 import { configFrom, implicitRedisOrigin } from '../../src/cli/context.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
-import { runCli } from '../fixtures/procs.ts';
+import { Redis } from 'ioredis';
+import { runCli, waitFor } from '../fixtures/procs.ts';
 
 let redis: TestRedis;
 const holders: ChildProcess[] = [];
@@ -126,4 +127,59 @@ test('CLI: a second `conveyor dev` refuses (exit 2); `runs` uses the running dev
   t.is(runs.code, 0, runs.stderr);
   t.deepEqual(JSON.parse(runs.stdout), []);
   t.is(runs.stderr, `using Redis ${redis.url} (the conveyor dev running here (pid ${pid}))\n`);
+});
+
+/** `conveyor dev` as a terminal starts it: the leader of its own process group (the foreground job). */
+function startDev(dir: string): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, [join(process.cwd(), 'bin/conveyor.js'), 'dev', '--pipelines', 'test/fixtures/pipelines/cli', '--no-scheduler'], {
+    cwd: process.cwd(),
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', CONVEYOR_DATA_DIR: dir, CONVEYOR_PREFIX: `devstop${process.pid}` },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  holders.push(child);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  return { child, output: () => out };
+}
+
+async function exitWithin(child: ChildProcess, ms: number, output: () => string): Promise<number | null> {
+  if (child.exitCode !== null) return child.exitCode;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`conveyor dev still running ${ms} ms after Ctrl-C:\n${output()}`)), ms);
+    child.once('exit', (code) => (clearTimeout(timer), resolve(code)));
+  });
+}
+
+test('Ctrl-C stops `conveyor dev` even when its embedded Redis died first (the terminal signals the whole group)', async (t) => {
+  t.timeout(90_000);
+  const dir = dataDir();
+  const dev = startDev(dir);
+  await waitFor(() => dev.output().includes('Ctrl-C to stop'), 60_000, `conveyor dev to start:\n${dev.output()}`);
+  const { redisUrl } = JSON.parse(readFileSync(devStatePath(dir), 'utf8')) as { redisUrl: string };
+  // The embedded Redis is a process of its own: a terminal's Ctrl-C must reach conveyor, which stops
+  // it last, and a Redis gone before the Ctrl-C must not keep conveyor waiting for a reconnect.
+  const admin = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  admin.on('error', () => {});
+  await admin.connect();
+  await admin.call('SHUTDOWN', 'NOSAVE').catch(() => {});
+  admin.disconnect();
+  process.kill(-dev.child.pid!, 'SIGINT');
+  t.is(await exitWithin(dev.child, 30_000, dev.output), 0, dev.output());
+  t.false(existsSync(devStatePath(dir)), 'the state file is removed');
+});
+
+test('Ctrl-C to the terminal\'s group reaches conveyor only: it stops its embedded Redis itself and leaves none behind', async (t) => {
+  t.timeout(90_000);
+  const dir = dataDir();
+  const dev = startDev(dir);
+  await waitFor(() => dev.output().includes('Ctrl-C to stop'), 60_000, `conveyor dev to start:\n${dev.output()}`);
+  const { redisUrl } = JSON.parse(readFileSync(devStatePath(dir), 'utf8')) as { redisUrl: string };
+  process.kill(-dev.child.pid!, 'SIGINT');
+  t.is(await exitWithin(dev.child, 30_000, dev.output), 0, dev.output());
+  const probe = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  probe.on('error', () => {});
+  await t.throwsAsync(probe.connect(), undefined, 'the embedded Redis is gone');
+  probe.disconnect();
 });

@@ -41,6 +41,9 @@ export function devCommand(): Command {
       } finally {
         clearDevState(base.dataDir);
       }
+      // Everything is stopped. A Redis client still reconnecting (the embedded Redis died before
+      // Ctrl-C) would keep the process alive for good: leave once the clients had their grace.
+      setTimeout(() => process.exit(), CLOSE_GRACE_MS).unref();
     });
 }
 
@@ -79,9 +82,13 @@ async function runDev(base: Config, opts: { concurrency: number; port: number; r
   await untilSignal();
   await scheduler?.stop();
   await host.stop(5_000);
-  await api.close();
+  // Bounded: with Redis gone, closing the API's clients would wait for a reconnect that never comes.
+  await Promise.race([api.close().catch(() => {}), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
   await embedded?.stop();
 }
+
+/** What closing the API and its Redis clients may take once the workers stopped (as `conveyor worker`). */
+const CLOSE_GRACE_MS = 1_500;
 
 /** The first free port at or after `port` on 127.0.0.1 (another program may hold 8080; the URL printed says which). */
 async function freePortFrom(port: number): Promise<number> {
