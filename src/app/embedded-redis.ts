@@ -35,10 +35,10 @@ export async function startEmbeddedRedis(dataDir: string, options: { persist?: b
       '--appendonly', options.persist === false ? 'no' : 'yes', '--appendfsync', 'everysec',
       '--maxmemory-policy', 'noeviction', '--loglevel', 'warning',
     ],
-    // Its own process group: a terminal's Ctrl-C signals the foreground group, and a Redis stopped at
-    // the same instant as Conveyor left Conveyor's shutdown waiting on a connection that never came
-    // back. Conveyor stops it last, after its own writes.
-    { stdio: 'ignore', detached: true },
+    // In Conveyor's process group on purpose: a terminal's Ctrl-C stops it too, also when Conveyor dies
+    // of the signal before its own shutdown runs (demo, dev still starting), so none is left behind.
+    // Conveyor's shutdown is bounded for that reason: its Redis may be gone already (cli/commands/dev.ts).
+    { stdio: 'ignore' },
   );
   const exitOnParentExit = () => child.kill('SIGTERM');
   process.once('exit', exitOnParentExit);

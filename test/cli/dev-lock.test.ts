@@ -158,8 +158,8 @@ test('Ctrl-C stops `conveyor dev` even when its embedded Redis died first (the t
   const dev = startDev(dir);
   await waitFor(() => dev.output().includes('Ctrl-C to stop'), 60_000, `conveyor dev to start:\n${dev.output()}`);
   const { redisUrl } = JSON.parse(readFileSync(devStatePath(dir), 'utf8')) as { redisUrl: string };
-  // The embedded Redis is a process of its own: a terminal's Ctrl-C must reach conveyor, which stops
-  // it last, and a Redis gone before the Ctrl-C must not keep conveyor waiting for a reconnect.
+  // A Redis gone before the Ctrl-C (or with it: the terminal signals the embedded Redis too) must not
+  // keep conveyor waiting for a reconnect.
   const admin = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
   admin.on('error', () => {});
   await admin.connect();
@@ -170,7 +170,7 @@ test('Ctrl-C stops `conveyor dev` even when its embedded Redis died first (the t
   t.false(existsSync(devStatePath(dir)), 'the state file is removed');
 });
 
-test('Ctrl-C to the terminal\'s group reaches conveyor only: it stops its embedded Redis itself and leaves none behind', async (t) => {
+test('Ctrl-C to the terminal\'s group stops `conveyor dev` and its embedded Redis; none is left behind', async (t) => {
   t.timeout(90_000);
   const dir = dataDir();
   const dev = startDev(dir);
