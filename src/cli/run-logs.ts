@@ -58,21 +58,58 @@ function failedAttempt(status: string, attempts: number): number {
   return status === 'failed' || status === 'queued' || status === 'pending' ? attempts : attempts - 1;
 }
 
+/** One failed attempt of a step, from its history or its current error. */
+interface FailedAttempt {
+  attempt: number;
+  generation: number;
+  error: { message: string; name?: string };
+  /** The step's final failure (not retried). */
+  last: boolean;
+  t: number;
+}
+
 /**
- * The errors that ended steps' attempts, as log lines (they are not lines the step wrote): the last
- * attempt of a failed step, or the retried attempt before the current one. `seen` (step → attempt
+ * The failed attempts of a step: each one in its history (retried or failed, with the error that
+ * ended it: the view keeps it there after the step recovered), and the step's current error, which
+ * the history may not list (a step with one attempt has none).
+ */
+function failedAttempts(state: RunView['steps'][string], createdAt: string): FailedAttempt[] {
+  const failures: FailedAttempt[] = [];
+  for (const a of state.history ?? []) {
+    if (!a.error || (a.outcome !== 'retried' && a.outcome !== 'failed')) continue;
+    failures.push({ attempt: a.attempt, generation: a.generation, error: a.error, last: a.outcome === 'failed', t: Date.parse(a.finishedAt ?? a.startedAt) });
+  }
+  if (state.error) {
+    const attempt = failedAttempt(state.status, state.attempts);
+    const generation = [...(state.history ?? [])].reverse().find((a) => a.attempt === attempt)?.generation ?? 0;
+    const listed = failures.some((f) => f.attempt === attempt && f.generation === generation);
+    if (attempt >= 1 && !listed) {
+      const last = state.status === 'failed';
+      const t = last ? Date.parse(state.finishedAt ?? createdAt) : Date.parse(state.startedAt ?? createdAt);
+      failures.push({ attempt, generation, error: state.error, last, t });
+    }
+  }
+  return failures.sort((a, b) => a.generation - b.generation || a.attempt - b.attempt);
+}
+
+/**
+ * The errors that ended steps' attempts, as log lines (they are not lines the step wrote): every
+ * failed attempt, retried or final, also of a step that later succeeded. `seen` (keys of attempts
  * already reported) lets a follower report each failure once.
  */
-export function attemptErrorLines(view: RunView, step?: string, seen?: Map<string, number>): LogLine[] {
+export function attemptErrorLines(view: RunView, step?: string, seen?: Set<string>): LogLine[] {
   const lines: LogLine[] = [];
   for (const [name, state] of Object.entries(view.steps)) {
-    if (!state.error || !stepSelected(name, step)) continue;
-    const attempt = failedAttempt(state.status, state.attempts);
-    if (attempt < 1 || seen?.get(name) === attempt) continue;
-    seen?.set(name, attempt);
-    const last = state.status === 'failed';
-    const t = last ? Date.parse(state.finishedAt ?? view.createdAt) : Date.parse(state.startedAt ?? view.createdAt);
-    lines.push({ t, level: 'error', step: name, attempt, msg: `attempt ${attempt} failed${last ? '' : ' (retried)'}: ${state.error.message}`, fields: state.error.name ? { name: state.error.name } : undefined });
+    if (!stepSelected(name, step)) continue;
+    for (const f of failedAttempts(state, view.createdAt)) {
+      const key = `${name}|${f.generation}|${f.attempt}`;
+      if (seen?.has(key)) continue;
+      seen?.add(key);
+      lines.push({
+        t: f.t, level: 'error', step: name, attempt: f.attempt,
+        msg: `attempt ${f.attempt} failed${f.last ? '' : ' (retried)'}: ${f.error.message}`, fields: f.error.name ? { name: f.error.name } : undefined,
+      });
+    }
   }
   return lines;
 }

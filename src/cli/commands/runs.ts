@@ -68,7 +68,7 @@ export function runCommand(): Command {
  */
 export async function follow(runtime: Runtime, runId: string, options: { progress: boolean; timeoutSeconds?: number; logs?: boolean; json?: boolean }): Promise<RunView> {
   const seen = new Map<string, string>();
-  const failuresShown = new Map<string, number>();
+  const failuresShown = new Set<string>();
   const logs = options.logs ? streamLogs(runtime.engine, runId, (line) => process.stderr.write(formatLogLine(line, options.json === true))) : undefined;
   try {
     return await runtime.engine.waitForRun(runId, {
