@@ -40,10 +40,25 @@ export class DagState {
     steps: readonly StepSpec[],
     private readonly successors: ReadonlyMap<string, readonly string[]>,
     private readonly outcomeRule: RunOutcomeRule = 'leaves',
-    /** For a retry: the letters the previous run ended with (succeeded and condition-skipped steps are kept). */
+    /** For a retry: the letters the previous run ended with. */
     previous?: ReadonlyMap<string, StepLetter>,
+    /** For a retry: the steps the previous run skipped by their runWhen rule (not by their condition). */
+    skippedByRule?: ReadonlySet<string>,
   ) {
-    const reset = new Set(steps.filter((s) => !previous || (previous.get(s.name) !== 's' && previous.get(s.name) !== 'k')).map((s) => s.name));
+    // As run-retry.lua: succeeded steps are kept, and a rule skip whose upstream steps all keep their
+    // outcome (it would be decided the same); the rest is reset (condition skips too). Steps come in
+    // declaration order, so every upstream step is decided before the steps after it.
+    const reset = new Set<string>();
+    for (const s of steps) {
+      if (!previous) {
+        reset.add(s.name);
+        continue;
+      }
+      const letter = previous.get(s.name);
+      if (letter === 's') continue;
+      if (letter === 'k' && skippedByRule?.has(s.name) && !s.needs.some((n) => reset.has(n))) continue;
+      reset.add(s.name);
+    }
     for (const step of steps) {
       this.rule.set(step.name, step.runWhen);
       this.total.set(step.name, step.needs.length);

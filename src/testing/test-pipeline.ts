@@ -97,7 +97,8 @@ class TestRun {
     private readonly previous: PreviousRun | undefined,
   ) {
     this.specs = new Map(specs.map((s) => [s.name, s]));
-    this.state = new DagState(specs, successors, pipeline.spec.runOutcome ?? 'leaves', previous?.letters);
+    const skippedByRule = new Set(Object.entries(previous?.steps ?? {}).filter(([, s]) => s.status === 'skipped' && s.skip !== undefined && s.skip !== 'condition').map(([name]) => name));
+    this.state = new DagState(specs, successors, pipeline.spec.runOutcome ?? 'leaves', previous?.letters, skippedByRule);
     if (previous) {
       for (const [name, json] of previous.outputs) this.outputs.set(name, json);
       Object.assign(this.steps, previous.steps);

@@ -300,7 +300,7 @@ let host: WorkerHost;
 test.before(async () => {
   redis = await startTestRedis();
   runtime = await testRuntime(redis);
-  host = await withWorker(runtime, [...CASES.map(([, p]) => p), retried]);
+  host = await withWorker(runtime, [...CASES.map(([, p]) => p), retried, retriedSkips]);
 });
 
 test.after.always(async () => {
@@ -389,6 +389,42 @@ const retried = definePipeline({ id: 'eq-retry', defaults: fast })
     return item * 10;
   })
   .step('after', { needs: ['flaky', 'items'] }, ({ upstream }) => ({ flaky: upstream.flaky, items: upstream.items }));
+
+/**
+ * A retry decides skips again only where an upstream outcome can change: a step skipped by its rule
+ * whose upstream steps all succeeded keeps its skip (reset, it had nothing to wait for and was queued
+ * without its rule: `alert`, one-failed, ran although nothing failed), and so does a skip cascading
+ * from it, which then counts as a skipped upstream step (`join`); a condition skip is decided again
+ * (`report`, which reads the failed step's status).
+ */
+const retriedSkips = definePipeline({ id: 'eq-retry-skips', defaults: fast })
+  .step('a', () => 'a')
+  .step('alert', { needs: ['a'], runWhen: 'one-failed' }, () => 'paged')
+  .step('after-alert', { needs: ['alert'] }, () => 'never')
+  .step('quiet', { needs: ['a'], if: () => false }, () => 'never')
+  .step('f', ({ run }) => {
+    failFirstTime(run.id, 'f');
+    return 'f';
+  })
+  .step('report', { needs: ['a', 'f'], runWhen: 'all-done', if: ({ upstreamStatus }) => upstreamStatus.f !== 'failed' }, () => 'reported')
+  .step('join', { needs: ['alert', 'f'] }, () => 'never');
+
+test('testPipeline matches real workers: a retried run keeps rule skips whose upstream steps all kept their outcome', async (t) => {
+  const { runId } = await runtime.engine.trigger(retriedSkips);
+  t.is((await runtime.engine.waitForRun(runId, { timeoutMs: 60_000, pollMs: 50 })).status, 'failed');
+  await runtime.engine.retry(runId);
+  const view = await runtime.engine.waitForRun(runId, { timeoutMs: 60_000, pollMs: 50 });
+  const kit = await (await testPipeline(retriedSkips)).retry();
+  t.is(view.status, 'succeeded');
+  t.like(view.steps.alert, { status: 'skipped', skip: 'trigger-rule' });
+  t.like(view.steps['after-alert'], { status: 'skipped', skip: 'upstream-skipped' });
+  t.like(view.steps.join, { status: 'skipped', skip: 'upstream-skipped' });
+  t.is(view.steps.report.output, 'reported');
+  const engineSteps = Object.fromEntries(Object.entries(view.steps).map(([name, s]) => [name, fromEngine(s, name)]));
+  const kitSteps = Object.fromEntries(Object.entries(kit.steps).map(([name, s]) => [name, fromKit(s, (kit.outputs as Record<string, unknown>)[name])]));
+  t.deepEqual(kitSteps, engineSteps);
+  t.is(kit.status, view.status);
+});
 
 test('testPipeline matches real workers: a failed run retried (result.retry() vs conveyor retry)', async (t) => {
   const { runId } = await runtime.engine.trigger(retried);

@@ -1,7 +1,8 @@
 --[[
   Retries a failed or cancelled run from where it broke: every step that did not succeed (failed,
   cancelled, skipped by failure or by condition, never finished) goes back to pending and is decided
-  again once its upstream ends; succeeded steps keep their outputs. Bumps the run's generation so
+  again once its upstream ends; succeeded steps keep their outputs, and a step skipped by its runWhen
+  rule whose upstream steps all keep their outcome keeps its skip (it would be decided the same). Bumps the run's generation so
   re-enqueued jobs get fresh ids.
 
   KEYS[1] run, KEYS[2] def, KEYS[3] st, KEYS[4] pend, KEYS[5] bad, KEYS[6] cskip, KEYS[7] info
@@ -34,25 +35,63 @@ for i = 1, #all, 2 do
     resetCount = resetCount + 1
   end
 end
--- A reset step waits for its reset upstream steps: counted from the successor lists (a definition
--- holds how many upstream steps a step has, not which).
+-- Successor lists of every step (a definition holds how many upstream steps a step has, not which).
+local successorsOf = {}
+local defs = redis.call('HGETALL', KEYS[2])
+for i = 1, #defs, 2 do
+  if not string.find(defs[i], '[', 1, true) then
+    local _, successors = stepDef(defs[i + 1])
+    successorsOf[defs[i]] = successors
+  end
+end
+-- A reset step waits for its reset upstream steps.
 local resetUpstream = {}
 for name, _ in pairs(reset) do
-  local _, successors = stepDef(redis.call('HGET', KEYS[2], name) or '')
-  for succ in string.gmatch(successors, '[^,]+') do
+  for succ in string.gmatch(successorsOf[name] or '', '[^,]+') do
     if reset[succ] then resetUpstream[succ] = (resetUpstream[succ] or 0) + 1 end
+  end
+end
+-- A step its runWhen rule skipped (not its own condition) whose upstream steps all keep their
+-- outcome would be decided the same again: it keeps its skip. Reset, it had nothing to wait for and
+-- was queued without its rule (a one-failed step ran after a retry in which nothing failed).
+local function skippedByRule(name)
+  local raw = redis.call('HGET', KEYS[7], name)
+  local sk = raw and string.sub(raw, 1, 1) == '{' and cjson.decode(raw)['sk'] or nil
+  return sk == 'trigger-rule' or sk == 'upstream-skipped'
+end
+local kept = {}
+local changed = true
+while changed do
+  changed = false
+  for name, _ in pairs(reset) do
+    if all_status[name] == 'k' and (resetUpstream[name] or 0) == 0 and skippedByRule(name) then
+      reset[name] = nil
+      kept[name] = true
+      resetCount = resetCount - 1
+      changed = true
+      for succ in string.gmatch(successorsOf[name] or '', '[^,]+') do
+        if reset[succ] then resetUpstream[succ] = resetUpstream[succ] - 1 end
+      end
+    end
+  end
+end
+-- A kept skip counts as a skipped upstream step of the reset steps after it (cskip).
+local keptSkips = {}
+for name, _ in pairs(kept) do
+  for succ in string.gmatch(successorsOf[name] or '', '[^,]+') do
+    if reset[succ] then keptSkips[succ] = (keptSkips[succ] or 0) + 1 end
   end
 end
 local ready = {}
 for name, _ in pairs(reset) do
   local pend = resetUpstream[name] or 0
-  -- Every upstream is now either reset (counted in pend; its new outcome is counted by step-complete
-  -- when it ends) or succeeded, so the failed (`bad`) and condition-skipped (`cskip`) upstream counts
-  -- of this generation start at 0. They used to keep the old generation's counts for `k` upstreams,
-  -- which left a step downstream of a condition skip skipped for good.
+  -- Every upstream is now reset (counted in pend; its new outcome is counted by step-complete when
+  -- it ends), succeeded, or a kept rule skip (counted in cskip), so no failed (`bad`) upstream is
+  -- left. Condition skips are reset, not counted: keeping the old generation's count for them left a
+  -- step downstream of a condition skip skipped for good.
   redis.call('HSET', KEYS[4], name, pend)
   redis.call('HSET', KEYS[5], name, 0)
-  redis.call('HSET', KEYS[6], name, 0)
+  redis.call('HSET', KEYS[6], name, keptSkips[name] or 0)
   local raw = redis.call('HGET', KEYS[7], name)
   local info = raw and cjson.decode(raw) or {}
   -- The latest delivery of the old generation ended with the step's old letter (if it ever started).
