@@ -86,7 +86,8 @@ function projectPackage(name: string, conveyorSpec: string | undefined) {
     scripts: {
       dev: 'conveyor dev',
       validate: 'conveyor validate',
-      test: 'node --import tsx --test test/example-training.test.ts',
+      // Every test file of the project (the shell expands the pattern), not only the example's.
+      test: 'node --import tsx --test test/*.test.ts',
     },
     dependencies: {
       [own.name]: conveyorSpec ?? `^${own.version}`,

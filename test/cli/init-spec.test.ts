@@ -37,3 +37,15 @@ test('shell text, options, other files and empty values are refused with exit-2 
     t.false(existsSync(dir), `nothing written for ${JSON.stringify(from)}`);
   }
 });
+
+test('the scaffolded project: `npm test` runs every test file, and its compose API needs a real token from the environment', (t) => {
+  const dir = join(work, 'scaffold-check');
+  scaffoldProject(dir);
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  // A second test file (a user's own pipeline) must run too, not only the example's.
+  t.regex(pkg.scripts.test, /--test test\/\*\.test\.ts$/);
+  const compose = readFileSync(join(dir, 'compose.yaml'), 'utf8');
+  // A placeholder token makes `conveyor serve` exit 2 ("a placeholder, not a secret"): compose must ask for one.
+  t.regex(compose, /CONVEYOR_API_TOKEN: \$\{CONVEYOR_API_TOKEN:\?/);
+  t.notRegex(compose, /change-me/);
+});
