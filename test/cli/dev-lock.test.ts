@@ -129,9 +129,23 @@ test('CLI: a second `conveyor dev` refuses (exit 2); `runs` uses the running dev
   t.is(runs.stderr, `using Redis ${redis.url} (the conveyor dev running here (pid ${pid}))\n`);
 });
 
+/** A port nothing listens on now (the OS's pick): dev's own search from 8080 races other tests' devs. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** `conveyor dev` as a terminal starts it: the leader of its own process group (the foreground job). */
-function startDev(dir: string): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, [join(process.cwd(), 'bin/conveyor.js'), 'dev', '--pipelines', 'test/fixtures/pipelines/cli', '--no-scheduler'], {
+async function startDev(dir: string): Promise<{ child: ChildProcess; output: () => string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(process.cwd(), 'bin/conveyor.js'), 'dev', '--pipelines', 'test/fixtures/pipelines/cli', '--no-scheduler', '--port', String(port)], {
     cwd: process.cwd(),
     env: { PATH: process.env.PATH, HOME: process.env.HOME, NO_COLOR: '1', CONVEYOR_DATA_DIR: dir, CONVEYOR_PREFIX: `devstop${process.pid}` },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -141,7 +155,10 @@ function startDev(dir: string): { child: ChildProcess; output: () => string } {
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  return { child, output: () => out };
+  const output = () => out;
+  await waitFor(() => out.includes('Ctrl-C to stop') || child.exitCode !== null, 60_000, 'conveyor dev to start');
+  if (!out.includes('Ctrl-C to stop')) throw new Error(`conveyor dev did not start (exit ${child.exitCode}):\n${out}`);
+  return { child, output };
 }
 
 async function exitWithin(child: ChildProcess, ms: number, output: () => string): Promise<number | null> {
@@ -152,11 +169,10 @@ async function exitWithin(child: ChildProcess, ms: number, output: () => string)
   });
 }
 
-test('Ctrl-C stops `conveyor dev` even when its embedded Redis died first (the terminal signals the whole group)', async (t) => {
+test.serial('Ctrl-C stops `conveyor dev` even when its embedded Redis died first (the terminal signals the whole group)', async (t) => {
   t.timeout(90_000);
   const dir = dataDir();
-  const dev = startDev(dir);
-  await waitFor(() => dev.output().includes('Ctrl-C to stop'), 60_000, `conveyor dev to start:\n${dev.output()}`);
+  const dev = await startDev(dir);
   const { redisUrl } = JSON.parse(readFileSync(devStatePath(dir), 'utf8')) as { redisUrl: string };
   // A Redis gone before the Ctrl-C (or with it: the terminal signals the embedded Redis too) must not
   // keep conveyor waiting for a reconnect.
@@ -170,11 +186,10 @@ test('Ctrl-C stops `conveyor dev` even when its embedded Redis died first (the t
   t.false(existsSync(devStatePath(dir)), 'the state file is removed');
 });
 
-test('Ctrl-C to the terminal\'s group stops `conveyor dev` and its embedded Redis; none is left behind', async (t) => {
+test.serial('Ctrl-C to the terminal\'s group stops `conveyor dev` and its embedded Redis; none is left behind', async (t) => {
   t.timeout(90_000);
   const dir = dataDir();
-  const dev = startDev(dir);
-  await waitFor(() => dev.output().includes('Ctrl-C to stop'), 60_000, `conveyor dev to start:\n${dev.output()}`);
+  const dev = await startDev(dir);
   const { redisUrl } = JSON.parse(readFileSync(devStatePath(dir), 'utf8')) as { redisUrl: string };
   process.kill(-dev.child.pid!, 'SIGINT');
   t.is(await exitWithin(dev.child, 30_000, dev.output), 0, dev.output());
