@@ -1,12 +1,11 @@
 import test from 'ava';
 import { definePipeline, NonRetriableError, TRIGGER_RULES, type Pipeline } from 'conveyor-mlops';
-import { testPipeline, type TestStepResult } from 'conveyor-mlops/testing';
+import { testPipeline } from 'conveyor-mlops/testing';
 import type { Runtime } from '../../src/app/runtime.ts';
 import type { WorkerHost } from '../../src/app/worker-host.ts';
-import { encodeHandOff, handOffForDisplay } from '../../src/core/hand-off.ts';
 import { decideTrigger, type TriggerRule } from '../../src/dsl/trigger-rules.ts';
-import type { StepView } from '../../src/engine/run-view.ts';
 import { testRuntime, withWorker } from '../helpers/harness.ts';
+import { fromEngine, fromKit } from '../helpers/step-comparison.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 
 /**
@@ -412,39 +411,6 @@ async function limited<T>(fn: () => Promise<T>): Promise<T> {
     active -= 1;
     waiting.shift()?.();
   }
-}
-
-interface Comparable {
-  status: string;
-  attempts: number;
-  output?: unknown;
-  error?: string;
-  reason?: string;
-  skip?: string;
-}
-
-/** As in equivalence.test.ts: the kit's outputs are values, the engine's view shows readable JSON. */
-function fromKit(step: TestStepResult, output: unknown): Comparable {
-  return {
-    status: step.status,
-    attempts: step.attempts,
-    ...(output !== undefined ? { output: handOffForDisplay(encodeHandOff(output)) } : {}),
-    ...(step.error ? { error: step.error.message } : {}),
-    ...(step.reason ? { reason: step.reason } : {}),
-    ...(step.skip ? { skip: step.skip } : {}),
-  };
-}
-
-function fromEngine(step: StepView, name: string): Comparable {
-  const isInstance = name.includes('[');
-  return {
-    status: step.status,
-    attempts: step.attempts,
-    ...(step.status === 'succeeded' && !isInstance ? { output: step.output } : {}),
-    ...(step.error ? { error: step.error.message } : {}),
-    ...(step.reason ? { reason: step.reason } : {}),
-    ...(step.skip ? { skip: step.skip } : {}),
-  };
 }
 
 for (const { plan, pipeline } of PLANS) {

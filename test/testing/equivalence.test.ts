@@ -1,12 +1,12 @@
 import test from 'ava';
 import { z } from 'zod';
 import { definePipeline, NonRetriableError, TRIGGER_RULES, type Pipeline } from 'conveyor-mlops';
-import { testPipeline, type TestStepResult } from 'conveyor-mlops/testing';
+import { testPipeline } from 'conveyor-mlops/testing';
 import type { Runtime } from '../../src/app/runtime.ts';
-import { encodeHandOff, handOffForDisplay } from '../../src/core/hand-off.ts';
 import type { WorkerHost } from '../../src/app/worker-host.ts';
-import type { RunView, StepView } from '../../src/engine/run-view.ts';
+import type { RunView } from '../../src/engine/run-view.ts';
 import { testRuntime, withWorker } from '../helpers/harness.ts';
+import { fromEngine, fromKit } from '../helpers/step-comparison.ts';
 import { startTestRedis, type TestRedis } from '../helpers/redis-server.ts';
 
 /**
@@ -308,45 +308,6 @@ test.after.always(async () => {
   await runtime?.close();
   await redis?.destroy();
 });
-
-interface Comparable {
-  status: string;
-  attempts: number;
-  output?: unknown;
-  error?: string;
-  reason?: string;
-  skip?: string;
-}
-
-/** The kit's outputs are the values handlers receive; the engine's view shows them as readable JSON. */
-function displayed(output: unknown): unknown {
-  return handOffForDisplay(encodeHandOff(output));
-}
-
-function fromKit(step: TestStepResult, output: unknown): Comparable {
-  return {
-    status: step.status,
-    attempts: step.attempts,
-    ...(output !== undefined ? { output: displayed(output) } : {}),
-    ...(step.error ? { error: step.error.message } : {}),
-    ...(step.reason ? { reason: step.reason } : {}),
-    ...(step.skip ? { skip: step.skip } : {}),
-  };
-}
-
-function fromEngine(step: StepView, name: string): Comparable {
-  // A map instance's output is compared through its map step's collected array (the kit's `outputs`
-  // holds declared steps only).
-  const isInstance = name.includes('[');
-  return {
-    status: step.status,
-    attempts: step.attempts,
-    ...(step.status === 'succeeded' && !isInstance ? { output: step.output } : {}),
-    ...(step.error ? { error: step.error.message } : {}),
-    ...(step.reason ? { reason: step.reason } : {}),
-    ...(step.skip ? { skip: step.skip } : {}),
-  };
-}
 
 for (const [title, pipeline, expected] of CASES) {
   test(`testPipeline matches real workers: ${title}`, async (t) => {
