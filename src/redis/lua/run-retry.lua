@@ -44,43 +44,50 @@ for i = 1, #defs, 2 do
     successorsOf[defs[i]] = successors
   end
 end
+-- Calls fn(succ) for each successor of `name` that is reset.
+local function eachResetSuccessor(name, fn)
+  for succ in string.gmatch(successorsOf[name] or '', '[^,]+') do
+    if reset[succ] then fn(succ) end
+  end
+end
 -- A reset step waits for its reset upstream steps.
 local resetUpstream = {}
 for name, _ in pairs(reset) do
-  for succ in string.gmatch(successorsOf[name] or '', '[^,]+') do
-    if reset[succ] then resetUpstream[succ] = (resetUpstream[succ] or 0) + 1 end
-  end
+  eachResetSuccessor(name, function(succ) resetUpstream[succ] = (resetUpstream[succ] or 0) + 1 end)
 end
 -- A step its runWhen rule skipped (not its own condition) whose upstream steps all keep their
 -- outcome would be decided the same again: it keeps its skip. Reset, it had nothing to wait for and
--- was queued without its rule (a one-failed step ran after a retry in which nothing failed).
-local function skippedByRule(name)
-  local raw = redis.call('HGET', KEYS[7], name)
-  local sk = raw and string.sub(raw, 1, 1) == '{' and cjson.decode(raw)['sk'] or nil
-  return sk == 'trigger-rule' or sk == 'upstream-skipped'
-end
-local kept = {}
-local changed = true
-while changed do
-  changed = false
-  for name, _ in pairs(reset) do
-    if all_status[name] == 'k' and (resetUpstream[name] or 0) == 0 and skippedByRule(name) then
-      reset[name] = nil
-      kept[name] = true
-      resetCount = resetCount - 1
-      changed = true
-      for succ in string.gmatch(successorsOf[name] or '', '[^,]+') do
-        if reset[succ] then resetUpstream[succ] = resetUpstream[succ] - 1 end
-      end
+-- was queued without its rule (a one-failed step ran after a retry in which nothing failed). Kept
+-- skips release their successors in turn (a skip cascading from a kept one is kept too): a worklist,
+-- so each step's record is read once.
+local keepable, keeping = {}, {}
+for name, _ in pairs(reset) do
+  if all_status[name] == 'k' then
+    local raw = redis.call('HGET', KEYS[7], name)
+    local sk = raw and string.sub(raw, 1, 1) == '{' and cjson.decode(raw)['sk'] or nil
+    if sk == 'trigger-rule' or sk == 'upstream-skipped' then
+      keepable[name] = true
+      if (resetUpstream[name] or 0) == 0 then keeping[#keeping + 1] = name end
     end
   end
+end
+local kept = {}
+local head = 1
+while head <= #keeping do
+  local name = keeping[head]
+  head = head + 1
+  reset[name] = nil
+  kept[name] = true
+  resetCount = resetCount - 1
+  eachResetSuccessor(name, function(succ)
+    resetUpstream[succ] = resetUpstream[succ] - 1
+    if resetUpstream[succ] == 0 and keepable[succ] then keeping[#keeping + 1] = succ end
+  end)
 end
 -- A kept skip counts as a skipped upstream step of the reset steps after it (cskip).
 local keptSkips = {}
 for name, _ in pairs(kept) do
-  for succ in string.gmatch(successorsOf[name] or '', '[^,]+') do
-    if reset[succ] then keptSkips[succ] = (keptSkips[succ] or 0) + 1 end
-  end
+  eachResetSuccessor(name, function(succ) keptSkips[succ] = (keptSkips[succ] or 0) + 1 end)
 end
 local ready = {}
 for name, _ in pairs(reset) do
