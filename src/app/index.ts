@@ -11,7 +11,7 @@ export { liveWorkers } from '../redis/worker-presence.ts';
 export type { RunView, StepView } from '../engine/run-view.ts';
 export type { RunRecord } from '../domain/run-state.ts';
 export { parseDuration } from '../core/duration.ts';
-export { runWorkerMain } from './worker-main.ts';
+export { CLOSE_GRACE_MS, runWorkerMain } from './worker-main.ts';
 export { engineLauncher } from './launcher.ts';
 export { EventTriggers, type FiredRun } from './event-triggers.ts';
 export { startRetention } from './retention.ts';

@@ -69,5 +69,8 @@ export async function runWorkerMain(options: WorkerMainOptions): Promise<void> {
   await Promise.race([closeAll(), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
 }
 
-/** What closing the metrics server and Redis clients may take after the worker stopped. */
-const CLOSE_GRACE_MS = 1_500;
+/**
+ * What closing servers and Redis clients may take once a process's workers stopped (`conveyor worker`,
+ * `conveyor dev`): with Redis unreachable, quitting a client waits for a reconnect that never comes.
+ */
+export const CLOSE_GRACE_MS = 1_500;

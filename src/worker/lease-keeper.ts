@@ -1,5 +1,6 @@
 import type { Logger } from '../core/logger.ts';
 import { coerceError } from '../core/coerce-error.ts';
+import { SharedTicker } from './shared-ticker.ts';
 
 interface HeldLease {
   renew(): Promise<boolean>;
@@ -9,10 +10,8 @@ interface HeldLease {
 
 /**
  * Keeps eagerly claimed steps' leases alive while this worker runs them, as BullMQ renews a job's
- * lock. One timer for all of them, ticking every third of a lease: a lease taken just after a tick
- * is renewed at most a third of a lease later, with two thirds still to go. (A timer per claimed step
- * cost a setInterval/clearInterval pair per step, a few per cent of a no-op step's CPU.) The timer is
- * unref'd and starts with the first lease.
+ * lock. One timer for all of them (SharedTicker), ticking every third of a lease: a lease taken just
+ * after a tick is renewed at most a third of a lease later, with two thirds still to go.
  *
  * `renew` answering false means another delivery owns the step now (the lease ran out and the
  * reconciler re-queued it): `onLost` stops the attempt. A failed renewal (Redis unreachable) is tried
@@ -20,36 +19,26 @@ interface HeldLease {
  * result is refused by its fence token.
  */
 export class LeaseKeeper {
-  private readonly held = new Set<HeldLease>();
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly ticker: SharedTicker<HeldLease>;
 
-  constructor(
-    private readonly leaseMs: number,
-    private readonly logger: Logger,
-  ) {}
-
-  /** Renews a lease until the returned function is called. */
-  keep(renew: () => Promise<boolean>, onLost: () => void): () => void {
-    const lease: HeldLease = { renew, onLost, stopped: false };
-    this.held.add(lease);
-    if (!this.timer) {
-      this.timer = setInterval(() => this.renewAll(), Math.max(1, Math.floor(this.leaseMs / 3)));
-      this.timer.unref();
-    }
-    return () => {
-      lease.stopped = true;
-      this.held.delete(lease);
-    };
-  }
-
-  private renewAll(): void {
-    for (const lease of this.held) {
+  constructor(leaseMs: number, logger: Logger) {
+    this.ticker = new SharedTicker(Math.floor(leaseMs / 3), (lease) => {
       lease.renew().then(
         (held) => {
           if (!held && !lease.stopped) lease.onLost();
         },
-        (thrown) => this.logger.debug('could not renew an eager step lease; trying again', { error: coerceError(thrown).message }),
+        (thrown) => logger.debug('could not renew an eager step lease; trying again', { error: coerceError(thrown).message }),
       );
-    }
+    });
+  }
+
+  /** Renews a lease until the returned function is called. */
+  keep(renew: () => Promise<boolean>, onLost: () => void): () => void {
+    const lease: HeldLease = { renew, onLost, stopped: false };
+    const remove = this.ticker.add(lease);
+    return () => {
+      lease.stopped = true;
+      remove();
+    };
   }
 }

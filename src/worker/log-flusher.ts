@@ -1,5 +1,6 @@
 import type { LogEntry } from '../domain/run-state.ts';
 import type { BufferedStepLogger } from './step-logger.ts';
+import { SharedTicker } from './shared-ticker.ts';
 
 /** How often running attempts' new log lines are stored. */
 export const LOG_FLUSH_MS = 1_000;
@@ -7,28 +8,21 @@ export const LOG_FLUSH_MS = 1_000;
 /**
  * Stores running attempts' log lines as they go (every LOG_FLUSH_MS, when there are any), so
  * `conveyor logs`, `run --wait --logs` and the run page show a long step's lines while it runs,
- * not only when its attempt ends. The worker still stores the rest when an attempt ends.
- *
- * One timer serves every attempt of the worker: a timer of its own per attempt cost a
- * setInterval/clearInterval pair per step, a few per cent of a no-op step's CPU. The timer is
- * unref'd (it never keeps a process alive) and starts with the first attempt.
+ * not only when its attempt ends. The worker still stores the rest when an attempt ends. One timer
+ * serves every attempt of the worker (SharedTicker).
  */
 export class LogFlushers {
-  private readonly running = new Set<AttemptLogFlusher>();
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private readonly ticker: SharedTicker<AttemptLogFlusher>;
 
-  constructor(private readonly everyMs = LOG_FLUSH_MS) {}
+  constructor(everyMs = LOG_FLUSH_MS) {
+    this.ticker = new SharedTicker(everyMs, (flusher) => void flusher.flush());
+  }
 
   /** Flushes `log` through `write` while the attempt runs; stop() the returned flusher when it ends. */
   start(log: BufferedStepLogger, write: (entries: LogEntry[]) => Promise<void>): AttemptLogFlusher {
-    const flusher = new AttemptLogFlusher(log, write, () => this.running.delete(flusher));
-    this.running.add(flusher);
-    if (!this.timer) {
-      this.timer = setInterval(() => {
-        for (const f of this.running) void f.flush();
-      }, this.everyMs);
-      this.timer.unref?.();
-    }
+    let forget = () => {};
+    const flusher = new AttemptLogFlusher(log, write, () => forget());
+    forget = this.ticker.add(flusher);
     return flusher;
   }
 }

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { configFrom } from '../context.ts';
 import {
-  claimDevState, clearDevState, scheduleStoreOf, createLogger, createRuntime, engineLauncher, EventTriggers, loadPipelines, resolvePipeline, Scheduler, startApi,
+  claimDevState, clearDevState, CLOSE_GRACE_MS, scheduleStoreOf, createLogger, createRuntime, engineLauncher, EventTriggers, loadPipelines, resolvePipeline, Scheduler, startApi,
   startEmbeddedRedis, startWorkerHost, writeDevState, type EmbeddedRedis,
 } from '../../app/index.ts';
 import { hasRedisUrlInEnvironment, loadConfig, type Config } from '../../config/index.ts';
@@ -86,9 +86,6 @@ async function runDev(base: Config, opts: { concurrency: number; port: number; r
   await Promise.race([api.close().catch(() => {}), new Promise((r) => setTimeout(r, CLOSE_GRACE_MS).unref())]);
   await embedded?.stop();
 }
-
-/** What closing the API and its Redis clients may take once the workers stopped (as `conveyor worker`). */
-const CLOSE_GRACE_MS = 1_500;
 
 /** The first free port at or after `port` on 127.0.0.1 (another program may hold 8080; the URL printed says which). */
 async function freePortFrom(port: number): Promise<number> {
